@@ -1,0 +1,95 @@
+# timdesk — the Makefile is the CI contract (see README.md).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+BIN      := $(CURDIR)/bin
+DATA     := $(CURDIR)/.data
+TEMPORAL := $(BIN)/temporal
+TEMPORAL_CLI_VERSION := v1.5.1
+NPM_DIR  := $(BIN)/npm
+TLS_SIG_NODE := $(NPM_DIR)/node_modules/tls-sig-api-v2/package.json
+TLS_SIG_NODE_VERSION := 1.0.2
+
+GO_TEST_FLAGS ?= -race -timeout 12m
+FUZZ_TIME ?= 10s
+# package:FuzzTarget pairs run for FUZZ_TIME each by `make fuzz` (part of `make test`).
+FUZZ_TARGETS := ./tim:FuzzVerify ./tim:FuzzDecodeCallback ./api:FuzzCallback
+
+export TIMDESK_TEMPORAL_CLI := $(TEMPORAL)
+export TIMDESK_NODE_MODULES := $(NPM_DIR)/node_modules
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+## ---- tools (installed into ./bin, reused on re-runs) ----
+$(TEMPORAL):
+	@mkdir -p $(BIN)
+	@echo "installing Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (first time: ~5 min on 2 cores)"
+	GOBIN=$(BIN) go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+$(TLS_SIG_NODE):
+	@if command -v npm >/dev/null; then \
+		mkdir -p $(NPM_DIR) && npm install --prefix $(NPM_DIR) --no-audit --no-fund --silent tls-sig-api-v2@$(TLS_SIG_NODE_VERSION); \
+	else echo "npm not found: the Node cross-check tests will skip"; fi
+
+.PHONY: tools
+tools: $(TEMPORAL) $(TLS_SIG_NODE) ## install the Temporal CLI and the official Node UserSig package
+
+## ---- build ----
+.PHONY: build
+build: ## build the programs into ./bin
+	@mkdir -p $(BIN)
+	go build -o $(BIN)/timdesk-api ./api
+	go build -o $(BIN)/timdesk-worker ./worker
+	go build -o $(BIN)/timsim ./tim/timsim/cmd/timsim
+
+## ---- checks ----
+.PHONY: fmt
+fmt: ## gofmt every file
+	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: vet
+vet: ## go vet and a gofmt check
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	go vet ./...
+
+.PHONY: unit
+unit: tools ## unit, cross-check and e2e tests (the e2e ones start their own Temporal dev server)
+	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZ_TIME
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZ_TIME))"; \
+		go test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZ_TIME) $$pkg; done
+
+.PHONY: test
+test: vet build unit fuzz ## everything CI runs
+
+.PHONY: bench
+bench: ## benchmarks (speed and memory goals live here, not in unit tests)
+	go test -run='^$$' -bench=. -benchmem ./...
+
+.PHONY: bench-usersig
+bench-usersig: $(TLS_SIG_NODE) ## Go UserSig signs/s next to the official Node library's
+	go test -run='^$$' -bench='^BenchmarkSign$$' -benchtime=2s ./tim
+	TIMDESK_BENCH_NODE=1 go test -run='^TestNodeSignRate$$' -v ./tim
+
+## ---- run ----
+.PHONY: run
+run: tools build ## bring up Temporal dev server, emulator, API and worker; Ctrl-C stops all
+	BIN=$(BIN) DATA=$(DATA) ./deploy/dev.sh
+
+.PHONY: run-api
+run-api: ## run only the API (configure with TIMDESK_* variables)
+	go run ./api
+
+.PHONY: run-worker
+run-worker: ## run only the worker
+	go run ./worker
+
+.PHONY: clean
+clean: ## remove built programs and local data (keeps the Temporal CLI)
+	rm -rf $(DATA) $(BIN)/timdesk-api $(BIN)/timdesk-worker $(BIN)/timsim
