@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# dev.sh — the local stack behind `make run`: Temporal dev server (SQLite under ./.data), the Tencent IM
+# emulator, the timdesk API and the worker, each log line prefixed with its process name.
+# Ctrl-C (or SIGTERM) stops everything. Re-running reuses ./bin and ./.data.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BIN:-$root/bin}
+DATA=${DATA:-$root/.data}
+mkdir -p "$DATA"
+
+TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
+TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
+API_PORT=${API_PORT:-8080}
+TIMSIM_PORT=${TIMSIM_PORT:-9800}
+
+need() { [ -x "$1" ] || { echo "dev.sh: $1 is missing; run 'make run' (it builds everything first)" >&2; exit 1; }; }
+need "$BIN/temporal"; need "$BIN/timsim"; need "$BIN/timdesk-api"; need "$BIN/timdesk-worker"
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "$TEMPORAL_PORT" "$TEMPORAL_UI_PORT" "$API_PORT" "$TIMSIM_PORT"; do
+  port_free "$p" || { echo "dev.sh: port $p is already in use (another 'make run'?); stop it or set TEMPORAL_PORT/TEMPORAL_UI_PORT/API_PORT/TIMSIM_PORT" >&2; exit 1; }
+done
+
+# Local secrets: made once per checkout, kept in .data/dev.env (git-ignored), never printed except the
+# admin API key a developer needs for curl.
+if [ ! -f "$DATA/dev.env" ]; then
+  rnd() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
+  umask 077
+  cat > "$DATA/dev.env" <<EOF
+TIMDESK_SDKAPPID=1400000000
+TIMDESK_SECRET_KEY=$(rnd)
+TIMDESK_CALLBACK_TOKEN=$(rnd)
+TIMDESK_AUTH_JWT_SECRET=$(rnd)
+TIMDESK_ADMIN_API_KEY=$(rnd)
+EOF
+fi
+set -a
+# shellcheck disable=SC1091
+. "$DATA/dev.env"
+TIMDESK_ADMIN=${TIMDESK_ADMIN:-administrator}
+TIMDESK_SERVICE_ACCOUNT=${TIMDESK_SERVICE_ACCOUNT:-support}
+TIMDESK_TIM_BASE_URL=http://127.0.0.1:$TIMSIM_PORT
+TIMDESK_LISTEN=127.0.0.1:$API_PORT
+TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
+TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-default}
+TIMDESK_TASK_QUEUE=${TIMDESK_TASK_QUEUE:-timdesk}
+TIMDESK_ROSTER_FILE=${TIMDESK_ROSTER_FILE:-$root/deploy/demo/roster.yaml}
+TIMDESK_FAQ_FILE=${TIMDESK_FAQ_FILE:-$root/deploy/demo/faq.yaml}
+TIMDESK_LOG_FORMAT=${TIMDESK_LOG_FORMAT:-text}
+TIMSIM_LISTEN=127.0.0.1:$TIMSIM_PORT
+TIMSIM_CALLBACK_URL=http://127.0.0.1:$API_PORT/tim/callback
+set +a
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo "stopping..."
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+  for _ in $(seq 1 50); do
+    alive=0; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break; sleep 0.2
+  done
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  echo "stopped"
+}
+trap stop EXIT
+trap 'stop; exit 0' INT TERM
+
+# start NAME CMD...: run CMD in the background, every output line prefixed with [NAME].
+start() {
+  local name=$1; shift
+  ( exec "$@" > >(sed -u "s/^/[$name] /") 2>&1 ) &
+  pids+=($!)
+}
+
+start temporal "$BIN/temporal" server start-dev \
+  --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+  --db-filename "$DATA/temporal.db" \
+  --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+  --namespace "$TEMPORAL_NAMESPACE" \
+  --search-attribute TimdeskStatus=Keyword --search-attribute TimdeskCustomer=Keyword \
+  --search-attribute TimdeskAgent=Keyword --search-attribute TimdeskLanguage=Keyword \
+  --log-level warn
+
+echo "waiting for the Temporal dev server on 127.0.0.1:$TEMPORAL_PORT ..."
+for i in $(seq 1 150); do
+  "$BIN/temporal" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" >/dev/null 2>&1 && break
+  [ "$i" = 150 ] && { echo "dev.sh: Temporal did not come up in 30 s; see the [temporal] lines above" >&2; exit 1; }
+  sleep 0.2
+done
+
+start timsim "$BIN/timsim"
+start worker "$BIN/timdesk-worker"
+start api "$BIN/timdesk-api"
+
+cat <<EOF
+
+timdesk is up:
+  Tencent IM emulator (chat as customers and agents): http://127.0.0.1:$TIMSIM_PORT/
+  Temporal Web UI:                                    http://127.0.0.1:$TEMPORAL_UI_PORT/
+  timdesk API:                                        http://127.0.0.1:$API_PORT/healthz
+  Admin API key (Authorization: Bearer ...):          $TIMDESK_ADMIN_API_KEY
+  Secrets and data:                                   $DATA (dev.env, temporal.db)
+Press Ctrl-C to stop everything.
+
+EOF
+
+# Stop everything as soon as any one process exits, so a crash is never hidden behind the others.
+status=0
+wait -n "${pids[@]}" || status=$?
+echo "a process exited (status $status); see its last lines above"
+exit 1
