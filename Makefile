@@ -10,6 +10,10 @@ TEMPORAL_CLI_VERSION := v1.5.1
 NPM_DIR  := $(BIN)/npm
 TLS_SIG_NODE := $(NPM_DIR)/node_modules/tls-sig-api-v2/package.json
 TLS_SIG_NODE_VERSION := 1.0.2
+WORKFLOWCHECK := $(BIN)/workflowcheck
+WORKFLOWCHECK_VERSION := v0.6.0
+GOLANGCI := $(BIN)/golangci-lint
+GOLANGCI_VERSION := v2.15.0
 
 GO_TEST_FLAGS ?= -race -timeout 12m
 FUZZ_TIME ?= 10s
@@ -34,8 +38,14 @@ $(TLS_SIG_NODE):
 		mkdir -p $(NPM_DIR) && npm install --prefix $(NPM_DIR) --no-audit --no-fund --silent tls-sig-api-v2@$(TLS_SIG_NODE_VERSION); \
 	else echo "npm not found: the Node cross-check tests will skip"; fi
 
+$(WORKFLOWCHECK):
+	GOBIN=$(BIN) go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+$(GOLANGCI):
+	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+
 .PHONY: tools
-tools: $(TEMPORAL) $(TLS_SIG_NODE) ## install the Temporal CLI and the official Node UserSig package
+tools: $(TEMPORAL) $(TLS_SIG_NODE) $(WORKFLOWCHECK) ## install the Temporal CLI and the official Node UserSig package
 
 ## ---- build ----
 .PHONY: build
@@ -55,6 +65,14 @@ vet: ## go vet and a gofmt check
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
 
+.PHONY: workflowcheck
+workflowcheck: $(WORKFLOWCHECK) ## static determinism check of workflow code
+	$(WORKFLOWCHECK) -config workflowcheck.config.yaml ./workflows/...
+
+.PHONY: lint
+lint: $(GOLANGCI) ## golangci-lint with .golangci.yml (not part of `make test`: the linter's first build is slow)
+	$(GOLANGCI) run ./...
+
 .PHONY: unit
 unit: tools ## unit, cross-check and e2e tests (the e2e ones start their own Temporal dev server)
 	go test $(GO_TEST_FLAGS) ./...
@@ -66,7 +84,7 @@ fuzz: ## run each fuzz target for FUZZ_TIME
 		go test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZ_TIME) $$pkg; done
 
 .PHONY: test
-test: vet build unit fuzz ## everything CI runs
+test: vet workflowcheck build unit fuzz ## everything CI runs
 
 .PHONY: bench
 bench: ## benchmarks (speed and memory goals live here, not in unit tests)
@@ -89,6 +107,10 @@ run-api: ## run only the API (configure with TIMDESK_* variables)
 .PHONY: run-worker
 run-worker: ## run only the worker
 	go run ./worker
+
+.PHONY: docker
+docker: ## build the production image (needs a Docker engine)
+	docker build -f deploy/Dockerfile -t timdesk:latest .
 
 .PHONY: clean
 clean: ## remove built programs and local data (keeps the Temporal CLI)
