@@ -1,0 +1,319 @@
+// Package e2e runs the whole of timdesk — a real Temporal dev server, the Tencent IM emulator, the API
+// and the worker as separate processes built from this source, and an OpenAI-compatible fake — and
+// plays consultations through the emulator's simulated clients, as a person on the emulator page would.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+)
+
+// stack is one running timdesk for the tests in this package.
+type stack struct {
+	temporalCLI  string
+	temporalAddr string
+	namespace    string
+	simURL       string
+	apiURL       string
+	adminKey     string
+	llm          *fakeLLM
+	procs        []*process
+}
+
+const e2eRoster = `timezone: Asia/Shanghai
+accept_timeout: 4s
+reply_timeout: 10m
+agents:
+  - id: agent_emma
+    name: Emma
+    language: en
+    capacity: 5
+    shifts: ["mon-sun 00:00-24:00"]
+  - id: agent_tom
+    name: Tom
+    language: en
+    capacity: 5
+    shifts: ["mon-sun 00:00-24:00"]
+supervisors: [agent_zhang]
+`
+
+const e2eFAQ = `- q: ["How do I reset my password?", "忘记密码怎么办"]
+  a: "Tap 'Forgot password' on the login page."
+`
+
+// startStack brings everything up and registers its teardown.
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	cli := temporalCLI(t)
+	root := repoRoot(t)
+	dir := t.TempDir()
+	bins, err := buildPrograms(root, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	keys := []temporal.SearchAttributeUpdate{}
+	for _, name := range []string{"TimdeskStatus", "TimdeskCustomer", "TimdeskAgent", "TimdeskLanguage"} {
+		keys = append(keys, temporal.NewSearchAttributeKeyKeyword(name).ValueSet(""))
+	}
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:     cli,
+		LogLevel:         "error",
+		SearchAttributes: temporal.NewSearchAttributes(keys...),
+	})
+	if err != nil {
+		t.Fatalf("start Temporal dev server: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+
+	s := &stack{
+		temporalCLI:  cli,
+		temporalAddr: srv.FrontendHostPort(),
+		namespace:    "default",
+		adminKey:     "e2e-admin-key-0123456789abcdef",
+		llm:          newFakeLLM(t),
+	}
+	rosterFile := filepath.Join(dir, "roster.yaml")
+	faqFile := filepath.Join(dir, "faq.yaml")
+	if err := os.WriteFile(rosterFile, []byte(e2eRoster), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(faqFile, []byte(e2eFAQ), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	simPort, apiPort := freePort(t), freePort(t)
+	s.simURL = fmt.Sprintf("http://127.0.0.1:%d", simPort)
+	s.apiURL = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	env := []string{
+		"TIMDESK_SDKAPPID=1400000000",
+		"TIMDESK_SECRET_KEY=5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e",
+		"TIMDESK_ADMIN=administrator",
+		"TIMDESK_CALLBACK_TOKEN=e2e-callback-token",
+		"TIMDESK_SERVICE_ACCOUNT=support",
+		"TIMDESK_AUTH_JWT_SECRET=e2e-jwt-secret-0123456789abcdef",
+		"TIMDESK_ADMIN_API_KEY=" + s.adminKey,
+		"TIMDESK_TIM_BASE_URL=" + s.simURL,
+		"TIMDESK_LISTEN=127.0.0.1:" + fmt.Sprint(apiPort),
+		"TEMPORAL_ADDRESS=" + s.temporalAddr,
+		"TEMPORAL_NAMESPACE=" + s.namespace,
+		"TIMDESK_TASK_QUEUE=timdesk-e2e",
+		"TIMDESK_ROSTER_FILE=" + rosterFile,
+		"TIMDESK_FAQ_FILE=" + faqFile,
+		"TIMDESK_LOG_FORMAT=text",
+		"OPENAI_BASE_URL=" + s.llm.URL(),
+		"OPENAI_API_KEY=e2e-key",
+		"TIMDESK_LLM_MODEL=e2e-model",
+		"TIMSIM_LISTEN=127.0.0.1:" + fmt.Sprint(simPort),
+		"TIMSIM_CALLBACK_URL=" + s.apiURL + "/tim/callback",
+	}
+	for _, name := range []string{"timsim", "worker", "api"} {
+		p, err := startProcess(name, bins[name], env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.procs = append(s.procs, p)
+		t.Cleanup(p.Stop)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range s.procs {
+				t.Logf("---- %s output ----\n%s", p.name, tail(p.Output(), 80))
+			}
+		}
+	})
+	wctx, wcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer wcancel()
+	if err := waitHTTP(wctx, s.apiURL+"/healthz", s.procs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitHTTP(wctx, s.simURL+"/", s.procs...); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// simMessage is one message as the emulator's client API shows it.
+type simMessage struct {
+	Seq             int64  `json:"seq"`
+	From            string `json:"from"`
+	To              string `json:"to"`
+	Text            string `json:"text"`
+	CloudCustomData string `json:"cloudCustomData"`
+	MsgKey          string `json:"msgKey"`
+}
+
+type simSendResult struct {
+	ErrorCode int    `json:"errorCode"`
+	ErrorInfo string `json:"errorInfo"`
+	MsgKey    string `json:"msgKey"`
+}
+
+func (s *stack) login(t *testing.T, users ...string) {
+	t.Helper()
+	for _, u := range users {
+		if err := postJSON(context.Background(), s.simURL+"/sim/login", map[string]string{"userID": u}, nil); err != nil {
+			t.Fatalf("login %s: %v", u, err)
+		}
+	}
+}
+
+// send sends a text as a simulated client would, callbacks and all.
+func (s *stack) send(t *testing.T, from, to, text string) simSendResult {
+	t.Helper()
+	var res simSendResult
+	if err := postJSON(context.Background(), s.simURL+"/sim/send", map[string]string{"from": from, "to": to, "text": text}, &res); err != nil {
+		t.Fatalf("send %s → %s: %v", from, to, err)
+	}
+	return res
+}
+
+// inbox is every message user has received so far.
+func (s *stack) inbox(user string) ([]simMessage, error) {
+	var out struct {
+		Messages []simMessage `json:"messages"`
+	}
+	u := s.simURL + "/sim/messages?" + url.Values{"userID": {user}, "since": {"0"}}.Encode()
+	resp, err := httpGetJSON(u, &out)
+	if err != nil {
+		return nil, fmt.Errorf("inbox %s: %w (%s)", user, err, resp)
+	}
+	var received []simMessage
+	for _, m := range out.Messages {
+		if m.To == user {
+			received = append(received, m)
+		}
+	}
+	return received, nil
+}
+
+// waitFor waits until user has received a message matching match, and returns it.
+func (s *stack) waitFor(t *testing.T, user string, timeout time.Duration, what string, match func(simMessage) bool) simMessage {
+	t.Helper()
+	var found simMessage
+	eventually(t, timeout, what, func() error {
+		msgs, err := s.inbox(user)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if match(m) {
+				found = m
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: %s has %d messages: %+v", errNotYet, user, len(msgs), msgs)
+	})
+	return found
+}
+
+// listWorkflows runs `temporal workflow list --query q` against the dev server, as a person would.
+func (s *stack) listWorkflows(t *testing.T, q string) string {
+	t.Helper()
+	cmd := exec.Command(s.temporalCLI, "workflow", "list", "--address", s.temporalAddr, "--namespace", s.namespace, "--query", q)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("temporal workflow list: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+func TestConsultationEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	s := startStack(t)
+	s.login(t, "alice", "bob", "agent_emma", "agent_tom")
+
+	// 1. A customer asks in Chinese; the AI answers in Chinese, from the service account.
+	if r := s.send(t, "alice", "support", "怎么退货？"); r.ErrorCode != 0 {
+		t.Fatalf("customer send: got error %d %q, want 0", r.ErrorCode, r.ErrorInfo)
+	}
+	s.waitFor(t, "alice", 30*time.Second, "AI answer to alice", func(m simMessage) bool {
+		return m.From == "support" && m.Text == refundAnswer
+	})
+
+	// 2. An explicit request for a human hands off: the on-duty English agent gets it translated,
+	// from the customer.
+	s.send(t, "alice", "support", "我的包裹坏了，我要找人工")
+	var agent string
+	eventually(t, 30*time.Second, "relay to an agent", func() error {
+		for _, a := range []string{"agent_emma", "agent_tom"} {
+			msgs, err := s.inbox(a)
+			if err != nil {
+				return err
+			}
+			for _, m := range msgs {
+				if m.From == "alice" && strings.Contains(m.Text, "My parcel is broken, I want a human agent") {
+					agent = a
+					return nil
+				}
+			}
+		}
+		return errNotYet
+	})
+
+	// 3. The agent's reply reaches the customer translated, from the service account; the agent's
+	// own untranslated message is not delivered.
+	if r := s.send(t, agent, "alice", "Please send me your order number."); r.ErrorCode != 0 {
+		t.Fatalf("agent send: got error %d %q, want 0 (silently taken over by timdesk)", r.ErrorCode, r.ErrorInfo)
+	}
+	s.waitFor(t, "alice", 30*time.Second, "translated agent reply", func(m simMessage) bool {
+		return m.From == "support" && m.Text == "请把您的订单号发给我。"
+	})
+	msgs, err := s.inbox("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.From == agent {
+			t.Errorf("alice received the agent's untranslated message directly: %+v", m)
+		}
+	}
+
+	// 4. The consultation is searchable by status in Temporal.
+	eventually(t, 15*time.Second, "visibility of the human consultation", func() error {
+		out := s.listWorkflows(t, `TimdeskStatus="human"`)
+		if !strings.Contains(out, "consultation/alice") {
+			return fmt.Errorf("%w: %s", errNotYet, out)
+		}
+		return nil
+	})
+
+	// 5. Nobody answers bob within the accept timeout: the next agent gets the consultation.
+	s.send(t, "bob", "support", "我的包裹坏了，我要找人工")
+	first := ""
+	eventually(t, 30*time.Second, "bob's first relay", func() error {
+		for _, a := range []string{"agent_emma", "agent_tom"} {
+			msgs, err := s.inbox(a)
+			if err != nil {
+				return err
+			}
+			for _, m := range msgs {
+				if m.From == "bob" {
+					first = a
+					return nil
+				}
+			}
+		}
+		return errNotYet
+	})
+	next := "agent_emma"
+	if first == "agent_emma" {
+		next = "agent_tom"
+	}
+	s.waitFor(t, next, 40*time.Second, "escalation to the next agent", func(m simMessage) bool {
+		return m.From == "bob"
+	})
+}
