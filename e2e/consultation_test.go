@@ -28,6 +28,30 @@ type stack struct {
 	adminKey     string
 	llm          *fakeLLM
 	procs        []*process
+	bins         map[string]string
+	env          []string
+}
+
+// restart stops the named program and starts it again with the same binary and environment.
+func (s *stack) restart(t *testing.T, name string, down func()) {
+	t.Helper()
+	for i, p := range s.procs {
+		if p.name != name {
+			continue
+		}
+		p.Stop()
+		if down != nil {
+			down()
+		}
+		np, err := startProcess(name, s.bins[name], s.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.procs[i] = np
+		t.Cleanup(np.Stop)
+		return
+	}
+	t.Fatalf("no process %s", name)
 }
 
 const e2eRoster = `timezone: Asia/Shanghai
@@ -118,6 +142,7 @@ func startStack(t *testing.T) *stack {
 		"TIMSIM_LISTEN=127.0.0.1:" + fmt.Sprint(simPort),
 		"TIMSIM_CALLBACK_URL=" + s.apiURL + "/tim/callback",
 	}
+	s.bins, s.env = bins, env
 	for _, name := range []string{"timsim", "worker", "api"} {
 		p, err := startProcess(name, bins[name], env)
 		if err != nil {
@@ -316,4 +341,30 @@ func TestConsultationEndToEnd(t *testing.T) {
 	s.waitFor(t, next, 40*time.Second, "escalation to the next agent", func(m simMessage) bool {
 		return m.From == "bob"
 	})
+
+	// 6. The worker dies mid-conversation: the customer's message is accepted meanwhile (the callback
+	// only needs Temporal), and after the restart it gets exactly one answer.
+	s.login(t, "carol")
+	s.restart(t, "worker", func() {
+		if r := s.send(t, "carol", "support", "怎么退货？"); r.ErrorCode != 0 {
+			t.Errorf("customer send while the worker is down: got error %d %q, want 0", r.ErrorCode, r.ErrorInfo)
+		}
+	})
+	s.waitFor(t, "carol", 60*time.Second, "answer after the worker restart", func(m simMessage) bool {
+		return m.From == "support" && m.Text == refundAnswer
+	})
+	time.Sleep(3 * time.Second)
+	carol, err := s.inbox("carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers := 0
+	for _, m := range carol {
+		if m.From == "support" && m.Text == refundAnswer {
+			answers++
+		}
+	}
+	if answers != 1 {
+		t.Errorf("carol got %d copies of the answer, want exactly 1: %+v", answers, carol)
+	}
 }
