@@ -1,0 +1,457 @@
+package tim
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Callback commands (query CallbackCommand, repeated in the body).
+const (
+	CmdC2CBeforeSendMsg   = "C2C.CallbackBeforeSendMsg"
+	CmdC2CAfterSendMsg    = "C2C.CallbackAfterSendMsg"
+	CmdStateChange        = "State.StateChange"
+	CmdGroupAfterSendMsg  = "Group.CallbackAfterSendMsg"
+	CmdGroupBeforeSendMsg = "Group.CallbackBeforeSendMsg"
+)
+
+// CallbackWindow is how far RequestTime may be from now (either way) for a signed callback.
+const CallbackWindow = 60 * time.Second
+
+// Callback errors; test with errors.Is.
+var (
+	// ErrCallbackQuery: a required query parameter is missing or malformed.
+	ErrCallbackQuery = errors.New("callback query invalid")
+	// ErrCallbackAppID: SdkAppid is not ours.
+	ErrCallbackAppID = errors.New("callback sdkappid mismatch")
+	// ErrCallbackSign: Sign is missing (with a token configured) or wrong.
+	ErrCallbackSign = errors.New("callback signature invalid")
+	// ErrCallbackStale: RequestTime is more than CallbackWindow away from now.
+	ErrCallbackStale = errors.New("callback request time outside window")
+	// ErrCallbackBody: the body is not the expected callback JSON or lacks required fields.
+	ErrCallbackBody = errors.New("callback body invalid")
+)
+
+// CallbackAuth is what VerifyCallback checks against. With an empty Token, Sign is optional
+// (and ignored); with a Token, Sign and RequestTime are required.
+type CallbackAuth struct {
+	SDKAppID uint64
+	Token    string
+}
+
+// CallbackQuery is the parsed callback query string. RequestTime is Unix seconds (0 if absent).
+type CallbackQuery struct {
+	SDKAppID    uint64
+	Command     string
+	ContentType string
+	ClientIP    string
+	OptPlatform string
+	Sign        string
+	RequestTime int64
+}
+
+// CallbackSign returns lowercase hex(SHA-256(token + decimal requestTime)), the callback Sign.
+func CallbackSign(token string, requestTime int64) string {
+	sum := sha256.Sum256([]byte(token + strconv.FormatInt(requestTime, 10)))
+	return hex.EncodeToString(sum[:])
+}
+
+// VerifyCallback parses and authenticates a callback query: SdkAppid must equal auth.SDKAppID
+// (ErrCallbackAppID); CallbackCommand must be present and contenttype, when present, json
+// (ErrCallbackQuery); with a token, Sign must equal CallbackSign(token, RequestTime), compared
+// in constant time (ErrCallbackSign), and RequestTime must be within ±60 s of now
+// (ErrCallbackStale). Verify this before parsing the body.
+func VerifyCallback(query url.Values, now time.Time, auth CallbackAuth) (CallbackQuery, error) {
+	q := CallbackQuery{
+		Command:     query.Get("CallbackCommand"),
+		ContentType: query.Get("contenttype"),
+		ClientIP:    query.Get("ClientIP"),
+		OptPlatform: query.Get("OptPlatform"),
+		Sign:        query.Get("Sign"),
+	}
+	rawApp := query.Get("SdkAppid")
+	if rawApp == "" {
+		return q, fmt.Errorf("verify callback: %w: no SdkAppid", ErrCallbackQuery)
+	}
+	app, err := strconv.ParseUint(rawApp, 10, 64)
+	if err != nil {
+		return q, fmt.Errorf("verify callback: %w: SdkAppid not a number", ErrCallbackQuery)
+	}
+	q.SDKAppID = app
+	if app != auth.SDKAppID {
+		return q, fmt.Errorf("verify callback: %w", ErrCallbackAppID)
+	}
+	if q.Command == "" {
+		return q, fmt.Errorf("verify callback: %w: no CallbackCommand", ErrCallbackQuery)
+	}
+	if q.ContentType != "" && !strings.EqualFold(q.ContentType, "json") {
+		return q, fmt.Errorf("verify callback: %w: contenttype %q", ErrCallbackQuery, truncate(q.ContentType, 32))
+	}
+	if rt := query.Get("RequestTime"); rt != "" {
+		if q.RequestTime, err = strconv.ParseInt(rt, 10, 64); err != nil {
+			return q, fmt.Errorf("verify callback: %w: RequestTime not a number", ErrCallbackQuery)
+		}
+	} else if auth.Token != "" {
+		return q, fmt.Errorf("verify callback: %w: no RequestTime", ErrCallbackQuery)
+	}
+	if auth.Token == "" {
+		return q, nil
+	}
+	if q.Sign == "" {
+		return q, fmt.Errorf("verify callback: %w: no Sign", ErrCallbackSign)
+	}
+	want := CallbackSign(auth.Token, q.RequestTime)
+	if subtle.ConstantTimeCompare([]byte(strings.ToLower(q.Sign)), []byte(want)) != 1 {
+		return q, fmt.Errorf("verify callback: %w", ErrCallbackSign)
+	}
+	window := int64(CallbackWindow / time.Second)
+	if d := now.Unix() - q.RequestTime; d > window || d < -window {
+		return q, fmt.Errorf("verify callback: %w", ErrCallbackStale)
+	}
+	return q, nil
+}
+
+// C2CMsgCallback is the body of C2C.CallbackBeforeSendMsg and C2C.CallbackAfterSendMsg.
+// SendMsgResult, ErrorInfo and UnreadMsgNum are set only by the after-callback; MsgId and
+// EventTime (ms) only by newer servers. Numbers decode from JSON numbers or strings; unknown
+// fields are ignored.
+type C2CMsgCallback struct {
+	CallbackCommand string  `json:"CallbackCommand"`
+	FromAccount     string  `json:"From_Account"`
+	ToAccount       string  `json:"To_Account"`
+	MsgSeq          uint32  `json:"MsgSeq"`
+	MsgRandom       uint32  `json:"MsgRandom"`
+	MsgTime         int64   `json:"MsgTime"`
+	MsgKey          string  `json:"MsgKey"`
+	MsgId           string  `json:"MsgId,omitempty"`
+	OnlineOnlyFlag  int     `json:"OnlineOnlyFlag"`
+	MsgBody         MsgBody `json:"MsgBody"`
+	CloudCustomData string  `json:"CloudCustomData"`
+	EventTime       int64   `json:"EventTime,omitempty"`
+	SendMsgResult   int     `json:"SendMsgResult"`
+	ErrorInfo       string  `json:"ErrorInfo,omitempty"`
+	UnreadMsgNum    int     `json:"UnreadMsgNum"`
+}
+
+// UnmarshalJSON accepts numbers as JSON numbers or numeric strings.
+func (c *C2CMsgCallback) UnmarshalJSON(b []byte) error {
+	var w struct {
+		CallbackCommand string     `json:"CallbackCommand"`
+		FromAccount     string     `json:"From_Account"`
+		ToAccount       string     `json:"To_Account"`
+		MsgSeq          flexUint32 `json:"MsgSeq"`
+		MsgRandom       flexUint32 `json:"MsgRandom"`
+		MsgTime         flexInt64  `json:"MsgTime"`
+		MsgKey          string     `json:"MsgKey"`
+		MsgId           string     `json:"MsgId"`
+		OnlineOnlyFlag  flexInt    `json:"OnlineOnlyFlag"`
+		MsgBody         MsgBody    `json:"MsgBody"`
+		CloudCustomData string     `json:"CloudCustomData"`
+		EventTime       flexInt64  `json:"EventTime"`
+		SendMsgResult   flexInt    `json:"SendMsgResult"`
+		ErrorInfo       string     `json:"ErrorInfo"`
+		UnreadMsgNum    flexInt    `json:"UnreadMsgNum"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*c = C2CMsgCallback{
+		CallbackCommand: w.CallbackCommand, FromAccount: w.FromAccount, ToAccount: w.ToAccount,
+		MsgSeq: uint32(w.MsgSeq), MsgRandom: uint32(w.MsgRandom), MsgTime: int64(w.MsgTime),
+		MsgKey: w.MsgKey, MsgId: w.MsgId, OnlineOnlyFlag: int(w.OnlineOnlyFlag), MsgBody: w.MsgBody,
+		CloudCustomData: w.CloudCustomData, EventTime: int64(w.EventTime),
+		SendMsgResult: int(w.SendMsgResult), ErrorInfo: w.ErrorInfo, UnreadMsgNum: int(w.UnreadMsgNum),
+	}
+	return nil
+}
+
+// DecodeC2CMsg decodes a C2C before/after send-message callback body. From_Account and
+// To_Account are required; a CallbackCommand other than the two C2C ones is rejected.
+func DecodeC2CMsg(body []byte) (C2CMsgCallback, error) {
+	var cb C2CMsgCallback
+	if err := json.Unmarshal(body, &cb); err != nil {
+		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w: %v", ErrCallbackBody, err)
+	}
+	switch {
+	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdC2CBeforeSendMsg && cb.CallbackCommand != CmdC2CAfterSendMsg:
+		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w: command %q", ErrCallbackBody, truncate(cb.CallbackCommand, 64))
+	case cb.FromAccount == "" || cb.ToAccount == "":
+		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w: From_Account and To_Account are required", ErrCallbackBody)
+	}
+	return cb, nil
+}
+
+// State change actions and reasons (StateInfo).
+const (
+	StateLogin       = "Login"
+	StateLogout      = "Logout"
+	StateDisconnect  = "Disconnect"
+	ReasonRegister   = "Register"
+	ReasonUnregister = "Unregister"
+	ReasonLinkClose  = "LinkClose"
+	ReasonTimeOut    = "TimeOut"
+)
+
+const stateChangeRequired = "Info.Action and Info.To_Account are required"
+
+// StateInfo is the Info object of State.StateChange.
+type StateInfo struct {
+	Action    string `json:"Action"`
+	ToAccount string `json:"To_Account"`
+	Reason    string `json:"Reason"`
+}
+
+// KickedDevice is a device kicked off by a Login.
+type KickedDevice struct {
+	Platform string `json:"Platform"`
+}
+
+// StateChangeCallback is the body of State.StateChange. EventTime is Unix milliseconds.
+type StateChangeCallback struct {
+	CallbackCommand string         `json:"CallbackCommand"`
+	EventTime       int64          `json:"EventTime"`
+	Info            StateInfo      `json:"Info"`
+	KickedDevice    []KickedDevice `json:"KickedDevice,omitempty"`
+}
+
+// UnmarshalJSON accepts EventTime as a JSON number or a numeric string.
+func (c *StateChangeCallback) UnmarshalJSON(b []byte) error {
+	var w struct {
+		CallbackCommand string         `json:"CallbackCommand"`
+		EventTime       flexInt64      `json:"EventTime"`
+		Info            StateInfo      `json:"Info"`
+		KickedDevice    []KickedDevice `json:"KickedDevice"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*c = StateChangeCallback{CallbackCommand: w.CallbackCommand, EventTime: int64(w.EventTime), Info: w.Info, KickedDevice: w.KickedDevice}
+	return nil
+}
+
+// DecodeStateChange decodes a State.StateChange body; Info.Action and Info.To_Account are
+// required.
+func DecodeStateChange(body []byte) (StateChangeCallback, error) {
+	var cb StateChangeCallback
+	if err := json.Unmarshal(body, &cb); err != nil {
+		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w: %v", ErrCallbackBody, err)
+	}
+	switch {
+	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdStateChange:
+		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w: command %q", ErrCallbackBody, truncate(cb.CallbackCommand, 64))
+	case cb.Info.Action == "" || cb.Info.ToAccount == "":
+		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w: %s", ErrCallbackBody, stateChangeRequired)
+	}
+	return cb, nil
+}
+
+// GroupAtInfo is one @-mention of a group message.
+type GroupAtInfo struct {
+	GroupAtAllFlag int    `json:"GroupAtAllFlag"`
+	GroupAtAccount string `json:"GroupAt_Account,omitempty"`
+}
+
+// GroupMsgCallback is the body of Group.CallbackAfterSendMsg (and Group.CallbackBeforeSendMsg).
+// MsgSeq is the per-group message id; EventTime is Unix milliseconds (sent as a number or a
+// string); OperatorAccount is who made the request (admin for REST sends).
+type GroupMsgCallback struct {
+	CallbackCommand string        `json:"CallbackCommand"`
+	GroupId         string        `json:"GroupId"`
+	Type            string        `json:"Type"`
+	FromAccount     string        `json:"From_Account"`
+	OperatorAccount string        `json:"Operator_Account"`
+	Random          uint32        `json:"Random"`
+	MsgSeq          uint64        `json:"MsgSeq"`
+	MsgTime         int64         `json:"MsgTime"`
+	MsgId           string        `json:"MsgId,omitempty"`
+	OnlineOnlyFlag  int           `json:"OnlineOnlyFlag"`
+	MsgBody         MsgBody       `json:"MsgBody"`
+	CloudCustomData string        `json:"CloudCustomData"`
+	TopicId         string        `json:"TopicId,omitempty"`
+	EventTime       int64         `json:"EventTime,omitempty"`
+	GroupAtInfo     []GroupAtInfo `json:"GroupAtInfo,omitempty"`
+}
+
+// UnmarshalJSON accepts numbers as JSON numbers or numeric strings.
+func (c *GroupMsgCallback) UnmarshalJSON(b []byte) error {
+	var w struct {
+		CallbackCommand string     `json:"CallbackCommand"`
+		GroupId         string     `json:"GroupId"`
+		Type            string     `json:"Type"`
+		FromAccount     string     `json:"From_Account"`
+		OperatorAccount string     `json:"Operator_Account"`
+		Random          flexUint32 `json:"Random"`
+		MsgSeq          flexUint64 `json:"MsgSeq"`
+		MsgTime         flexInt64  `json:"MsgTime"`
+		MsgId           string     `json:"MsgId"`
+		OnlineOnlyFlag  flexInt    `json:"OnlineOnlyFlag"`
+		MsgBody         MsgBody    `json:"MsgBody"`
+		CloudCustomData string     `json:"CloudCustomData"`
+		TopicId         string     `json:"TopicId"`
+		EventTime       flexInt64  `json:"EventTime"`
+		GroupAtInfo     []struct {
+			GroupAtAllFlag flexInt `json:"GroupAtAllFlag"`
+			GroupAtAccount string  `json:"GroupAt_Account"`
+		} `json:"GroupAtInfo"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*c = GroupMsgCallback{
+		CallbackCommand: w.CallbackCommand, GroupId: w.GroupId, Type: w.Type, FromAccount: w.FromAccount,
+		OperatorAccount: w.OperatorAccount, Random: uint32(w.Random), MsgSeq: uint64(w.MsgSeq),
+		MsgTime: int64(w.MsgTime), MsgId: w.MsgId, OnlineOnlyFlag: int(w.OnlineOnlyFlag), MsgBody: w.MsgBody,
+		CloudCustomData: w.CloudCustomData, TopicId: w.TopicId, EventTime: int64(w.EventTime),
+	}
+	for _, at := range w.GroupAtInfo {
+		c.GroupAtInfo = append(c.GroupAtInfo, GroupAtInfo{GroupAtAllFlag: int(at.GroupAtAllFlag), GroupAtAccount: at.GroupAtAccount})
+	}
+	return nil
+}
+
+// DecodeGroupMsg decodes a Group before/after send-message callback body; GroupId is required.
+func DecodeGroupMsg(body []byte) (GroupMsgCallback, error) {
+	var cb GroupMsgCallback
+	if err := json.Unmarshal(body, &cb); err != nil {
+		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w: %v", ErrCallbackBody, err)
+	}
+	switch {
+	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdGroupAfterSendMsg && cb.CallbackCommand != CmdGroupBeforeSendMsg:
+		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w: command %q", ErrCallbackBody, truncate(cb.CallbackCommand, 64))
+	case cb.GroupId == "":
+		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w: GroupId is required", ErrCallbackBody)
+	}
+	return cb, nil
+}
+
+// CallbackResponse is the JSON answer to a callback. For before-send callbacks ErrorCode 0
+// allows (optionally replacing MsgBody / CloudCustomData), 1 rejects (sender gets 20006), 2
+// drops silently, 120001–130000 rejects passing code and info to the sender. After-callbacks
+// only distinguish 0 (handled) and 1 (failed); Tencent ignores the answer.
+type CallbackResponse struct {
+	ActionStatus    string  `json:"ActionStatus"`
+	ErrorCode       int     `json:"ErrorCode"`
+	ErrorInfo       string  `json:"ErrorInfo"`
+	MsgBody         MsgBody `json:",omitempty"`
+	CloudCustomData string  `json:",omitempty"`
+}
+
+// Custom reject code range for before-send callbacks (passed through to the sending client).
+const (
+	MinCustomRejectCode = 120001
+	MaxCustomRejectCode = 130000
+)
+
+// Allow lets the message through unchanged (also the "handled" answer to after-callbacks).
+func Allow() CallbackResponse { return CallbackResponse{ActionStatus: "OK"} }
+
+// AllowModified lets the message through with body replaced (if non-empty) and cloudCustomData
+// replaced (if non-empty).
+func AllowModified(body MsgBody, cloudCustomData string) CallbackResponse {
+	return CallbackResponse{ActionStatus: "OK", MsgBody: body, CloudCustomData: cloudCustomData}
+}
+
+// Reject refuses the message; the sender gets error 20006 and no after-callback fires.
+func Reject() CallbackResponse { return CallbackResponse{ActionStatus: "OK", ErrorCode: 1} }
+
+// Drop discards the message silently: the sender is told it was sent, nobody receives it.
+func Drop() CallbackResponse { return CallbackResponse{ActionStatus: "OK", ErrorCode: 2} }
+
+// RejectWithCode refuses the message and passes code and info to the sender; code must be in
+// 120001–130000 (ErrInvalidRequest otherwise).
+func RejectWithCode(code int, info string) (CallbackResponse, error) {
+	if code < MinCustomRejectCode || code > MaxCustomRejectCode {
+		return CallbackResponse{}, fmt.Errorf("reject callback: %w: code %d outside %d–%d", ErrInvalidRequest, code, MinCustomRejectCode, MaxCustomRejectCode)
+	}
+	return CallbackResponse{ActionStatus: "OK", ErrorCode: code, ErrorInfo: info}, nil
+}
+
+// Fail answers an after-callback with "application error" (ErrorCode 1).
+func Fail() CallbackResponse {
+	return CallbackResponse{ActionStatus: "FAIL", ErrorCode: 1, ErrorInfo: "callback handling failed"}
+}
+
+// Flexible numbers: a JSON number, a string holding one, null or "" (→ 0).
+type (
+	flexInt64  int64
+	flexInt    int
+	flexUint32 uint32
+	flexUint64 uint64
+)
+
+func (n *flexInt64) UnmarshalJSON(b []byte) error {
+	v, err := parseFlexInt(b, math.MinInt64, math.MaxInt64)
+	*n = flexInt64(v)
+	return err
+}
+
+func (n *flexInt) UnmarshalJSON(b []byte) error {
+	v, err := parseFlexInt(b, math.MinInt, math.MaxInt)
+	*n = flexInt(v)
+	return err
+}
+
+func (n *flexUint32) UnmarshalJSON(b []byte) error {
+	v, err := parseFlexInt(b, 0, math.MaxUint32)
+	*n = flexUint32(v)
+	return err
+}
+
+func (n *flexUint64) UnmarshalJSON(b []byte) error {
+	text, err := flexText(b)
+	if err != nil || text == "" {
+		*n = 0
+		return err
+	}
+	v, err := strconv.ParseUint(text, 10, 64)
+	if err != nil {
+		return fmt.Errorf("number %q: %w", truncate(text, 32), strconv.ErrSyntax)
+	}
+	*n = flexUint64(v)
+	return nil
+}
+
+// flexText returns the numeric text of a JSON number or string ("" for null or "").
+func flexText(b []byte) (string, error) {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return "", nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return "", err
+		}
+		return strings.TrimSpace(s), nil
+	}
+	return string(b), nil
+}
+
+func parseFlexInt(b []byte, lo, hi int64) (int64, error) {
+	text, err := flexText(b)
+	if err != nil || text == "" {
+		return 0, err
+	}
+	v, err := strconv.ParseInt(text, 10, 64)
+	if err != nil {
+		// Allow integral floats such as 1.557481126e9.
+		f, ferr := strconv.ParseFloat(text, 64)
+		if ferr != nil || f != math.Trunc(f) || f < float64(lo) || f >= float64(hi)+1 || math.IsInf(f, 0) {
+			return 0, fmt.Errorf("number %q: %w", truncate(text, 32), strconv.ErrSyntax)
+		}
+		v = int64(f)
+	}
+	if v < lo || v > hi {
+		return 0, fmt.Errorf("number %q: %w", truncate(text, 32), strconv.ErrRange)
+	}
+	return v, nil
+}
