@@ -90,6 +90,10 @@ type Server struct {
 	feed       activityFeed
 	failClosed bool
 	presence   map[string]int // open presence streams per user
+	anyChanged chan struct{}  // closed and replaced on every timeline or activity change
+	// presenceGrace is how long a closed presence stream waits for a reconnect (a page reload)
+	// before the user is disconnected.
+	presenceGrace time.Duration
 }
 
 // New returns an emulator configured by opts; zero fields take the documented defaults.
@@ -130,6 +134,8 @@ func New(opts Options) *Server {
 		failClosed: opts.FailClosed,
 	}
 	s.feed.changed = make(chan struct{})
+	s.anyChanged = make(chan struct{})
+	s.presenceGrace = defaultPresenceGrace
 	s.importLocked(opts.Admin)
 	for _, id := range opts.Accounts {
 		if id = strings.TrimSpace(id); id != "" && tim.ValidateUserID(id) == nil {
@@ -151,6 +157,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /sim/messages", s.handleSimMessages)
 	s.mux.HandleFunc("GET /sim/events", s.handleSimEvents)
 	s.mux.HandleFunc("GET /sim/activity", s.handleSimActivity)
+	s.mux.HandleFunc("GET /sim/stream", s.handleSimStream)
 	s.mux.HandleFunc("GET /sim/state", s.handleSimState)
 	s.mux.HandleFunc("GET /sim/faults", s.handleGetFaults)
 	s.mux.HandleFunc("POST /sim/faults", s.handleSetFaults)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/timdesk/timdesk/tim"
@@ -21,9 +22,9 @@ const maxSimBody = 256 << 10
 // maxWait is the longest long-poll of GET /sim/messages.
 const maxWait = 60 * time.Second
 
-// presenceGrace is how long a closed presence stream waits for a reconnect (a page reload)
-// before the user is disconnected.
-const presenceGrace = 3 * time.Second
+// defaultPresenceGrace is how long a closed presence stream waits for a reconnect (a page
+// reload) before the user is disconnected.
+const defaultPresenceGrace = 3 * time.Second
 
 // loopbackIP is the ClientIP of callbacks caused through the Go API.
 const loopbackIP = "127.0.0.1"
@@ -372,6 +373,10 @@ func writeSSE(w io.Writer, id uint64, name string, v any) error {
 	if err != nil {
 		return err
 	}
+	if id == 0 {
+		_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, b)
+		return err
+	}
 	_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", id, name, b)
 	return err
 }
@@ -472,7 +477,7 @@ func (s *Server) presenceClose(userID, ip string) {
 	s.mu.Unlock()
 	go func() {
 		select {
-		case <-time.After(presenceGrace):
+		case <-time.After(s.presenceGrace):
 		case <-s.done:
 			return
 		}
@@ -536,6 +541,117 @@ func (s *Server) handleSimActivity(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// streamEvent is one event of GET /sim/stream for user.
+type streamEvent struct {
+	User    string   `json:"user"`
+	Message *Message `json:"message,omitempty"`
+	MsgKey  string   `json:"msgKey,omitempty"`
+	Action  string   `json:"action,omitempty"`
+	Online  bool     `json:"online"`
+}
+
+// handleSimStream is GET /sim/stream?users=a,b[&presence=1][&activitySince=<seq>] (server-sent
+// events): the devices of several users and the activity feed on one connection, for the page
+// (browsers allow only a few connections per host). Events "message" ({"user","message"}),
+// "recall" ({"user","msgKey"}), "state" ({"user","action","online"}) replay from the start;
+// "activity" entries follow activitySince. presence=1 works as on /sim/events, for every user.
+func (s *Server) handleSimStream(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var users []string
+	for _, u := range splitComma(q.Get("users")) {
+		if tim.ValidateUserID(u) != nil {
+			writeSimError(w, http.StatusBadRequest, fmt.Errorf("users: %q is not a valid UserID", u))
+			return
+		}
+		users = append(users, u)
+	}
+	lastActivity, err := parseSince(q.Get("activitySince"))
+	if err != nil {
+		writeSimError(w, http.StatusBadRequest, err)
+		return
+	}
+	flusher, ok := sseStream(w)
+	if !ok {
+		return
+	}
+	if q.Get("presence") == "1" {
+		for _, u := range users {
+			s.presenceOpen(u)
+			defer s.presenceClose(u, clientIP(r))
+		}
+	}
+	last := map[string]uint64{}
+	heartbeat := time.NewTicker(sseHeartbeat)
+	defer heartbeat.Stop()
+	for {
+		var out []streamEvent
+		var kinds []string
+		var acts []activityEntry
+		s.mu.Lock()
+		for _, u := range users {
+			for _, e := range s.timelineLocked(u).events {
+				if e.Seq <= last[u] {
+					continue
+				}
+				last[u] = e.Seq
+				se := streamEvent{User: u, MsgKey: e.MsgKey}
+				switch e.Kind {
+				case "message":
+					m := *e.Message
+					se.Message = &m
+				case "state":
+					se.Action, se.Online = e.State, e.State == tim.StateLogin
+				}
+				out = append(out, se)
+				kinds = append(kinds, e.Kind)
+			}
+		}
+		for _, a := range s.feed.entries {
+			if a.Seq > lastActivity {
+				acts = append(acts, a)
+				lastActivity = a.Seq
+			}
+		}
+		changed := s.anyChanged
+		s.mu.Unlock()
+		for i, se := range out {
+			if writeSSE(w, 0, kinds[i], se) != nil {
+				return
+			}
+		}
+		for _, a := range acts {
+			if writeSSE(w, a.Seq, "activity", a) != nil {
+				return
+			}
+		}
+		if len(out)+len(acts) > 0 {
+			flusher.Flush()
+		}
+		select {
+		case <-changed:
+		case <-heartbeat.C:
+			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
+				return
+			}
+			flusher.Flush()
+		case <-r.Context().Done():
+			return
+		case <-s.done:
+			return
+		}
+	}
+}
+
+func splitComma(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // simUser is one account in GET /sim/state.

@@ -89,6 +89,13 @@ func (s *Server) pushLocked(userID string, e *event) {
 	tl.events = append(tl.events, e)
 	close(tl.changed)
 	tl.changed = make(chan struct{})
+	s.changedLocked()
+}
+
+// changedLocked wakes everything waiting on s.anyChanged.
+func (s *Server) changedLocked() {
+	close(s.anyChanged)
+	s.anyChanged = make(chan struct{})
 }
 
 // messagesLocked returns copies of userID's messages after since and the highest seq seen.
@@ -209,4 +216,5 @@ func (s *Server) note(kind, text string, detail any) {
 	}
 	close(f.changed)
 	f.changed = make(chan struct{})
+	s.changedLocked()
 }
