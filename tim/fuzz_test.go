@@ -1,0 +1,72 @@
+package tim
+
+import (
+	"errors"
+	"net/url"
+	"testing"
+	"time"
+)
+
+// FuzzVerify feeds arbitrary user ids, tokens and times to Verify: it must never panic, and
+// every failure must wrap one of the sentinel errors.
+func FuzzVerify(f *testing.F) {
+	s := NewSigner(testAppID, testKey)
+	for _, v := range fullTokenVectors {
+		f.Add(v.identifier, v.token, v.time+60)
+	}
+	good, _ := s.SignAt("alice", time.Unix(1700000000, 0), time.Hour)
+	f.Add("alice", good, int64(1700000000))
+	f.Add("alice", good[:len(good)/2], int64(1700000000))
+	f.Add("", "", int64(0))
+	f.Add("a", "eJyrVgrxCdYrSy1SslIy0jNQ0gHzM1NS80oy0zLBwjDB", int64(-1))
+	f.Add("a", "eAEBAAD__wAAAAE_", int64(1))
+	sentinels := []error{ErrExpired, ErrWrongApp, ErrWrongIdentifier, ErrBadSignature, ErrMalformed, ErrInvalidUserID}
+	f.Fuzz(func(t *testing.T, userID, token string, now int64) {
+		err := s.Verify(userID, token, time.Unix(now, 0))
+		if err == nil {
+			return
+		}
+		for _, sentinel := range sentinels {
+			if errors.Is(err, sentinel) {
+				return
+			}
+		}
+		t.Fatalf("Verify(%q, %q): error %v wraps no sentinel", userID, token, err)
+	})
+}
+
+// FuzzDecodeCallback feeds arbitrary bodies to every callback decoder and arbitrary query
+// strings to VerifyCallback: no panics, and errors wrap the package's sentinels.
+func FuzzDecodeCallback(f *testing.F) {
+	f.Add([]byte(`{"CallbackCommand":"C2C.CallbackAfterSendMsg","From_Account":"u_1","To_Account":"u_2","MsgSeq":48374,"MsgRandom":2837546,"MsgTime":1557481126,"MsgKey":"48374_2837546_1557481126","OnlineOnlyFlag":0,"SendMsgResult":0,"ErrorInfo":"send msg succeed","UnreadMsgNum":7,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}],"CloudCustomData":""}`),
+		"SdkAppid=1400000000&CallbackCommand=C2C.CallbackAfterSendMsg&contenttype=json&ClientIP=1.2.3.4&OptPlatform=Web&RequestTime=1669872112&Sign=17773bc39a671d7b9aa835458704d2a6db81360a5940292b587d6d760d484061")
+	f.Add([]byte(`{"CallbackCommand":"State.StateChange","EventTime":"1629883332497","Info":{"Action":"Login","To_Account":"u_1","Reason":"Register"},"KickedDevice":[{"Platform":"Android"}]}`),
+		"SdkAppid=1400000000&CallbackCommand=State.StateChange")
+	f.Add([]byte(`{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g","Random":"1","MsgSeq":"2","EventTime":"1670574414123","GroupAtInfo":[{"GroupAtAllFlag":"1"}]}`),
+		"SdkAppid=x&RequestTime=1e3")
+	f.Add([]byte(`{"MsgSeq":1e99,"MsgTime":-1e400}`), "%zz")
+	f.Add([]byte(`null`), "")
+	now := time.Unix(1669872112, 0)
+	f.Fuzz(func(t *testing.T, body []byte, rawQuery string) {
+		for name, decode := range map[string]func([]byte) error{
+			"c2c":   func(b []byte) error { _, err := DecodeC2CMsg(b); return err },
+			"state": func(b []byte) error { _, err := DecodeStateChange(b); return err },
+			"group": func(b []byte) error { _, err := DecodeGroupMsg(b); return err },
+		} {
+			if err := decode(body); err != nil && !errors.Is(err, ErrCallbackBody) {
+				t.Fatalf("%s: %v does not wrap ErrCallbackBody", name, err)
+			}
+		}
+		query, err := url.ParseQuery(rawQuery)
+		if err != nil {
+			return
+		}
+		for _, token := range []string{"", "xxxxyyyy"} {
+			_, err := VerifyCallback(query, now, CallbackAuth{SDKAppID: 1400000000, Token: token})
+			if err != nil && !errors.Is(err, ErrCallbackQuery) && !errors.Is(err, ErrCallbackAppID) &&
+				!errors.Is(err, ErrCallbackSign) && !errors.Is(err, ErrCallbackStale) {
+				t.Fatalf("VerifyCallback(%q): %v wraps no sentinel", rawQuery, err)
+			}
+		}
+	})
+}
