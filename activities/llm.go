@@ -1,0 +1,284 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sashabaranov/go-openai"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+)
+
+// DefaultLLMModel is the chat model used when TIMDESK_LLM_MODEL is empty.
+const DefaultLLMModel = "gpt-4o-mini"
+
+// Translation statuses (TranslateResult.Status and the workflow's transcript).
+const (
+	TranslationTranslated = "translated" // Text is the translation
+	TranslationSame       = "same"       // source and target agree; Text is the original
+	TranslationOff        = "off"        // no LLM configured; Text is the original
+	TranslationFailed     = "failed"     // the LLM failed; Text is the original
+)
+
+// Answer actions (AnswerResult.Action).
+const (
+	ActionAnswer  = "answer"
+	ActionClarify = "clarify"
+	ActionHandoff = "handoff"
+)
+
+// LLMConfig configures the OpenAI-compatible chat-completions endpoint. The LLM counts as
+// configured when BaseURL or APIKey is set; HTTPClient defaults to one with a 60 s timeout.
+type LLMConfig struct {
+	BaseURL    string
+	APIKey     string
+	Model      string
+	HTTPClient *http.Client
+}
+
+// LLM answers and translates through an OpenAI-compatible endpoint, or, without one, answers
+// from the FAQ alone and leaves translation off. Its methods are Temporal activities; go-openai
+// never retries, Temporal does.
+type LLM struct {
+	client *openai.Client
+	model  string
+	faq    []FAQEntry
+	// FAQThreshold is the offline answerer's minimum match score (default DefaultFAQThreshold).
+	FAQThreshold float64
+}
+
+// NewLLM builds the LLM activities; faq grounds the answers (and is the whole answerer offline).
+func NewLLM(cfg LLMConfig, faq []FAQEntry) *LLM {
+	l := &LLM{faq: faq, model: cfg.Model, FAQThreshold: DefaultFAQThreshold}
+	if l.model == "" {
+		l.model = DefaultLLMModel
+	}
+	if cfg.BaseURL == "" && cfg.APIKey == "" {
+		return l
+	}
+	oc := openai.DefaultConfig(cfg.APIKey)
+	if cfg.BaseURL != "" {
+		oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	}
+	if cfg.HTTPClient != nil {
+		oc.HTTPClient = cfg.HTTPClient
+	} else {
+		oc.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	l.client = openai.NewClientWithConfig(oc)
+	return l
+}
+
+// Enabled reports whether an LLM is configured (otherwise: offline FAQ, translation off).
+func (l *LLM) Enabled() bool { return l != nil && l.client != nil }
+
+// TranslateInput asks for Text in Target; Source may be empty (detected).
+type TranslateInput struct {
+	Text   string `json:"text"`
+	Target string `json:"target"`
+	Source string `json:"source,omitempty"`
+}
+
+// TranslateResult is the translation (or the original, see Status).
+type TranslateResult struct {
+	Text   string `json:"text"`
+	Source string `json:"source,omitempty"`
+	Target string `json:"target"`
+	Status string `json:"status"`
+}
+
+// Translate translates one text with one chat completion: the text is the last user message and
+// the reply's content is the translation only. No LLM → Status "off" with the original text. On
+// error it returns the original text with Status "failed" and the classified error.
+func (l *LLM) Translate(ctx context.Context, in TranslateInput) (TranslateResult, error) {
+	target := NormalizeLanguage(in.Target)
+	source := NormalizeLanguage(in.Source)
+	if source == "" {
+		source = DetectLanguage(in.Text)
+	}
+	res := TranslateResult{Text: in.Text, Source: source, Target: target}
+	switch {
+	case !l.Enabled():
+		res.Status = TranslationOff
+		return res, nil
+	case strings.TrimSpace(in.Text) == "" || target == "" || source == target:
+		res.Status = TranslationSame
+		return res, nil
+	}
+	from := "the source language (detect it)"
+	if source != "" {
+		from = LanguageName(source)
+	}
+	req := openai.ChatCompletionRequest{
+		Model:       l.model,
+		Temperature: 0,
+		Messages: []openai.ChatCompletionMessage{
+			{Role: openai.ChatMessageRoleSystem, Content: fmt.Sprintf(
+				"You are a translation engine for a customer-service chat. Translate the user's message from %s into %s. "+
+					"Reply with the translation only: no quotes, notes, explanations or greetings. Keep names, numbers, URLs and emoji.",
+				from, LanguageName(target))},
+			{Role: openai.ChatMessageRoleUser, Content: in.Text},
+		},
+	}
+	resp, err := l.client.CreateChatCompletion(ctx, req)
+	if err != nil {
+		res.Status = TranslationFailed
+		return res, classifyLLM("translate", err)
+	}
+	if len(resp.Choices) == 0 || strings.TrimSpace(resp.Choices[0].Message.Content) == "" {
+		res.Status = TranslationFailed
+		return res, fmt.Errorf("translate: empty reply")
+	}
+	res.Text = strings.TrimSpace(resp.Choices[0].Message.Content)
+	res.Status = TranslationTranslated
+	return res, nil
+}
+
+// DetectInput is the text whose language is wanted.
+type DetectInput struct {
+	Text string `json:"text"`
+}
+
+// DetectResult is an ISO 639-1 code ("" when unknown) and how it was found: "script", "llm" or "none".
+type DetectResult struct {
+	Language string `json:"language"`
+	Method   string `json:"method"`
+}
+
+// DetectLanguage tries the script heuristics first and asks the LLM only when they cannot tell.
+func (l *LLM) DetectLanguage(ctx context.Context, in DetectInput) (DetectResult, error) {
+	if lang := DetectLanguage(in.Text); lang != "" {
+		return DetectResult{Language: lang, Method: "script"}, nil
+	}
+	if !l.Enabled() || strings.TrimSpace(in.Text) == "" {
+		return DetectResult{Method: "none"}, nil
+	}
+	resp, err := l.client.CreateChatCompletion(ctx, openai.ChatCompletionRequest{
+		Model:       l.model,
+		Temperature: 0,
+		Messages: []openai.ChatCompletionMessage{
+			{Role: openai.ChatMessageRoleSystem, Content: "Identify the language of the user's message. Reply with its ISO 639-1 code only (for example en, fr, de, es), or und if you cannot tell."},
+			{Role: openai.ChatMessageRoleUser, Content: in.Text},
+		},
+	})
+	if err != nil {
+		return DetectResult{}, classifyLLM("detect language", err)
+	}
+	if len(resp.Choices) == 0 {
+		return DetectResult{Method: "none"}, nil
+	}
+	code := NormalizeLanguage(strings.Trim(resp.Choices[0].Message.Content, " \t\n\"'."))
+	if len(code) < 2 || len(code) > 3 || strings.ContainsFunc(code, func(r rune) bool { return r < 'a' || r > 'z' }) || code == "und" {
+		return DetectResult{Method: "none"}, nil
+	}
+	return DetectResult{Language: code, Method: "llm"}, nil
+}
+
+// Turn is one transcript line given to the answerer.
+type Turn struct {
+	Role string `json:"role"` // "customer", "assistant" (AI or system notices) or "agent"
+	Text string `json:"text"`
+}
+
+// AnswerInput is the conversation so far; Text is the latest customer message (also last in
+// Transcript or not, either works) and Language the customer's language.
+type AnswerInput struct {
+	Text       string `json:"text"`
+	Language   string `json:"language,omitempty"`
+	Transcript []Turn `json:"transcript,omitempty"`
+}
+
+// AnswerResult is the answerer's decision.
+type AnswerResult struct {
+	Action     string  `json:"action"` // answer | clarify | handoff
+	Answer     string  `json:"answer,omitempty"`
+	Confidence float64 `json:"confidence"`
+	Reason     string  `json:"reason,omitempty"`
+	Summary    string  `json:"summary,omitempty"`
+	Source     string  `json:"source"` // "llm" or "faq"
+}
+
+// Answer asks the model for {"action","answer","confidence","reason","summary"} with
+// response_format json_object, grounded in the FAQ and the transcript. Without an LLM it matches
+// the FAQ: above FAQThreshold it answers, below it hands off (reason "no_faq_match").
+func (l *LLM) Answer(ctx context.Context, in AnswerInput) (AnswerResult, error) {
+	if strings.TrimSpace(in.Text) == "" {
+		return AnswerResult{}, temporal.NewNonRetryableApplicationError("answer: empty text", ErrTypeBadInput, nil)
+	}
+	if !l.Enabled() {
+		return l.answerOffline(in), nil
+	}
+	var faq strings.Builder
+	for i, e := range l.faq {
+		fmt.Fprintf(&faq, "%d. Q: %s\n   A: %s\n", i+1, strings.Join(e.Q, " / "), e.A)
+	}
+	lang := "the customer's language"
+	if in.Language != "" {
+		lang = LanguageName(in.Language)
+	}
+	system := "You are the first-line customer-service assistant. Answer only from the FAQ below and the conversation; " +
+		"never invent policies, prices or order details. Reply with a JSON object only: " +
+		`{"action":"answer|clarify|handoff","answer":"text for the customer","confidence":0.0-1.0,"reason":"short reason","summary":"one-paragraph summary for a human agent"}. ` +
+		"Use answer when the FAQ covers the question, clarify when one short question would let you answer, handoff when the customer wants a human, " +
+		"is upset, or the FAQ does not cover it. Write answer in " + lang + ". Write summary in English.\n\nFAQ:\n" + faq.String()
+	msgs := []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleSystem, Content: system}}
+	for _, t := range in.Transcript {
+		role := openai.ChatMessageRoleUser
+		if t.Role != "customer" {
+			role = openai.ChatMessageRoleAssistant
+		}
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: role, Content: t.Text})
+	}
+	if n := len(in.Transcript); n == 0 || in.Transcript[n-1].Role != "customer" || in.Transcript[n-1].Text != in.Text {
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: in.Text})
+	}
+	resp, err := l.client.CreateChatCompletion(ctx, openai.ChatCompletionRequest{
+		Model:          l.model,
+		Temperature:    0.2,
+		Messages:       msgs,
+		ResponseFormat: &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject},
+	})
+	if err != nil {
+		return AnswerResult{}, classifyLLM("answer", err)
+	}
+	if len(resp.Choices) == 0 {
+		return AnswerResult{}, fmt.Errorf("answer: empty reply")
+	}
+	var out AnswerResult
+	content := strings.TrimSpace(resp.Choices[0].Message.Content)
+	content = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(content, "```json"), "```"), "```")
+	if err := json.Unmarshal([]byte(content), &out); err != nil {
+		activity.GetLogger(ctx).Warn("answer reply is not json", "error", err)
+		return AnswerResult{}, temporal.NewApplicationError("answer: model reply is not the JSON asked for", ErrTypeLLMBadReply)
+	}
+	out.Source = "llm"
+	out.Action = strings.ToLower(strings.TrimSpace(out.Action))
+	switch out.Action {
+	case ActionAnswer, ActionClarify:
+		if strings.TrimSpace(out.Answer) == "" {
+			out.Action, out.Reason = ActionHandoff, "empty_answer"
+		}
+	case ActionHandoff:
+	default:
+		out.Action, out.Reason = ActionHandoff, "unknown_action"
+	}
+	out.Confidence = min(max(out.Confidence, 0), 1)
+	return out, nil
+}
+
+func (l *LLM) answerOffline(in AnswerInput) AnswerResult {
+	summary := "Customer asked: " + in.Text
+	entry, score := MatchFAQ(l.faq, in.Text)
+	threshold := l.FAQThreshold
+	if threshold <= 0 {
+		threshold = DefaultFAQThreshold
+	}
+	if score >= threshold {
+		return AnswerResult{Action: ActionAnswer, Answer: entry.A, Confidence: score, Reason: "faq_match", Summary: summary, Source: "faq"}
+	}
+	return AnswerResult{Action: ActionHandoff, Confidence: score, Reason: "no_faq_match", Summary: summary, Source: "faq"}
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/workflows"
+)
+
+// Config is the worker's whole configuration, read once from the environment by LoadConfig.
+type Config struct {
+	SDKAppID       uint64 // TIMDESK_SDKAPPID (required)
+	secretKey      string // TIMDESK_SECRET_KEY (required; never printed)
+	Admin          string // TIMDESK_ADMIN (default administrator)
+	TIMBaseURL     string // TIMDESK_TIM_BASE_URL (default https://console.tim.qq.com)
+	ServiceAccount string // TIMDESK_SERVICE_ACCOUNT (default support)
+
+	TemporalAddress   string // TEMPORAL_ADDRESS (default localhost:7233)
+	TemporalNamespace string // TEMPORAL_NAMESPACE (default default)
+	TaskQueue         string // TIMDESK_TASK_QUEUE (default timdesk)
+
+	OpenAIBaseURL string // OPENAI_BASE_URL
+	openAIAPIKey  string // OPENAI_API_KEY (never printed)
+	LLMModel      string // TIMDESK_LLM_MODEL (default gpt-4o-mini)
+
+	RosterFile   string  // TIMDESK_ROSTER_FILE (default deploy/demo/roster.yaml)
+	FAQFile      string  // TIMDESK_FAQ_FILE (default deploy/demo/faq.yaml)
+	FAQThreshold float64 // TIMDESK_FAQ_THRESHOLD (default 0.6)
+	DeskLanguage string  // TIMDESK_DESK_LANGUAGE (default en)
+	LogFormat    string  // TIMDESK_LOG_FORMAT json|text (default json)
+	LogLevel     string  // TIMDESK_LOG_LEVEL debug|info|warn|error (default info)
+
+	HumanKeywords    []string      // TIMDESK_HUMAN_KEYWORDS, comma separated (default 人工,转人工,human,agent,真人)
+	AIIdleTimeout    time.Duration // TIMDESK_AI_IDLE_TIMEOUT (default 30m)
+	QueueIdleTimeout time.Duration // TIMDESK_QUEUE_IDLE_TIMEOUT (default 24h)
+	HumanIdleTimeout time.Duration // TIMDESK_HUMAN_IDLE_TIMEOUT (default 2h)
+	MinConfidence    float64       // TIMDESK_MIN_CONFIDENCE (default 0.5)
+	RatingPrompt     bool          // TIMDESK_RATING_PROMPT (default true)
+}
+
+// LLMConfigured reports whether an LLM endpoint is configured (OPENAI_BASE_URL or OPENAI_API_KEY).
+func (c Config) LLMConfigured() bool { return c.OpenAIBaseURL != "" || c.openAIAPIKey != "" }
+
+// String prints the configuration with secrets redacted.
+func (c Config) String() string {
+	redact := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "REDACTED"
+	}
+	return fmt.Sprintf("sdkappid=%d secret=%s admin=%s tim=%s service=%s temporal=%s/%s queue=%s llm=%v(%s %s key=%s) roster=%s faq=%s desk_language=%s",
+		c.SDKAppID, redact(c.secretKey), c.Admin, c.TIMBaseURL, c.ServiceAccount, c.TemporalAddress, c.TemporalNamespace,
+		c.TaskQueue, c.LLMConfigured(), c.OpenAIBaseURL, c.LLMModel, redact(c.openAIAPIKey), c.RosterFile, c.FAQFile, c.DeskLanguage)
+}
+
+// LoadConfig reads the environment through getenv and reports every problem in one error.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	var problems []string
+	str := func(key, def string) string {
+		if v := strings.TrimSpace(getenv(key)); v != "" {
+			return v
+		}
+		return def
+	}
+	dur := func(key string, def time.Duration) time.Duration {
+		v := str(key, "")
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			problems = append(problems, key+" must be a positive duration like 30m")
+			return def
+		}
+		return d
+	}
+	float := func(key string, def float64) float64 {
+		v := str(key, "")
+		if v == "" {
+			return def
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1 {
+			problems = append(problems, key+" must be a number between 0 and 1")
+			return def
+		}
+		return f
+	}
+	def := activities.DefaultPolicy()
+	c := Config{
+		secretKey:         getenv("TIMDESK_SECRET_KEY"),
+		Admin:             str("TIMDESK_ADMIN", "administrator"),
+		TIMBaseURL:        str("TIMDESK_TIM_BASE_URL", "https://console.tim.qq.com"),
+		ServiceAccount:    str("TIMDESK_SERVICE_ACCOUNT", "support"),
+		TemporalAddress:   str("TEMPORAL_ADDRESS", "localhost:7233"),
+		TemporalNamespace: str("TEMPORAL_NAMESPACE", "default"),
+		TaskQueue:         str("TIMDESK_TASK_QUEUE", workflows.TaskQueueDefault),
+		OpenAIBaseURL:     str("OPENAI_BASE_URL", ""),
+		openAIAPIKey:      strings.TrimSpace(getenv("OPENAI_API_KEY")),
+		LLMModel:          str("TIMDESK_LLM_MODEL", activities.DefaultLLMModel),
+		RosterFile:        str("TIMDESK_ROSTER_FILE", "deploy/demo/roster.yaml"),
+		FAQFile:           str("TIMDESK_FAQ_FILE", "deploy/demo/faq.yaml"),
+		FAQThreshold:      float("TIMDESK_FAQ_THRESHOLD", activities.DefaultFAQThreshold),
+		DeskLanguage:      activities.NormalizeLanguage(str("TIMDESK_DESK_LANGUAGE", "en")),
+		LogFormat:         str("TIMDESK_LOG_FORMAT", "json"),
+		LogLevel:          str("TIMDESK_LOG_LEVEL", "info"),
+		HumanKeywords:     def.HumanKeywords,
+		AIIdleTimeout:     dur("TIMDESK_AI_IDLE_TIMEOUT", def.AIIdleTimeout),
+		QueueIdleTimeout:  dur("TIMDESK_QUEUE_IDLE_TIMEOUT", def.QueueIdleTimeout),
+		HumanIdleTimeout:  dur("TIMDESK_HUMAN_IDLE_TIMEOUT", def.HumanIdleTimeout),
+		MinConfidence:     float("TIMDESK_MIN_CONFIDENCE", def.MinConfidence),
+		RatingPrompt:      true,
+	}
+	if v := str("TIMDESK_SDKAPPID", ""); v == "" {
+		problems = append(problems, "TIMDESK_SDKAPPID is required")
+	} else if id, err := strconv.ParseUint(v, 10, 64); err != nil || id == 0 {
+		problems = append(problems, "TIMDESK_SDKAPPID must be a positive integer")
+	} else {
+		c.SDKAppID = id
+	}
+	if c.secretKey == "" {
+		problems = append(problems, "TIMDESK_SECRET_KEY is required")
+	}
+	if kw := str("TIMDESK_HUMAN_KEYWORDS", ""); kw != "" {
+		c.HumanKeywords = nil
+		for _, k := range strings.Split(kw, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				c.HumanKeywords = append(c.HumanKeywords, k)
+			}
+		}
+	}
+	if v := str("TIMDESK_RATING_PROMPT", ""); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			problems = append(problems, "TIMDESK_RATING_PROMPT must be true or false")
+		}
+		c.RatingPrompt = b
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		problems = append(problems, "TIMDESK_LOG_FORMAT must be json or text")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		problems = append(problems, "TIMDESK_LOG_LEVEL must be debug, info, warn or error")
+	}
+	if len(problems) > 0 {
+		return c, errors.New("config: " + strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+// Policy is the consultation policy this configuration gives (roster timeouts are added by the Router).
+func (c Config) Policy() activities.Policy {
+	p := activities.DefaultPolicy()
+	p.DeskLanguage = c.DeskLanguage
+	p.HumanKeywords = c.HumanKeywords
+	p.AIIdleTimeout, p.QueueIdleTimeout, p.HumanIdleTimeout = c.AIIdleTimeout, c.QueueIdleTimeout, c.HumanIdleTimeout
+	p.MinConfidence = c.MinConfidence
+	p.RatingPrompt = c.RatingPrompt
+	p.TranslationEnabled = c.LLMConfigured()
+	return p
+}

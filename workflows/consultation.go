@@ -1,0 +1,548 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/tim"
+)
+
+// TaskQueueDefault is the task queue when TIMDESK_TASK_QUEUE is empty.
+const TaskQueueDefault = "timdesk"
+
+// Message names of ConsultationWorkflow.
+const (
+	// SignalMessage carries an InboundMessage from the customer to the service account.
+	SignalMessage = "message"
+	// UpdateAgentMessage carries an InboundMessage from an agent to the customer; use
+	// UpdateID = MsgKey. It returns AgentMessageResult at once: Owned means the workflow took the
+	// message (it sends the translated copy From=service account) and the callback should drop it.
+	UpdateAgentMessage = "agent_message"
+	// SignalClose carries a CloseRequest.
+	SignalClose = "close"
+	// QueryState returns ConsultationState.
+	QueryState = "state"
+)
+
+// Owners of a consultation (ConsultationState.Owner).
+const (
+	OwnerAI    = "ai"
+	OwnerQueue = "queue"
+	OwnerAgent = "agent"
+)
+
+// Phases (ConsultationState.Phase), finer than Owner.
+const (
+	PhaseAI             = "ai"
+	PhaseRouting        = "routing"
+	PhaseWaitingShift   = "waiting_shift"   // nobody on duty: waits for NextShift
+	PhaseWaitingAgent   = "waiting_agent"   // on duty but nobody free: routes again later
+	PhaseAwaitingAccept = "awaiting_accept" // assigned, the agent has not replied yet
+	PhaseWithAgent      = "with_agent"
+	PhaseClosed         = "closed"
+)
+
+// Deadline kinds (ConsultationState.Deadlines).
+const (
+	DeadlineAccept     = "accept"      // assigned agent's first reply → next rung
+	DeadlineReply      = "reply"       // customer waiting on the agent → nudge, then reassign
+	DeadlineShift      = "shift"       // next shift starts → route
+	DeadlineRetryRoute = "retry_route" // everyone busy → route again
+	DeadlineIdle       = "idle"        // inactivity → close with a goodbye
+)
+
+// ConsultationID is the workflow ID of a customer's consultation: "consultation/<customer>".
+func ConsultationID(customer string) string { return "consultation/" + customer }
+
+// InboundMessage is a chat message from a Tencent IM callback. MsgKey is the dedupe key.
+type InboundMessage struct {
+	MsgKey string
+	From   string
+	To     string
+	Body   tim.MsgBody
+	Text   string // Body's text elements joined; Body.Text() is used when empty
+	SentAt time.Time
+}
+
+func (m InboundMessage) text() string {
+	if m.Text != "" {
+		return m.Text
+	}
+	return m.Body.Text()
+}
+
+// AgentMessageResult answers UpdateAgentMessage.
+type AgentMessageResult struct {
+	Owned  bool
+	Reason string // "owner", "duplicate", "not_owner", "no_agent", "closed"
+}
+
+// CloseRequest asks the consultation to close (goodbye, rating prompt, complete).
+type CloseRequest struct {
+	Reason string
+	By     string
+}
+
+// ConsultationInput starts (or continues) a consultation. Only Customer is required.
+type ConsultationInput struct {
+	Customer       string
+	ServiceAccount string // default "support"
+	// Policy overrides the Policy activity (tests, special customers); nil reads it each run.
+	Policy *activities.Policy `json:",omitempty"`
+	// MaxMessagesPerRun continues-as-new after this many handled messages (test hook; 0 = only
+	// when Temporal suggests it).
+	MaxMessagesPerRun int `json:",omitempty"`
+	// Carry is the state handed over by continue-as-new.
+	Carry *CarryOver `json:",omitempty"`
+}
+
+// CarryOver is what continue-as-new hands to the next run: the whole state (dedupe window,
+// absolute deadlines, transcript) and the messages accepted but not yet processed.
+type CarryOver struct {
+	State        ConsultationState
+	Pending      []InboundMessage `json:",omitempty"`
+	PendingAgent []InboundMessage `json:",omitempty"`
+	Close        *CloseRequest    `json:",omitempty"`
+}
+
+// ConsultationResult is returned when the consultation closes.
+type ConsultationResult struct {
+	Customer string
+	Reason   string
+	ClosedBy string
+	Steps    int
+	ClosedAt time.Time
+}
+
+// ConsultationState is the live state, carried across continue-as-new and returned by the
+// "state" query. Times are absolute (UTC).
+type ConsultationState struct {
+	Customer       string `json:"customer"`
+	ServiceAccount string `json:"serviceAccount"`
+	Owner          string `json:"owner"`  // ai | queue | agent
+	Status         string `json:"status"` // TimdeskStatus: ai | queued | human | closed
+	Phase          string `json:"phase"`
+	Step           int    `json:"step"` // sequence of handled events and sends (send keys derive from it)
+	Language       string `json:"language,omitempty"`
+	// TranslationStatus is "on" with an LLM configured, else "off" (never a fake translation).
+	TranslationStatus string `json:"translationStatus"`
+
+	Agent         string   `json:"agent,omitempty"`
+	AgentName     string   `json:"agentName,omitempty"`
+	AgentLanguage string   `json:"agentLanguage,omitempty"`
+	Accepted      bool     `json:"accepted"`           // the assigned agent has replied
+	TimedOut      []string `json:"timedOut,omitempty"` // never picked again in this consultation
+	HandoffReason string   `json:"handoffReason,omitempty"`
+	Summary       string   `json:"summary,omitempty"`
+	ClarifyCount  int      `json:"clarifyCount"`
+
+	Transcript        []TranscriptEntry `json:"transcript"`
+	TranscriptDropped int               `json:"transcriptDropped,omitempty"`
+
+	// Deadlines lists the pending deadlines (filled for the query from the fields below).
+	Deadlines      []Deadline `json:"deadlines"`
+	AcceptDeadline time.Time  `json:"acceptDeadline,omitzero"`
+	ReplyDeadline  time.Time  `json:"replyDeadline,omitzero"`
+	ReplyNudged    bool       `json:"replyNudged,omitempty"`
+	ShiftWaitUntil time.Time  `json:"shiftWaitUntil,omitzero"`
+	RetryRouteAt   time.Time  `json:"retryRouteAt,omitzero"`
+	IdleDeadline   time.Time  `json:"idleDeadline,omitzero"`
+
+	LastRouting  *RoutingDecision `json:"lastRouting,omitempty"`
+	RoutingCount int              `json:"routingCount"`
+
+	Notified    map[string]bool `json:"notified,omitempty"` // one-off notices already sent
+	RatingAsked bool            `json:"ratingAsked"`
+	Seen        []SeenKey       `json:"seen,omitempty"` // bounded MsgKey dedupe window
+
+	Policy     activities.Policy `json:"policy"`
+	StartedAt  time.Time         `json:"startedAt"`
+	FirstRunID string            `json:"firstRunID"`
+	Runs       int               `json:"runs"` // continue-as-new count + 1
+	ClosedBy   string            `json:"closedBy,omitempty"`
+	CloseNote  string            `json:"closeReason,omitempty"`
+}
+
+// TranscriptEntry is one message of the consultation.
+type TranscriptEntry struct {
+	Seq               int       `json:"seq"`
+	At                time.Time `json:"at"`
+	Role              string    `json:"role"` // customer | ai | agent | system
+	Sender            string    `json:"sender,omitempty"`
+	MsgKey            string    `json:"msgKey,omitempty"`
+	Text              string    `json:"text"`               // original text
+	Language          string    `json:"language,omitempty"` // detected (customer) or known (agent)
+	Translated        string    `json:"translated,omitempty"`
+	TranslatedTo      string    `json:"translatedTo,omitempty"`
+	TranslationStatus string    `json:"translationStatus,omitempty"` // translated | same | off | failed
+	Delivered         bool      `json:"delivered"`                   // outbound: sent; customer: relayed or answered
+}
+
+// Deadline is a pending durable timer.
+type Deadline struct {
+	Kind string    `json:"kind"`
+	At   time.Time `json:"at"`
+}
+
+// RoutingDecision is the last Route result and what triggered it.
+type RoutingDecision struct {
+	Trigger   string    `json:"trigger"` // customer_requested, low_confidence, accept_timeout, transfer, ...
+	Decision  string    `json:"decision"`
+	Agent     string    `json:"agent,omitempty"`
+	Reason    string    `json:"reason"`
+	NextShift time.Time `json:"nextShift,omitzero"`
+	At        time.Time `json:"at"`
+}
+
+// SeenKey is one MsgKey of the dedupe window; Owned remembers an agent message's answer.
+type SeenKey struct {
+	Key   string `json:"key"`
+	Owned bool   `json:"owned,omitempty"`
+}
+
+// Bounds of the carried state.
+const (
+	dedupeWindow      = 500
+	maxTranscript     = 200
+	relayBacklog      = 20
+	answerContextSize = 20
+)
+
+// versionBaseline is the first GetVersion change ID; later changes add their own IDs and keep
+// this call (see doc.go).
+const versionBaseline = "timdesk-consultation-baseline"
+
+// ConsultationWorkflow runs one consultation; see doc.go for the flows.
+func ConsultationWorkflow(ctx workflow.Context, in ConsultationInput) (ConsultationResult, error) {
+	if in.Customer == "" {
+		return ConsultationResult{}, temporal.NewNonRetryableApplicationError("consultation: customer is required", activities.ErrTypeBadInput, nil)
+	}
+	s, err := newConsultation(ctx, in)
+	if err != nil {
+		return ConsultationResult{}, err
+	}
+	return s.run(ctx)
+}
+
+// consultation is the workflow's state plus run-local bookkeeping.
+type consultation struct {
+	in           ConsultationInput
+	st           ConsultationState
+	inbox        []InboundMessage // customer messages to process
+	agentInbox   []InboundMessage // owned agent messages to process
+	closeReq     *CloseRequest
+	handled      int // messages handled in this run
+	sa           saValues
+	seen         map[string]int // MsgKey → index in st.Seen
+	msgCh        workflow.ReceiveChannel
+	closeCh      workflow.ReceiveChannel
+	workflowID   string
+	fresh        bool // the first run of this consultation
+	continueNext bool // CAN requested because messages arrived while closing
+}
+
+func newConsultation(ctx workflow.Context, in ConsultationInput) (*consultation, error) {
+	info := workflow.GetInfo(ctx)
+	s := &consultation{in: in, workflowID: info.WorkflowExecution.ID, seen: map[string]int{}}
+	if in.ServiceAccount == "" {
+		s.in.ServiceAccount = "support"
+	}
+	if in.Carry != nil {
+		s.st = in.Carry.State
+		s.inbox = append(s.inbox, in.Carry.Pending...)
+		s.agentInbox = append(s.agentInbox, in.Carry.PendingAgent...)
+		s.closeReq = in.Carry.Close
+		s.st.Runs++
+	} else {
+		s.fresh = true
+		now := workflow.Now(ctx)
+		s.st = ConsultationState{
+			Customer:       in.Customer,
+			ServiceAccount: s.in.ServiceAccount,
+			Owner:          OwnerAI,
+			Status:         activities.StatusAI,
+			Phase:          PhaseAI,
+			StartedAt:      now,
+			FirstRunID:     info.WorkflowExecution.RunID,
+			Runs:           1,
+			Notified:       map[string]bool{},
+		}
+	}
+	if s.st.Notified == nil {
+		s.st.Notified = map[string]bool{}
+	}
+	for i, k := range s.st.Seen {
+		s.seen[k.Key] = i
+	}
+	return s, nil
+}
+
+func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
+	workflow.GetVersion(ctx, versionBaseline, workflow.DefaultVersion, 1)
+	logger := workflow.GetLogger(ctx)
+
+	if err := s.registerHandlers(ctx); err != nil {
+		return ConsultationResult{}, err
+	}
+	s.msgCh = workflow.GetSignalChannel(ctx, SignalMessage)
+	s.closeCh = workflow.GetSignalChannel(ctx, SignalClose)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var m InboundMessage
+			s.msgCh.Receive(ctx, &m)
+			s.acceptCustomer(ctx, m)
+		}
+	})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var c CloseRequest
+			s.closeCh.Receive(ctx, &c)
+			s.acceptClose(c)
+		}
+	})
+
+	// Policy: from the input, else the Policy activity (once per run, recorded in history).
+	if s.in.Policy != nil {
+		s.st.Policy = *s.in.Policy
+	} else if s.fresh || s.st.Policy.AcceptTimeout == 0 {
+		var p activities.Policy
+		if err := workflow.ExecuteActivity(withLocalOptions(ctx), router.Policy).Get(ctx, &p); err != nil {
+			logger.Warn("policy activity failed; using defaults", "error", err)
+			p = activities.DefaultPolicy()
+		}
+		s.st.Policy = p
+	}
+	s.normalizePolicy()
+	s.st.TranslationStatus = "off"
+	if s.st.Policy.TranslationEnabled {
+		s.st.TranslationStatus = "on"
+	}
+	if s.st.IdleDeadline.IsZero() {
+		s.resetIdle(ctx)
+	}
+	s.syncSearchAttributes(ctx)
+
+	for {
+		if s.shouldContinueAsNew(ctx) {
+			return ConsultationResult{}, s.continueAsNew(ctx)
+		}
+		switch {
+		case s.closeReq != nil && s.closeReq.Reason == reasonInactivity && len(s.inbox) > 0:
+			s.closeReq = nil // the customer came back just in time
+		case s.closeReq != nil:
+			return s.close(ctx, *s.closeReq)
+		case len(s.agentInbox) > 0:
+			m := s.agentInbox[0]
+			s.agentInbox = s.agentInbox[1:]
+			s.handled++
+			s.handleAgentMessage(ctx, m)
+		case len(s.inbox) > 0:
+			m := s.inbox[0]
+			s.inbox = s.inbox[1:]
+			s.handled++
+			s.handleCustomerMessage(ctx, m)
+		default:
+			kind, at := s.nextDeadline()
+			now := workflow.Now(ctx)
+			if kind != "" && !now.Before(at) {
+				s.fire(ctx, kind)
+				continue
+			}
+			cond := func() bool { return s.closeReq != nil || len(s.inbox) > 0 || len(s.agentInbox) > 0 }
+			if kind == "" {
+				if err := workflow.Await(ctx, cond); err != nil {
+					return ConsultationResult{}, err
+				}
+				continue
+			}
+			if _, err := workflow.AwaitWithTimeout(ctx, at.Sub(now), cond); err != nil {
+				return ConsultationResult{}, err
+			}
+		}
+		s.syncSearchAttributes(ctx)
+	}
+}
+
+func (s *consultation) normalizePolicy() {
+	p := &s.st.Policy
+	d := activities.DefaultPolicy()
+	if p.DeskLanguage == "" {
+		p.DeskLanguage = d.DeskLanguage
+	}
+	if p.HumanKeywords == nil {
+		p.HumanKeywords = d.HumanKeywords
+	}
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&p.AIIdleTimeout, &d.AIIdleTimeout}, {&p.QueueIdleTimeout, &d.QueueIdleTimeout},
+		{&p.HumanIdleTimeout, &d.HumanIdleTimeout}, {&p.AcceptTimeout, &d.AcceptTimeout},
+		{&p.ReplyTimeout, &d.ReplyTimeout}, {&p.RetryRouteAfter, &d.RetryRouteAfter},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+}
+
+func (s *consultation) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (ConsultationState, error) {
+		return s.snapshot(), nil
+	}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateAgentMessage,
+		func(ctx workflow.Context, m InboundMessage) (AgentMessageResult, error) {
+			return s.acceptAgent(ctx, m), nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(m InboundMessage) error {
+			if m.From == "" {
+				return errors.New("agent message: From is required")
+			}
+			return nil
+		}},
+	)
+}
+
+// snapshot is the query view: the state with its pending deadlines listed.
+func (s *consultation) snapshot() ConsultationState {
+	st := s.st
+	st.Deadlines = nil
+	for _, d := range []Deadline{
+		{DeadlineAccept, s.st.AcceptDeadline}, {DeadlineReply, s.st.ReplyDeadline},
+		{DeadlineShift, s.st.ShiftWaitUntil}, {DeadlineRetryRoute, s.st.RetryRouteAt},
+		{DeadlineIdle, s.st.IdleDeadline},
+	} {
+		if !d.At.IsZero() && st.Phase != PhaseClosed {
+			st.Deadlines = append(st.Deadlines, d)
+		}
+	}
+	if st.Transcript == nil {
+		st.Transcript = []TranscriptEntry{}
+	}
+	return st
+}
+
+// nextDeadline is the earliest pending deadline (ties: list order).
+func (s *consultation) nextDeadline() (string, time.Time) {
+	kind, at := "", time.Time{}
+	for _, d := range []Deadline{
+		{DeadlineAccept, s.st.AcceptDeadline}, {DeadlineReply, s.st.ReplyDeadline},
+		{DeadlineShift, s.st.ShiftWaitUntil}, {DeadlineRetryRoute, s.st.RetryRouteAt},
+		{DeadlineIdle, s.st.IdleDeadline},
+	} {
+		if !d.At.IsZero() && (kind == "" || d.At.Before(at)) {
+			kind, at = d.Kind, d.At
+		}
+	}
+	return kind, at
+}
+
+// remember adds key to the bounded dedupe window; it reports false when the key was seen.
+func (s *consultation) remember(key string, owned bool) bool {
+	if key == "" {
+		return true
+	}
+	if _, ok := s.seen[key]; ok {
+		return false
+	}
+	s.st.Seen = append(s.st.Seen, SeenKey{Key: key, Owned: owned})
+	if len(s.st.Seen) > dedupeWindow {
+		s.st.Seen = s.st.Seen[len(s.st.Seen)-dedupeWindow:]
+		s.seen = make(map[string]int, len(s.st.Seen))
+		for i, k := range s.st.Seen {
+			s.seen[k.Key] = i
+		}
+	} else {
+		s.seen[key] = len(s.st.Seen) - 1
+	}
+	return true
+}
+
+// acceptCustomer queues a customer message unless its MsgKey was seen.
+func (s *consultation) acceptCustomer(ctx workflow.Context, m InboundMessage) {
+	if !s.remember(m.MsgKey, false) {
+		workflow.GetLogger(ctx).Info("duplicate customer message dropped", "msgKey", m.MsgKey)
+		return
+	}
+	s.inbox = append(s.inbox, m)
+}
+
+func (s *consultation) acceptClose(c CloseRequest) {
+	if s.closeReq == nil {
+		if c.Reason == "" {
+			c.Reason = "closed"
+		}
+		s.closeReq = &c
+	}
+}
+
+// acceptAgent answers the agent_message update: owned messages are queued for the main loop.
+func (s *consultation) acceptAgent(ctx workflow.Context, m InboundMessage) AgentMessageResult {
+	if i, ok := s.seen[m.MsgKey]; ok && m.MsgKey != "" {
+		return AgentMessageResult{Owned: s.st.Seen[i].Owned, Reason: "duplicate"}
+	}
+	res := AgentMessageResult{Owned: true, Reason: "owner"}
+	switch {
+	case s.closeReq != nil || s.st.Phase == PhaseClosed:
+		res = AgentMessageResult{Reason: "closed"}
+	case s.st.Owner != OwnerAgent || s.st.Agent == "":
+		res = AgentMessageResult{Reason: "no_agent"}
+	case s.st.Agent != m.From:
+		res = AgentMessageResult{Reason: "not_owner"}
+	}
+	s.remember(m.MsgKey, res.Owned)
+	if res.Owned {
+		s.agentInbox = append(s.agentInbox, m)
+	}
+	workflow.GetLogger(ctx).Info("agent message", "from", m.From, "owned", res.Owned, "reason", res.Reason)
+	return res
+}
+
+// shouldContinueAsNew: Temporal suggests it, or the test hook's message count is reached.
+func (s *consultation) shouldContinueAsNew(ctx workflow.Context) bool {
+	if s.continueNext {
+		return true
+	}
+	if s.in.MaxMessagesPerRun > 0 && s.handled >= s.in.MaxMessagesPerRun {
+		return true
+	}
+	return workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+}
+
+// continueAsNew drains the signal channels, waits for running handlers, and continues with the
+// whole state and the unprocessed messages.
+func (s *consultation) continueAsNew(ctx workflow.Context) error {
+	s.drainSignals(ctx)
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	s.drainSignals(ctx)
+	next := s.in
+	next.Carry = &CarryOver{State: s.st, Pending: s.inbox, PendingAgent: s.agentInbox}
+	next.Carry.State.Deadlines = nil
+	if !s.continueNext {
+		next.Carry.Close = s.closeReq // a close that arrived while draining: the next run handles it
+	}
+	workflow.GetLogger(ctx).Info("continuing as new", "step", s.st.Step, "pending", len(s.inbox), "handled", s.handled)
+	return workflow.NewContinueAsNewError(ctx, ConsultationWorkflow, next)
+}
+
+func (s *consultation) drainSignals(ctx workflow.Context) {
+	for {
+		var m InboundMessage
+		if !s.msgCh.ReceiveAsync(&m) {
+			break
+		}
+		s.acceptCustomer(ctx, m)
+	}
+	for {
+		var c CloseRequest
+		if !s.closeCh.ReceiveAsync(&c) {
+			break
+		}
+		s.acceptClose(c)
+	}
+}

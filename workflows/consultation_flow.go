@@ -1,0 +1,600 @@
+package workflows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/timdesk/timdesk/activities"
+)
+
+// Activity receivers: workflows refer to activity methods through nil pointers; the worker
+// registers the real instances.
+var (
+	llm    *activities.LLM
+	im     *activities.IM
+	router *activities.Router
+)
+
+const (
+	reasonInactivity = "inactivity"
+	untranslatedMark = "[untranslated] "
+	agentNoticeMark  = "[timdesk] "
+)
+
+func activityCtx(ctx workflow.Context, startToClose, scheduleToClose time.Duration, attempts int32) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    startToClose,
+		ScheduleToCloseTimeout: scheduleToClose,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        30 * time.Second,
+			MaximumAttempts:        attempts,
+			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+		},
+	})
+}
+
+// withLocalOptions: quick reads (Policy).
+func withLocalOptions(ctx workflow.Context) workflow.Context {
+	return activityCtx(ctx, 10*time.Second, time.Minute, 3)
+}
+
+func (s *consultation) now(ctx workflow.Context) time.Time { return workflow.Now(ctx).UTC() }
+
+// ---- customer messages ----
+
+func (s *consultation) handleCustomerMessage(ctx workflow.Context, m InboundMessage) {
+	text := strings.TrimSpace(m.text())
+	s.st.Step++
+	e := TranscriptEntry{Seq: s.st.Step, At: s.now(ctx), Role: "customer", Sender: m.From, MsgKey: m.MsgKey, Text: text}
+	if text != "" {
+		var d activities.DetectResult
+		if err := workflow.ExecuteActivity(activityCtx(ctx, 15*time.Second, time.Minute, 3), llm.DetectLanguage,
+			activities.DetectInput{Text: text}).Get(ctx, &d); err != nil {
+			workflow.GetLogger(ctx).Warn("detect language failed", "error", err)
+		}
+		if d.Language != "" {
+			s.st.Language = d.Language
+		}
+		e.Language = d.Language
+		desk := s.st.Policy.DeskLanguage
+		switch {
+		case !s.st.Policy.TranslationEnabled:
+			e.TranslationStatus = activities.TranslationOff
+		case d.Language == "" || d.Language == desk:
+			e.TranslationStatus = activities.TranslationSame
+		default:
+			tr := s.translate(ctx, text, d.Language, desk)
+			e.TranslationStatus = tr.Status
+			if tr.Status == activities.TranslationTranslated {
+				e.Translated, e.TranslatedTo = tr.Text, desk
+			}
+		}
+	}
+	s.appendEntry(e)
+	s.resetIdle(ctx)
+	switch s.st.Owner {
+	case OwnerAI:
+		s.aiTurn(ctx, e)
+	case OwnerQueue:
+		// kept in the transcript; relayed to the agent on assignment
+	case OwnerAgent:
+		if s.relay(ctx, []TranscriptEntry{e}) {
+			s.markDelivered(e.Seq)
+		}
+		if s.st.Accepted && s.st.ReplyDeadline.IsZero() {
+			s.st.ReplyDeadline = s.now(ctx).Add(s.st.Policy.ReplyTimeout)
+			s.st.ReplyNudged = false
+		}
+	}
+}
+
+// aiTurn lets the answerer decide: answer, clarify or hand off.
+func (s *consultation) aiTurn(ctx workflow.Context, e TranscriptEntry) {
+	if e.Text == "" {
+		s.notice(ctx, "text_only")
+		return
+	}
+	if s.wantsHuman(e.Text) {
+		s.handoff(ctx, "customer_requested", "The customer asked for a human: "+e.Text)
+		return
+	}
+	var res activities.AnswerResult
+	err := workflow.ExecuteActivity(activityCtx(ctx, time.Minute, 3*time.Minute, 3), llm.Answer, activities.AnswerInput{
+		Text: e.Text, Language: s.st.Language, Transcript: s.turns(),
+	}).Get(ctx, &res)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("answer failed; handing off", "error", err)
+		s.handoff(ctx, "ai_unavailable", "The AI assistant is unavailable. The customer wrote: "+e.Text)
+		return
+	}
+	if res.Summary != "" {
+		s.st.Summary = res.Summary
+	}
+	switch res.Action {
+	case activities.ActionAnswer:
+		if res.Confidence < s.st.Policy.MinConfidence {
+			s.handoff(ctx, "low_confidence", "")
+			return
+		}
+		s.st.ClarifyCount = 0
+		s.replyAI(ctx, res)
+	case activities.ActionClarify:
+		s.st.ClarifyCount++
+		if s.st.ClarifyCount > s.st.Policy.MaxClarify {
+			s.handoff(ctx, "repeated_clarify", "")
+			return
+		}
+		s.replyAI(ctx, res)
+	default:
+		reason := res.Reason
+		if reason == "" {
+			reason = "ai_handoff"
+		}
+		s.handoff(ctx, reason, "")
+	}
+	s.markDelivered(e.Seq)
+}
+
+func (s *consultation) replyAI(ctx workflow.Context, res activities.AnswerResult) {
+	text := res.Answer
+	e := TranscriptEntry{Role: "ai", Sender: s.st.ServiceAccount, Text: text}
+	// FAQ answers are in the FAQ's language; LLM answers are already in the customer's.
+	if res.Source == "faq" && s.st.Policy.TranslationEnabled && s.st.Language != "" {
+		tr := s.translate(ctx, text, "", s.st.Language)
+		e.TranslationStatus = tr.Status
+		if tr.Status == activities.TranslationTranslated {
+			e.Translated, e.TranslatedTo, text = tr.Text, s.st.Language, tr.Text
+		}
+	}
+	e.Delivered = s.sendTo(ctx, s.st.Customer, text, false)
+	s.st.Step++
+	e.Seq, e.At = s.st.Step, s.now(ctx)
+	s.appendEntry(e)
+}
+
+// wantsHuman: an explicit request for a human (keywords: CJK as substrings, Latin as words).
+func (s *consultation) wantsHuman(text string) bool {
+	lower := strings.ToLower(text)
+	padded := " " + strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return ' '
+	}, lower) + " "
+	for _, kw := range s.st.Policy.HumanKeywords {
+		kw = strings.ToLower(strings.TrimSpace(kw))
+		if kw == "" {
+			continue
+		}
+		if isASCII(kw) {
+			if strings.Contains(padded, " "+kw+" ") {
+				return true
+			}
+		} else if strings.Contains(lower, kw) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for _, r := range s {
+		if r > unicode.MaxASCII {
+			return false
+		}
+	}
+	return true
+}
+
+// turns is the recent transcript for the answerer.
+func (s *consultation) turns() []activities.Turn {
+	start := max(0, len(s.st.Transcript)-answerContextSize)
+	out := make([]activities.Turn, 0, len(s.st.Transcript)-start)
+	for _, e := range s.st.Transcript[start:] {
+		role := "assistant"
+		switch e.Role {
+		case "customer":
+			role = "customer"
+		case "agent":
+			role = "agent"
+		}
+		out = append(out, activities.Turn{Role: role, Text: e.Text})
+	}
+	return out
+}
+
+// ---- hand-off, routing, escalation ----
+
+func (s *consultation) handoff(ctx workflow.Context, trigger, summary string) {
+	s.st.HandoffReason = trigger
+	if s.st.Summary == "" {
+		s.st.Summary = summary
+	}
+	s.route(ctx, trigger, "")
+}
+
+// route asks the Router and applies its decision.
+func (s *consultation) route(ctx workflow.Context, trigger, target string) {
+	prevPhase := s.st.Phase
+	var res activities.RouteResult
+	in := activities.RouteInput{ConsultationID: s.workflowID, Customer: s.st.Customer, Exclude: s.st.TimedOut, Current: s.st.Agent, Target: target}
+	err := workflow.ExecuteActivity(activityCtx(ctx, 20*time.Second, 2*time.Minute, 0), router.Route, in).Get(ctx, &res)
+	now := s.now(ctx)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("route failed", "error", err)
+		res = activities.RouteResult{Decision: activities.DecisionUnavailable, Reason: "routing failed: " + err.Error()}
+	}
+	s.st.RoutingCount++
+	s.st.LastRouting = &RoutingDecision{Trigger: trigger, Decision: res.Decision, Agent: res.Agent, Reason: res.Reason, NextShift: res.NextShift, At: now}
+	switch res.Decision {
+	case activities.DecisionAssigned, activities.DecisionSupervisor:
+		s.assign(ctx, res, trigger)
+	case activities.DecisionInvalidTarget:
+		s.st.Phase = prevPhase
+		s.agentNotice(ctx, s.st.Agent, s.st.AgentLanguage, "transfer_invalid", res.Reason)
+	case activities.DecisionOffHours:
+		s.unassign()
+		s.st.Owner, s.st.Status, s.st.Phase = OwnerQueue, activities.StatusQueued, PhaseWaitingShift
+		if res.NextShift.IsZero() {
+			s.st.RetryRouteAt = now.Add(time.Hour)
+		} else {
+			s.st.ShiftWaitUntil = res.NextShift.UTC()
+		}
+		s.syncSearchAttributes(ctx)
+		if key := "off_hours:" + res.NextShiftLocal; !s.st.Notified[key] {
+			s.st.Notified[key] = true
+			when := res.NextShiftLocal
+			if when == "" {
+				when = "-"
+			}
+			s.notice(ctx, "off_hours", when)
+		}
+	default:
+		s.unassign()
+		s.st.Owner, s.st.Status, s.st.Phase = OwnerQueue, activities.StatusQueued, PhaseWaitingAgent
+		s.st.RetryRouteAt = now.Add(s.st.Policy.RetryRouteAfter)
+		s.syncSearchAttributes(ctx)
+		if !s.st.Notified["busy"] {
+			s.st.Notified["busy"] = true
+			s.notice(ctx, "busy")
+		}
+	}
+	s.resetIdle(ctx)
+}
+
+func (s *consultation) unassign() {
+	s.st.Agent, s.st.AgentName, s.st.AgentLanguage, s.st.Accepted = "", "", "", false
+	s.st.AcceptDeadline, s.st.ReplyDeadline, s.st.ReplyNudged = time.Time{}, time.Time{}, false
+}
+
+// assign hands the consultation to res.Agent: relay the summary and the customer's messages
+// (From=customer, never shown on the customer's devices) and start the accept timer.
+func (s *consultation) assign(ctx workflow.Context, res activities.RouteResult, trigger string) {
+	now := s.now(ctx)
+	s.unassign()
+	s.st.Agent, s.st.AgentName, s.st.AgentLanguage = res.Agent, res.AgentName, res.AgentLanguage
+	s.st.Owner, s.st.Status, s.st.Phase = OwnerAgent, activities.StatusHuman, PhaseAwaitingAccept
+	accept := res.AcceptTimeout
+	if accept <= 0 {
+		accept = s.st.Policy.AcceptTimeout
+	}
+	if res.ReplyTimeout > 0 {
+		s.st.Policy.ReplyTimeout = res.ReplyTimeout
+	}
+	s.st.AcceptDeadline = now.Add(accept)
+	s.st.ShiftWaitUntil, s.st.RetryRouteAt = time.Time{}, time.Time{}
+	s.syncSearchAttributes(ctx)
+
+	summary := s.st.Summary
+	if summary == "" {
+		summary = "-"
+	}
+	lang := s.st.Language
+	if lang == "" {
+		lang = "?"
+	}
+	rung := res.Decision
+	s.agentNotice(ctx, res.Agent, res.AgentLanguage, "handoff", rung, s.st.Customer, lang, trigger, summary)
+	var backlog []TranscriptEntry
+	for _, e := range s.st.Transcript {
+		if e.Role == "customer" {
+			backlog = append(backlog, e)
+		}
+	}
+	if len(backlog) > relayBacklog {
+		backlog = backlog[len(backlog)-relayBacklog:]
+	}
+	if s.relay(ctx, backlog) {
+		for _, e := range backlog {
+			s.markDelivered(e.Seq)
+		}
+	}
+	if !s.st.Notified["connecting"] {
+		s.st.Notified["connecting"] = true
+		s.notice(ctx, "connecting")
+	}
+}
+
+// escalate: the agent did not answer in time; never pick them again in this consultation.
+func (s *consultation) escalate(ctx workflow.Context, trigger string) {
+	if a := s.st.Agent; a != "" {
+		if !slices.Contains(s.st.TimedOut, a) {
+			s.st.TimedOut = append(s.st.TimedOut, a)
+		}
+		s.agentNotice(ctx, a, s.st.AgentLanguage, "reassigned", trigger)
+	}
+	s.route(ctx, trigger, "")
+}
+
+// fire handles a deadline that has passed.
+func (s *consultation) fire(ctx workflow.Context, kind string) {
+	now := s.now(ctx)
+	s.st.Step++
+	switch kind {
+	case DeadlineAccept:
+		s.st.AcceptDeadline = time.Time{}
+		s.escalate(ctx, "accept_timeout")
+	case DeadlineReply:
+		if !s.st.ReplyNudged {
+			s.st.ReplyNudged = true
+			s.st.ReplyDeadline = now.Add(s.st.Policy.ReplyTimeout)
+			s.agentNotice(ctx, s.st.Agent, s.st.AgentLanguage, "nudge", s.st.Policy.ReplyTimeout.String())
+			return
+		}
+		s.st.ReplyDeadline = time.Time{}
+		s.escalate(ctx, "reply_timeout")
+	case DeadlineShift:
+		s.st.ShiftWaitUntil = time.Time{}
+		s.route(ctx, "shift_start", "")
+	case DeadlineRetryRoute:
+		s.st.RetryRouteAt = time.Time{}
+		s.route(ctx, "retry", "")
+	case DeadlineIdle:
+		s.st.IdleDeadline = time.Time{}
+		s.acceptClose(CloseRequest{Reason: reasonInactivity, By: "timdesk"})
+	}
+}
+
+// resetIdle restarts the inactivity timer for the current owner.
+func (s *consultation) resetIdle(ctx workflow.Context) {
+	now := s.now(ctx)
+	p := s.st.Policy
+	switch s.st.Owner {
+	case OwnerAgent:
+		s.st.IdleDeadline = now.Add(p.HumanIdleTimeout)
+	case OwnerQueue:
+		from := now
+		if s.st.ShiftWaitUntil.After(from) {
+			from = s.st.ShiftWaitUntil
+		}
+		s.st.IdleDeadline = from.Add(p.QueueIdleTimeout)
+	default:
+		s.st.IdleDeadline = now.Add(p.AIIdleTimeout)
+	}
+}
+
+// ---- agent messages ----
+
+func (s *consultation) handleAgentMessage(ctx workflow.Context, m InboundMessage) {
+	text := strings.TrimSpace(m.text())
+	if !s.st.Accepted && s.st.Agent == m.From {
+		s.st.Accepted = true
+		s.st.AcceptDeadline = time.Time{}
+		s.st.Phase = PhaseWithAgent
+	}
+	s.st.ReplyDeadline, s.st.ReplyNudged = time.Time{}, false
+	s.resetIdle(ctx)
+	if strings.HasPrefix(text, "/") {
+		s.command(ctx, m.From, text)
+		return
+	}
+	if text == "" {
+		return
+	}
+	e := TranscriptEntry{Role: "agent", Sender: m.From, MsgKey: m.MsgKey, Text: text, Language: s.st.AgentLanguage}
+	out := text
+	if s.st.Language != "" {
+		tr := s.translate(ctx, text, s.st.AgentLanguage, s.st.Language)
+		e.TranslationStatus = tr.Status
+		switch tr.Status {
+		case activities.TranslationTranslated:
+			e.Translated, e.TranslatedTo, out = tr.Text, s.st.Language, tr.Text
+		case activities.TranslationFailed:
+			out = untranslatedMark + text
+		}
+	} else if !s.st.Policy.TranslationEnabled {
+		e.TranslationStatus = activities.TranslationOff
+	}
+	e.Delivered = s.sendTo(ctx, s.st.Customer, out, false)
+	s.st.Step++
+	e.Seq, e.At = s.st.Step, s.now(ctx)
+	s.appendEntry(e)
+}
+
+// command runs an agent slash command: /close, /transfer <agentID>, /ai.
+func (s *consultation) command(ctx workflow.Context, from, text string) {
+	fields := strings.Fields(text)
+	s.st.Step++
+	s.appendEntry(TranscriptEntry{Seq: s.st.Step, At: s.now(ctx), Role: "agent", Sender: from, Text: text, Delivered: true})
+	switch strings.ToLower(fields[0]) {
+	case "/close":
+		s.acceptClose(CloseRequest{Reason: "agent_closed", By: from})
+	case "/transfer":
+		if len(fields) < 2 || fields[1] == s.st.Agent {
+			s.agentNotice(ctx, from, s.st.AgentLanguage, "transfer_invalid", "usage: /transfer <agentID> (another agent)")
+			return
+		}
+		s.route(ctx, "transfer", fields[1])
+	case "/ai":
+		s.unassign()
+		s.st.Owner, s.st.Status, s.st.Phase = OwnerAI, activities.StatusAI, PhaseAI
+		s.st.ClarifyCount = 0
+		s.st.Notified["connecting"] = false
+		s.st.LastRouting = &RoutingDecision{Trigger: "agent_command", Decision: "ai", Agent: "", Reason: from + " returned the consultation to the AI", At: s.now(ctx)}
+		s.syncSearchAttributes(ctx)
+		s.resetIdle(ctx)
+		s.agentNotice(ctx, from, "", "returned_to_ai")
+		s.notice(ctx, "back_to_ai")
+	default:
+		s.agentNotice(ctx, from, s.st.AgentLanguage, "unknown_command", fields[0])
+	}
+}
+
+// ---- close ----
+
+func (s *consultation) close(ctx workflow.Context, req CloseRequest) (ConsultationResult, error) {
+	s.st.Phase = PhaseClosed
+	goodbye := "goodbye"
+	if req.Reason == reasonInactivity {
+		goodbye = "goodbye_inactive"
+	}
+	s.notice(ctx, goodbye)
+	if s.st.Policy.RatingPrompt && !s.st.RatingAsked {
+		s.st.RatingAsked = true
+		s.notice(ctx, "rating")
+	}
+	if s.st.Agent != "" && req.By != s.st.Agent {
+		s.agentNotice(ctx, s.st.Agent, s.st.AgentLanguage, "closed_agent", req.Reason)
+	}
+	s.st.Status, s.st.ClosedBy, s.st.CloseNote = activities.StatusClosed, req.By, req.Reason
+	s.st.AcceptDeadline, s.st.ReplyDeadline, s.st.ShiftWaitUntil, s.st.RetryRouteAt, s.st.IdleDeadline = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	s.syncSearchAttributes(ctx)
+
+	// Messages that arrive while closing start the customer's next consultation.
+	s.drainSignals(ctx)
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return ConsultationResult{}, err
+	}
+	s.drainSignals(ctx)
+	if len(s.inbox) > 0 {
+		workflow.GetLogger(ctx).Info("messages arrived while closing; starting a new consultation", "pending", len(s.inbox))
+		next := s.in
+		next.Carry = &CarryOver{Pending: s.inbox, State: ConsultationState{
+			Customer: s.st.Customer, ServiceAccount: s.st.ServiceAccount, Owner: OwnerAI, Status: activities.StatusAI,
+			Phase: PhaseAI, StartedAt: s.now(ctx), FirstRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Runs: 0,
+			Seen: s.st.Seen, Notified: map[string]bool{}, Language: s.st.Language,
+		}}
+		return ConsultationResult{}, workflow.NewContinueAsNewError(ctx, ConsultationWorkflow, next)
+	}
+	return ConsultationResult{Customer: s.st.Customer, Reason: req.Reason, ClosedBy: req.By, Steps: s.st.Step, ClosedAt: s.now(ctx)}, nil
+}
+
+// ---- sending and translating ----
+
+// translate runs the Translate activity; translation off or a failure returns the original
+// text with that status.
+func (s *consultation) translate(ctx workflow.Context, text, source, target string) activities.TranslateResult {
+	if !s.st.Policy.TranslationEnabled {
+		return activities.TranslateResult{Text: text, Source: source, Target: target, Status: activities.TranslationOff}
+	}
+	if target == "" || (source != "" && source == target) {
+		return activities.TranslateResult{Text: text, Source: source, Target: target, Status: activities.TranslationSame}
+	}
+	var res activities.TranslateResult
+	err := workflow.ExecuteActivity(activityCtx(ctx, 30*time.Second, 90*time.Second, 3), llm.Translate,
+		activities.TranslateInput{Text: text, Source: source, Target: target}).Get(ctx, &res)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("translate failed; delivering the original", "error", err)
+		return activities.TranslateResult{Text: text, Source: source, Target: target, Status: activities.TranslationFailed}
+	}
+	return res
+}
+
+// sendTo sends text From=service account (or From=customer when relay) and reports success.
+func (s *consultation) sendTo(ctx workflow.Context, to, text string, relay bool) bool {
+	s.st.Step++
+	in := activities.SendInput{
+		Key:  fmt.Sprintf("%s/%s/%d", s.workflowID, s.st.FirstRunID, s.st.Step),
+		From: s.st.ServiceAccount, To: to, Text: text, Relay: relay,
+	}
+	if relay {
+		in.From = s.st.Customer
+	}
+	ao := workflow.ActivityOptions{
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: 30 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
+			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+		},
+	}
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), im.Send, in).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("send failed", "to", to, "relay", relay, "error", err)
+		return false
+	}
+	return true
+}
+
+// relay sends customer entries to the current agent in the agent's language.
+func (s *consultation) relay(ctx workflow.Context, entries []TranscriptEntry) bool {
+	ok := true
+	for _, e := range entries {
+		text := e.Text
+		if text == "" {
+			text = agentNoticeMark + "(non-text message)"
+		} else if e.Language != "" && e.Language != s.st.AgentLanguage {
+			if e.TranslatedTo == s.st.AgentLanguage && e.Translated != "" {
+				text = e.Translated + "\n(" + e.Language + ": " + e.Text + ")"
+			} else {
+				tr := s.translate(ctx, e.Text, e.Language, s.st.AgentLanguage)
+				switch tr.Status {
+				case activities.TranslationTranslated:
+					text = tr.Text + "\n(" + e.Language + ": " + e.Text + ")"
+				case activities.TranslationFailed:
+					text = untranslatedMark + e.Text
+				}
+			}
+		}
+		ok = s.sendTo(ctx, s.st.Agent, text, true) && ok
+	}
+	return ok
+}
+
+// notice sends a fixed text to the customer in the customer's language.
+func (s *consultation) notice(ctx workflow.Context, key string, args ...any) {
+	text, lang := noticeText(key, s.st.Language, args...)
+	if s.st.Language != "" && lang != s.st.Language {
+		text = s.translate(ctx, text, lang, s.st.Language).Text
+	}
+	e := TranscriptEntry{Role: "system", Sender: s.st.ServiceAccount, Text: text, Language: lang}
+	e.Delivered = s.sendTo(ctx, s.st.Customer, text, false)
+	s.st.Step++
+	e.Seq, e.At = s.st.Step, s.now(ctx)
+	s.appendEntry(e)
+}
+
+// agentNotice sends a fixed text to an agent in the customer thread (relay, prefixed [timdesk]).
+func (s *consultation) agentNotice(ctx workflow.Context, agent, lang, key string, args ...any) {
+	if agent == "" {
+		return
+	}
+	text, tl := noticeText(key, lang, args...)
+	if lang != "" && tl != lang {
+		text = s.translate(ctx, text, tl, lang).Text
+	}
+	s.sendTo(ctx, agent, agentNoticeMark+text, true)
+}
+
+func (s *consultation) appendEntry(e TranscriptEntry) {
+	s.st.Transcript = append(s.st.Transcript, e)
+	if n := len(s.st.Transcript); n > maxTranscript {
+		s.st.TranscriptDropped += n - maxTranscript
+		s.st.Transcript = slices.Clone(s.st.Transcript[n-maxTranscript:])
+	}
+}
+
+func (s *consultation) markDelivered(seq int) {
+	for i := range s.st.Transcript {
+		if s.st.Transcript[i].Seq == seq {
+			s.st.Transcript[i].Delivered = true
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/timdesk/timdesk/activities"
+)
+
+// DeskWorkflowID is the ID of the single desk entity workflow (the worker starts it).
+const DeskWorkflowID = "timdesk/desk"
+
+// Message names of DeskWorkflow.
+const (
+	SignalPresence = "presence" // PresenceEvent
+	SignalLanguage = "language" // LanguagePreference
+	UpdateRoster   = "roster"   // RosterUpdate → RosterResult; the validator rejects invalid rosters
+	QueryDesk      = "desk"     // DeskState
+)
+
+// Desk types live in activities (the Router reads them); these aliases are the workflow's names.
+type (
+	// DeskState is the "desk" query result.
+	DeskState = activities.DeskState
+	// Presence is one user's last known login state.
+	Presence = activities.Presence
+	// PresenceEvent is the "presence" signal argument.
+	PresenceEvent = activities.PresenceEvent
+	// LanguagePreference is the "language" signal argument.
+	LanguagePreference = activities.LanguagePreference
+	// RosterUpdate is the "roster" update argument.
+	RosterUpdate = activities.RosterUpdate
+	// RosterResult is the "roster" update result.
+	RosterResult = activities.RosterResult
+)
+
+// DeskInput starts the desk (State is set by continue-as-new).
+type DeskInput struct {
+	State *DeskState `json:",omitempty"`
+	// MaxEventsPerRun continues-as-new after this many signals and updates (test hook; 0 = when
+	// Temporal suggests it).
+	MaxEventsPerRun int `json:",omitempty"`
+}
+
+const deskVersionBaseline = "timdesk-desk-baseline"
+
+// DeskWorkflow keeps the desk's shared state: presence (State.StateChange), users' language
+// preferences and the roster override (imported into Tencent IM when it changes).
+func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
+	workflow.GetVersion(ctx, deskVersionBaseline, workflow.DefaultVersion, 1)
+	st := DeskState{Presence: map[string]Presence{}, Languages: map[string]string{}}
+	if in.State != nil {
+		st = *in.State
+		if st.Presence == nil {
+			st.Presence = map[string]Presence{}
+		}
+		if st.Languages == nil {
+			st.Languages = map[string]string{}
+		}
+	}
+	events := 0
+	logger := workflow.GetLogger(ctx)
+
+	if err := workflow.SetQueryHandler(ctx, QueryDesk, func() (DeskState, error) { return st, nil }); err != nil {
+		return err
+	}
+	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRoster,
+		func(ctx workflow.Context, u RosterUpdate) (RosterResult, error) {
+			events++
+			st.RosterYAML = u.YAML
+			st.RosterVersion++
+			if u.YAML != "" {
+				if ro, err := activities.ParseRoster([]byte(u.YAML)); err == nil {
+					ids := ro.AccountIDs()
+					actx := activityCtx(ctx, 30*time.Second, 5*time.Minute, 0)
+					if err := workflow.ExecuteActivity(actx, im.Import, activities.ImportInput{UserIDs: ids}).Get(ctx, nil); err != nil {
+						logger.Error("import roster accounts failed", "error", err)
+					}
+				}
+			}
+			return RosterResult{Version: st.RosterVersion}, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(u RosterUpdate) error {
+			if u.YAML == "" {
+				return nil
+			}
+			_, err := activities.ParseRoster([]byte(u.YAML))
+			return err
+		}},
+	)
+	if err != nil {
+		return err
+	}
+
+	presenceCh := workflow.GetSignalChannel(ctx, SignalPresence)
+	languageCh := workflow.GetSignalChannel(ctx, SignalLanguage)
+	onPresence := func(ev PresenceEvent) {
+		events++
+		if ev.UserID == "" {
+			return
+		}
+		if old, ok := st.Presence[ev.UserID]; ok && old.At.After(ev.At) {
+			return // an older event delivered late
+		}
+		st.Presence[ev.UserID] = Presence{Online: ev.Online, At: ev.At}
+	}
+	onLanguage := func(p LanguagePreference) {
+		events++
+		if p.UserID == "" {
+			return
+		}
+		if lang := activities.NormalizeLanguage(p.Language); lang != "" {
+			st.Languages[p.UserID] = lang
+		} else {
+			delete(st.Languages, p.UserID)
+		}
+	}
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(presenceCh, func(c workflow.ReceiveChannel, _ bool) {
+		var ev PresenceEvent
+		c.Receive(ctx, &ev)
+		onPresence(ev)
+	})
+	sel.AddReceive(languageCh, func(c workflow.ReceiveChannel, _ bool) {
+		var p LanguagePreference
+		c.Receive(ctx, &p)
+		onLanguage(p)
+	})
+	for {
+		canNow := (in.MaxEventsPerRun > 0 && events >= in.MaxEventsPerRun) || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		if canNow {
+			for {
+				var ev PresenceEvent
+				if !presenceCh.ReceiveAsync(&ev) {
+					break
+				}
+				onPresence(ev)
+			}
+			for {
+				var p LanguagePreference
+				if !languageCh.ReceiveAsync(&p) {
+					break
+				}
+				onLanguage(p)
+			}
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return err
+			}
+			next := in
+			next.State = &st
+			logger.Info("desk continuing as new", "events", events)
+			return workflow.NewContinueAsNewError(ctx, DeskWorkflow, next)
+		}
+		sel.Select(ctx)
+	}
+}

@@ -1,0 +1,71 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/timdesk/timdesk/activities"
+)
+
+// Search attribute keys (all Keyword) upserted by ConsultationWorkflow whenever they change.
+// Every namespace must register them (the dev stack does; see SearchAttributeNames).
+var (
+	StatusKey   = temporal.NewSearchAttributeKeyKeyword(activities.StatusAttribute)
+	CustomerKey = temporal.NewSearchAttributeKeyKeyword(activities.CustomerAttribute)
+	AgentKey    = temporal.NewSearchAttributeKeyKeyword(activities.AgentAttribute)
+	LanguageKey = temporal.NewSearchAttributeKeyKeyword(activities.LanguageAttribute)
+)
+
+// SearchAttributeNames maps each custom search attribute name to its type ("Keyword"), for
+// `temporal operator search-attribute create` and `start-dev --search-attribute`.
+func SearchAttributeNames() map[string]string {
+	return map[string]string{
+		activities.StatusAttribute:   "Keyword",
+		activities.CustomerAttribute: "Keyword",
+		activities.AgentAttribute:    "Keyword",
+		activities.LanguageAttribute: "Keyword",
+	}
+}
+
+// SearchAttributes is the registration set for testsuite.DevServerOptions.SearchAttributes.
+func SearchAttributes() temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(StatusKey.ValueSet(""), CustomerKey.ValueSet(""), AgentKey.ValueSet(""), LanguageKey.ValueSet(""))
+}
+
+// saValues are the attribute values last upserted in this run.
+type saValues struct {
+	Status, Customer, Agent, Language string
+	set                               bool
+}
+
+// syncSearchAttributes upserts the attributes that changed since the last upsert in this run.
+func (s *consultation) syncSearchAttributes(ctx workflow.Context) {
+	cur := saValues{Status: s.st.Status, Customer: s.st.Customer, Agent: s.st.Agent, Language: s.st.Language, set: true}
+	var ups []temporal.SearchAttributeUpdate
+	if !s.sa.set || s.sa.Status != cur.Status {
+		ups = append(ups, StatusKey.ValueSet(cur.Status))
+	}
+	if !s.sa.set || s.sa.Customer != cur.Customer {
+		ups = append(ups, CustomerKey.ValueSet(cur.Customer))
+	}
+	if !s.sa.set || s.sa.Agent != cur.Agent {
+		if cur.Agent == "" {
+			if s.sa.set {
+				ups = append(ups, AgentKey.ValueUnset())
+			}
+		} else {
+			ups = append(ups, AgentKey.ValueSet(cur.Agent))
+		}
+	}
+	if (!s.sa.set || s.sa.Language != cur.Language) && cur.Language != "" {
+		ups = append(ups, LanguageKey.ValueSet(cur.Language))
+	}
+	if len(ups) == 0 {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, ups...); err != nil {
+		workflow.GetLogger(ctx).Error("upsert search attributes failed", "error", err)
+		return
+	}
+	s.sa = cur
+}
