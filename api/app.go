@@ -1,0 +1,326 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/tim"
+)
+
+// Narrow consumer interfaces (STYLE 12). client.Client satisfies every one of them; tests use fakes.
+
+// signalWithStarter delivers a signal, starting the workflow when no run is open.
+type signalWithStarter interface {
+	SignalWithStartWorkflow(ctx context.Context, workflowID string, signalName string, signalArg any,
+		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
+}
+
+// workflowUpdater sends a workflow update.
+type workflowUpdater interface {
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+}
+
+// updateWithStarter sends an update, starting the workflow when no run is open.
+type updateWithStarter interface {
+	NewWithStartWorkflowOperation(options client.StartWorkflowOptions, workflow any, args ...any) client.WithStartWorkflowOperation
+	UpdateWithStartWorkflow(ctx context.Context, options client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error)
+}
+
+// workflowQuerier queries a workflow.
+type workflowQuerier interface {
+	QueryWorkflow(ctx context.Context, workflowID string, runID string, queryType string, args ...any) (converter.EncodedValue, error)
+}
+
+// workflowSignaler signals an open workflow.
+type workflowSignaler interface {
+	SignalWorkflow(ctx context.Context, workflowID string, runID string, signalName string, arg any) error
+}
+
+// workflowCounter counts workflows through the visibility store.
+type workflowCounter interface {
+	CountWorkflow(ctx context.Context, request *workflowservice.CountWorkflowExecutionsRequest) (*workflowservice.CountWorkflowExecutionsResponse, error)
+}
+
+// healthChecker checks that the Temporal frontend answers.
+type healthChecker interface {
+	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+}
+
+// userSigSigner issues Tencent UserSigs (tim.Signer).
+type userSigSigner interface {
+	SignAt(userID string, now time.Time, expire time.Duration) (string, error)
+	SDKAppID() uint64
+}
+
+// accountImporter imports and checks Tencent IM accounts (tim.Client).
+type accountImporter interface {
+	ImportAccount(ctx context.Context, account tim.Account) error
+	ImportAccounts(ctx context.Context, userIDs []string) (failed []string, err error)
+	CheckAccounts(ctx context.Context, userIDs []string) ([]tim.AccountCheckResult, error)
+}
+
+// textTranslator translates one text (activities.LLM).
+type textTranslator interface {
+	Enabled() bool
+	Translate(ctx context.Context, in activities.TranslateInput) (activities.TranslateResult, error)
+}
+
+// deps is everything newApp needs; run fills it from Config, tests from fakes.
+type deps struct {
+	Config Config
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Registry receives the API's metrics and is served on /metrics.
+	Registry *prometheus.Registry
+
+	Starter       signalWithStarter
+	Updater       workflowUpdater
+	UpdateStarter updateWithStarter
+	Querier       workflowQuerier
+	Signaler      workflowSignaler
+	Counter       workflowCounter
+	Health        healthChecker
+
+	Signer     userSigSigner
+	Accounts   accountImporter
+	Translator textTranslator
+	// DetectLanguage returns a language code for text, "" when unknown (activities.DetectLanguage).
+	DetectLanguage func(text string) string
+	// ParseRoster validates roster YAML (activities.ParseRoster).
+	ParseRoster func([]byte) (*activities.Roster, error)
+	// ReadRosterFile returns the fallback roster file; nil when TIMDESK_ROSTER_FILE is unset.
+	ReadRosterFile func() ([]byte, error)
+}
+
+// Body size limits.
+const (
+	maxBodyBytes     = 1 << 20  // any request
+	maxCallbackBytes = 64 << 10 // Tencent messages are ≤ 12 KB; anything far larger is refused early
+	// callbackDeadline bounds the whole callback handling, inside Tencent's 2 s.
+	callbackDeadline = 1800 * time.Millisecond
+)
+
+// server holds the handlers' shared state.
+type server struct {
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	d       deps
+	metrics *metrics
+	desk    *deskView
+	langs   *userLanguages
+	trans   *translator
+	limiter *ipLimiter
+	jwt     *jwtVerifier
+	routes  map[string]bool
+}
+
+// newApp builds the Fiber app with every route and middleware; main and tests share it.
+func newApp(d deps) (*fiber.App, error) {
+	if err := d.validate(); err != nil {
+		return nil, err
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(d.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("new app: %w", err)
+	}
+	s := &server{
+		cfg:     d.Config,
+		log:     d.Logger,
+		now:     d.Now,
+		d:       d,
+		metrics: m,
+		routes:  map[string]bool{},
+	}
+	s.langs = newUserLanguages(d.Now)
+	s.desk = newDeskView(d.Querier, d.ParseRoster, d.ReadRosterFile, d.Now, d.Logger)
+	s.trans = newTranslator(d.Translator, d.DetectLanguage, d.Config.TranslateBudget, d.Now, d.Logger)
+	s.trans.metrics = m
+	s.limiter = newIPLimiter(d.Config.UserSigRate, d.Config.UserSigBurst, d.Now)
+	s.jwt = newJWTVerifier(d.Config, d.Now)
+
+	cfg := fiber.Config{
+		AppName:               "timdesk-api",
+		BodyLimit:             maxBodyBytes,
+		ReadTimeout:           10 * time.Second,
+		WriteTimeout:          d.Config.RequestTimeout + 5*time.Second,
+		IdleTimeout:           2 * time.Minute,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(d.Logger),
+	}
+	if len(d.Config.TrustedProxies) > 0 {
+		cfg.EnableTrustedProxyCheck = true
+		cfg.TrustedProxies = d.Config.TrustedProxies
+		cfg.ProxyHeader = fiber.HeaderXForwardedFor
+	}
+	app := fiber.New(cfg)
+	app.Use(s.requestIDMiddleware, s.observeMiddleware, s.recoverMiddleware, s.timeoutMiddleware)
+
+	s.registerHealthRoutes(app)
+	s.registerCallbackRoutes(app)
+	v1 := app.Group("/api/v1")
+	s.registerUserSigRoutes(v1)
+	admin := adminRouter{r: v1, auth: s.adminAuth}
+	s.registerAccountRoutes(admin)
+	s.registerConsultationRoutes(admin)
+	s.registerRosterRoutes(admin)
+	s.registerAgentRoutes(admin)
+	s.registerLanguageRoutes(admin)
+	for _, r := range app.GetRoutes(true) {
+		if r.Method != methodUse && r.Method != fiber.MethodHead {
+			s.routes[r.Path] = true
+		}
+	}
+	app.Use(func(c *fiber.Ctx) error { return newError(codeNotFound, "no such route") })
+	return app, nil
+}
+
+func (d deps) validate() error {
+	var missing []string
+	for name, ok := range map[string]bool{
+		"Starter": d.Starter != nil, "Updater": d.Updater != nil, "UpdateStarter": d.UpdateStarter != nil,
+		"Querier": d.Querier != nil, "Signaler": d.Signaler != nil, "Counter": d.Counter != nil,
+		"Health": d.Health != nil, "Signer": d.Signer != nil, "Accounts": d.Accounts != nil,
+		"Translator": d.Translator != nil, "DetectLanguage": d.DetectLanguage != nil, "ParseRoster": d.ParseRoster != nil,
+	} {
+		if !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("new app: missing dependencies %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+const localRequestID = "requestID"
+
+// methodUse is the Method Fiber v2 gives middleware (app.Use) routes.
+const methodUse = "USE"
+
+// adminRouter registers routes behind the admin key; the auth handler runs inside each route so
+// metrics and logs keep the route pattern on 401s.
+type adminRouter struct {
+	r    fiber.Router
+	auth fiber.Handler
+}
+
+func (a adminRouter) Get(path string, h fiber.Handler) { a.r.Get(path, a.auth, h) }
+
+func (a adminRouter) Post(path string, h fiber.Handler) { a.r.Post(path, a.auth, h) }
+
+func (a adminRouter) Put(path string, h fiber.Handler) { a.r.Put(path, a.auth, h) }
+
+func (a adminRouter) Delete(path string, h fiber.Handler) { a.r.Delete(path, a.auth, h) }
+
+// requestIDMiddleware accepts a well-formed incoming X-Request-ID or makes one, and echoes it.
+func (s *server) requestIDMiddleware(c *fiber.Ctx) error {
+	id := c.Get(fiber.HeaderXRequestID)
+	if !validRequestID(id) {
+		id = newRequestID()
+	}
+	c.Locals(localRequestID, id)
+	c.Set(fiber.HeaderXRequestID, id)
+	return c.Next()
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+	return hex.EncodeToString(b[:])
+}
+
+// requestID returns the request's ID ("" before the middleware ran).
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(localRequestID).(string)
+	return id
+}
+
+// routeLabel is the matched route pattern, or "unmatched", for metrics and logs.
+func routeLabel(c *fiber.Ctx) string {
+	if r := c.Route(); r != nil && r.Method != methodUse && r.Path != "" {
+		return r.Path
+	}
+	return "unmatched"
+}
+
+// observeMiddleware counts and times every request per route and writes one access-log line. It
+// runs the error mapper itself so the final status is known.
+func (s *server) observeMiddleware(c *fiber.Ctx) error {
+	start := s.now()
+	err := c.Next()
+	if err != nil {
+		if herr := s.app(c).ErrorHandler(c, err); herr != nil {
+			return herr
+		}
+	}
+	route := routeLabel(c)
+	if !s.routes[route] {
+		route = "unmatched"
+	}
+	status := c.Response().StatusCode()
+	elapsed := s.now().Sub(start)
+	s.metrics.observeRequest(c.Method(), route, status, elapsed)
+	s.log.Info("request", "requestID", requestID(c), "method", c.Method(), "route", route,
+		"status", status, "durationMs", elapsed.Milliseconds(), "ip", c.IP())
+	return nil
+}
+
+func (s *server) app(c *fiber.Ctx) fiber.Config { return c.App().Config() }
+
+// recoverMiddleware turns a panic into a logged internal error (500 with the request ID).
+func (s *server) recoverMiddleware(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in handler", "requestID", requestID(c), "route", routeLabel(c),
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = errPanic
+		}
+	}()
+	return c.Next()
+}
+
+var errPanic = errors.New("handler panicked")
+
+// timeoutMiddleware gives each request a context deadline (the callback has its own, shorter one).
+func (s *server) timeoutMiddleware(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.RequestTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+	return c.Next()
+}

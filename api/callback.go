@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/timdesk/timdesk/tim"
+	"github.com/timdesk/timdesk/workflows"
+)
+
+// Callback decisions, reported in logs and the timdesk_callbacks_total metric.
+const (
+	decisionSignalled    = "signalled"     // customer → service account, Temporal accepted
+	decisionSignalFailed = "signal_failed" // customer → service account, Temporal did not accept
+	decisionAgentOwned   = "agent_owned"   // agent → customer, the consultation relays it (dropped)
+	decisionAgentPassed  = "agent_passed"  // agent → customer, not owned / no consultation (delivered)
+	decisionAgentFailed  = "agent_failed"  // agent → customer, no answer within the budget (rejected)
+	decisionTranslated   = "translated"    // customer ↔ customer, MsgBody replaced
+	decisionUntranslated = "untranslated"  // customer ↔ customer, delivered unchanged
+	decisionPresence     = "presence"      // State.StateChange recorded
+	decisionPresenceFail = "presence_failed"
+	decisionIgnored      = "ignored" // nothing to do
+)
+
+// registerCallbackRoutes mounts the Tencent IM callback endpoint.
+func (s *server) registerCallbackRoutes(app *fiber.App) {
+	app.Post("/tim/callback", s.handleCallback)
+}
+
+// handleCallback serves POST /tim/callback: verifies SdkAppid, Sign and RequestTime before reading
+// the body, then dispatches on CallbackCommand and always answers within Tencent's 2 s.
+func (s *server) handleCallback(c *fiber.Ctx) error {
+	start := s.now()
+	if len(c.Body()) > maxCallbackBytes {
+		return newError(codeTooLarge, fmt.Sprintf("callback body larger than %d bytes", maxCallbackBytes))
+	}
+	query, err := url.ParseQuery(string(c.Request().URI().QueryString()))
+	if err != nil {
+		return wrapError(codeInvalid, "malformed callback query", err)
+	}
+	cq, err := tim.VerifyCallback(query, s.now(), tim.CallbackAuth{SDKAppID: s.cfg.SDKAppID, Token: s.cfg.CallbackToken})
+	if err != nil {
+		return fmt.Errorf("verify callback: %w", err)
+	}
+
+	ctx, cancel := context.WithTimeout(c.UserContext(), callbackDeadline)
+	defer cancel()
+	resp, decision, err := s.dispatchCallback(ctx, cq.Command, c.Body())
+	if err != nil {
+		return err
+	}
+	command := commandLabel(cq.Command)
+	s.metrics.observeCallback(command, decision, resp.ErrorCode, s.now().Sub(start))
+	s.log.Info("callback", "requestID", requestID(c), "command", command, "decision", decision,
+		"errorCode", resp.ErrorCode)
+	return c.JSON(resp)
+}
+
+// commandLabel keeps metric cardinality bounded.
+func commandLabel(cmd string) string {
+	switch cmd {
+	case tim.CmdC2CBeforeSendMsg, tim.CmdC2CAfterSendMsg, tim.CmdStateChange, tim.CmdGroupAfterSendMsg:
+		return cmd
+	}
+	return "other"
+}
+
+// dispatchCallback answers one verified callback. A non-nil error is a client error (bad body).
+func (s *server) dispatchCallback(ctx context.Context, cmd string, body []byte) (tim.CallbackResponse, string, error) {
+	switch cmd {
+	case tim.CmdC2CBeforeSendMsg, tim.CmdC2CAfterSendMsg:
+		m, err := tim.DecodeC2CMsg(body)
+		if err != nil {
+			return tim.CallbackResponse{}, "", wrapError(codeInvalid, "malformed callback body", err)
+		}
+		resp, decision := s.c2c(ctx, cmd, m)
+		return resp, decision, nil
+	case tim.CmdStateChange:
+		sc, err := tim.DecodeStateChange(body)
+		if err != nil {
+			return tim.CallbackResponse{}, "", wrapError(codeInvalid, "malformed callback body", err)
+		}
+		resp, decision := s.stateChange(ctx, sc)
+		return resp, decision, nil
+	default:
+		// Group messages, unknown and future commands: acknowledge, change nothing.
+		return tim.Allow(), decisionIgnored, nil
+	}
+}
+
+// c2c routes a one-to-one message callback by who talks to whom.
+func (s *server) c2c(ctx context.Context, cmd string, m tim.C2CMsgCallback) (tim.CallbackResponse, string) {
+	from, to := m.FromAccount, m.ToAccount
+	if from == "" || to == "" || from == to {
+		return tim.Allow(), decisionIgnored
+	}
+	staff := func(id string) bool { return id == s.cfg.ServiceAccount || id == s.cfg.Admin }
+	if staff(from) {
+		return tim.Allow(), decisionIgnored // our own sends (replies, relays) and admin traffic
+	}
+	desk := s.desk.cached(ctx)
+	fromAgent, toAgent := desk.IsAgent(from), desk.IsAgent(to)
+	before := cmd == tim.CmdC2CBeforeSendMsg
+	switch {
+	case to == s.cfg.ServiceAccount && !fromAgent:
+		return s.customerMessage(ctx, cmd, m)
+	case fromAgent && !toAgent && !staff(to):
+		if !before {
+			return tim.Allow(), decisionIgnored // the before-send answer already decided
+		}
+		return s.agentMessage(ctx, m)
+	case !fromAgent && !toAgent && !staff(to):
+		if text := m.MsgBody.Text(); text != "" {
+			s.langs.observe(from, s.d.DetectLanguage(text))
+		}
+		if !before {
+			return tim.Allow(), decisionIgnored
+		}
+		return s.trans.beforeSend(ctx, m, s.langs.of(to, desk))
+	}
+	return tim.Allow(), decisionIgnored
+}
+
+// inbound converts a callback into the workflow payload.
+func (s *server) inbound(m tim.C2CMsgCallback) workflows.InboundMessage {
+	key := m.MsgKey
+	if key == "" {
+		key = fmt.Sprintf("%d_%d_%d", m.MsgSeq, m.MsgRandom, m.MsgTime)
+	}
+	sent := s.now().UTC()
+	if m.MsgTime > 0 {
+		sent = time.Unix(m.MsgTime, 0).UTC()
+	}
+	return workflows.InboundMessage{
+		MsgKey: key,
+		From:   m.FromAccount,
+		To:     m.ToAccount,
+		Body:   m.MsgBody,
+		Text:   m.MsgBody.Text(),
+		SentAt: sent,
+	}
+}
+
+// customerMessage signals (and if needed starts) the customer's consultation. ErrorCode 0 only once
+// Temporal accepted the signal; 1 when it did not, so the customer sees a failed send.
+func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCallback) (tim.CallbackResponse, string) {
+	if cmd == tim.CmdC2CAfterSendMsg && m.SendMsgResult != 0 {
+		return tim.Allow(), decisionIgnored // delivery failed: the before-send answer stands
+	}
+	in := s.inbound(m)
+	if strings.TrimSpace(in.Text) == "" {
+		return tim.Allow(), decisionIgnored // no text element: nothing for the consultation to read
+	}
+	s.langs.observe(m.FromAccount, s.d.DetectLanguage(in.Text))
+	customer := m.FromAccount
+	id := workflows.ConsultationID(customer)
+	opts := client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             s.cfg.TaskQueue,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.StatusKey.ValueSet("ai"),
+			workflows.CustomerKey.ValueSet(customer),
+		),
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallbackBudget)
+	defer cancel()
+	_, err := s.d.Starter.SignalWithStartWorkflow(ctx, id, workflows.SignalMessage, in, opts,
+		workflows.ConsultationWorkflow, workflows.ConsultationInput{Customer: customer, ServiceAccount: s.cfg.ServiceAccount})
+	if err != nil {
+		s.log.Warn("signal consultation failed", "workflowID", id, "msgKey", in.MsgKey, "err", err)
+		return tim.Reject(), decisionSignalFailed
+	}
+	return tim.Allow(), decisionSignalled
+}
+
+// agentMessage asks the customer's consultation, through an update keyed by MsgKey, whether the
+// agent owns it: owned → ErrorCode 2 (the workflow sends the translated copy); not owned or no
+// consultation → 0; no answer within the budget → 1.
+func (s *server) agentMessage(ctx context.Context, m tim.C2CMsgCallback) (tim.CallbackResponse, string) {
+	in := s.inbound(m)
+	if strings.TrimSpace(in.Text) == "" {
+		return tim.Allow(), decisionIgnored
+	}
+	id := workflows.ConsultationID(m.ToAccount)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallbackBudget)
+	defer cancel()
+	res, err := s.updateAgentMessage(ctx, id, in)
+	var notFound *serviceerror.NotFound
+	var appErr *temporal.ApplicationError
+	switch {
+	case err == nil && res.Owned:
+		return tim.Drop(), decisionAgentOwned
+	case err == nil:
+		return tim.Allow(), decisionAgentPassed
+	case errors.As(err, &notFound):
+		return tim.Allow(), decisionAgentPassed // no open consultation for this customer
+	case errors.As(err, &appErr) && ctx.Err() == nil:
+		// The workflow rejected the update (e.g. its validator): it is not the agent's consultation.
+		s.log.Info("agent message not accepted by consultation", "workflowID", id, "reason", appErr.Message())
+		return tim.Allow(), decisionAgentPassed
+	default:
+		s.log.Warn("agent message update failed", "workflowID", id, "msgKey", in.MsgKey, "err", err)
+		return tim.Reject(), decisionAgentFailed
+	}
+}
+
+func (s *server) updateAgentMessage(ctx context.Context, workflowID string, in workflows.InboundMessage) (workflows.AgentMessageResult, error) {
+	var res workflows.AgentMessageResult
+	h, err := s.d.Updater.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflowID,
+		UpdateID:     in.MsgKey,
+		UpdateName:   workflows.UpdateAgentMessage,
+		Args:         []any{in},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return res, fmt.Errorf("update %s: %w", workflows.UpdateAgentMessage, err)
+	}
+	if err := h.Get(ctx, &res); err != nil {
+		return res, fmt.Errorf("update %s result: %w", workflows.UpdateAgentMessage, err)
+	}
+	return res, nil
+}
+
+// stateChange records an agent's presence in the desk workflow (SignalWithStart); other users'
+// logins are not recorded.
+func (s *server) stateChange(ctx context.Context, sc tim.StateChangeCallback) (tim.CallbackResponse, string) {
+	user := sc.Info.ToAccount
+	var online bool
+	switch sc.Info.Action {
+	case "Login":
+		online = true
+	case "Logout", "Disconnect":
+		online = false
+	default:
+		return tim.Allow(), decisionIgnored
+	}
+	if user == "" || !s.desk.cached(ctx).IsAgent(user) {
+		return tim.Allow(), decisionIgnored
+	}
+	at := s.now().UTC()
+	if sc.EventTime > 0 {
+		at = time.UnixMilli(sc.EventTime).UTC()
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallbackBudget)
+	defer cancel()
+	if err := s.signalDesk(ctx, workflows.SignalPresence, workflows.PresenceEvent{UserID: user, Online: online, At: at}); err != nil {
+		s.log.Warn("record presence failed", "user", user, "err", err)
+		return tim.Fail(), decisionPresenceFail
+	}
+	return tim.Allow(), decisionPresence
+}
+
+// deskStartOptions are the options used whenever the API has to start the desk workflow.
+func (s *server) deskStartOptions() client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                    workflows.DeskWorkflowID,
+		TaskQueue:             s.cfg.TaskQueue,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}
+}
+
+// signalDesk signals the desk workflow, starting it when it is not running.
+func (s *server) signalDesk(ctx context.Context, signal string, arg any) error {
+	_, err := s.d.Starter.SignalWithStartWorkflow(ctx, workflows.DeskWorkflowID, signal, arg, s.deskStartOptions(),
+		workflows.DeskWorkflow, workflows.DeskInput{})
+	if err != nil {
+		return fmt.Errorf("signal desk %s: %w", signal, err)
+	}
+	return nil
+}

@@ -1,0 +1,607 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/tim"
+	"github.com/timdesk/timdesk/workflows"
+)
+
+// callbackURL builds a signed callback URL for cmd; requestTime 0 means testNow.
+func callbackURL(cmd string, appID uint64, token string, requestTime int64) string {
+	if requestTime == 0 {
+		requestTime = testNow.Unix()
+	}
+	q := url.Values{}
+	q.Set("SdkAppid", strconv.FormatUint(appID, 10))
+	q.Set("CallbackCommand", cmd)
+	q.Set("contenttype", "json")
+	q.Set("ClientIP", "10.0.0.1")
+	q.Set("OptPlatform", "Web")
+	q.Set("RequestTime", strconv.FormatInt(requestTime, 10))
+	q.Set("Sign", tim.CallbackSign(token, requestTime))
+	return "/tim/callback?" + q.Encode()
+}
+
+func goodURL(cmd string) string { return callbackURL(cmd, testSDKAppID, testCBToken, 0) }
+
+// c2cBody is a C2C message callback body.
+func c2cBody(cmd, from, to string, body tim.MsgBody, cloud string) string {
+	m := map[string]any{
+		"CallbackCommand": cmd, "From_Account": from, "To_Account": to,
+		"MsgSeq": 48374, "MsgRandom": 2837546, "MsgTime": testNow.Unix(),
+		"MsgKey": "48374_2837546_" + strconv.FormatInt(testNow.Unix(), 10),
+		"OnlineOnlyFlag": 0, "MsgBody": body, "CloudCustomData": cloud,
+	}
+	if cmd == tim.CmdC2CAfterSendMsg {
+		m["SendMsgResult"] = 0
+		m["ErrorInfo"] = "send msg succeed"
+		m["UnreadMsgNum"] = 1
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func textBody(text string) tim.MsgBody { return tim.MsgBody{tim.TextElem(text)} }
+
+func imageElem() tim.MsgElement {
+	return tim.MsgElement{MsgType: "TIMImageElem", MsgContent: json.RawMessage(`{"UUID":"1853095_D61040894AC3DE44CDFFFB3EC7EB720F","ImageFormat":1,"ImageInfoArray":[{"Type":1,"Size":1853095,"Width":2448,"Height":3264,"URL":"https://example.com/a.jpg"}]}`)}
+}
+
+func stateBody(user, action string) string {
+	return fmt.Sprintf(`{"CallbackCommand":"State.StateChange","EventTime":%d,"Info":{"Action":%q,"To_Account":%q,"Reason":"Register"}}`,
+		testNow.UnixMilli(), action, user)
+}
+
+// callbackAnswer decodes a 200 callback answer.
+func callbackAnswer(tb testing.TB, r response) tim.CallbackResponse {
+	tb.Helper()
+	if r.Status != http.StatusOK {
+		tb.Fatalf("status = %d, want 200; body %s", r.Status, r.Body)
+	}
+	var cr tim.CallbackResponse
+	if err := json.Unmarshal(r.Body, &cr); err != nil {
+		tb.Fatalf("callback answer: %v: %s", err, r.Body)
+	}
+	return cr
+}
+
+func okSignal(context.Context, call) error { return nil }
+
+// TestCallbackRejectsBadInput covers every bad callback of issue 5: each gets its documented
+// status and changes nothing.
+func TestCallbackRejectsBadInput(t *testing.T) {
+	text := c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", textBody("你好"), "")
+	tests := []struct {
+		name       string
+		target     string
+		body       string
+		wantStatus int
+		wantCode   string // error.code for non-200, "" for a 200 callback answer
+		wantErrNo  int    // callback ErrorCode for 200
+	}{
+		{"wrong Sign", callbackURL(tim.CmdC2CBeforeSendMsg, testSDKAppID, "not-the-token", 0), text, 401, codeUnauthorized, 0},
+		{"missing Sign", strings.Replace(goodURL(tim.CmdC2CBeforeSendMsg), "Sign=", "X=", 1), text, 401, codeUnauthorized, 0},
+		{"stale RequestTime", callbackURL(tim.CmdC2CBeforeSendMsg, testSDKAppID, testCBToken, testNow.Unix()-120), text, 401, codeUnauthorized, 0},
+		{"future RequestTime", callbackURL(tim.CmdC2CBeforeSendMsg, testSDKAppID, testCBToken, testNow.Unix()+120), text, 401, codeUnauthorized, 0},
+		{"other SdkAppid", callbackURL(tim.CmdC2CBeforeSendMsg, 1400000999, testCBToken, 0), text, 403, codeForbidden, 0},
+		{"no SdkAppid", "/tim/callback?CallbackCommand=C2C.CallbackBeforeSendMsg", text, 400, codeInvalid, 0},
+		{"no query", "/tim/callback", text, 400, codeInvalid, 0},
+		{"malformed JSON", goodURL(tim.CmdC2CBeforeSendMsg), `{"From_Account":"alice",`, 400, codeInvalid, 0},
+		{"JSON array", goodURL(tim.CmdC2CBeforeSendMsg), `[]`, 400, codeInvalid, 0},
+		{"missing accounts", goodURL(tim.CmdC2CBeforeSendMsg), `{"MsgBody":[]}`, 400, codeInvalid, 0},
+		{"malformed state change", goodURL(tim.CmdStateChange), `{"Info":`, 400, codeInvalid, 0},
+		{"1 MB body", goodURL(tim.CmdC2CBeforeSendMsg), `{"x":"` + strings.Repeat("a", 1<<20-8) + `"}`, 413, codeTooLarge, 0},
+		{"100 KB body", goodURL(tim.CmdC2CBeforeSendMsg), `{"x":"` + strings.Repeat("a", 100<<10) + `"}`, 413, codeTooLarge, 0},
+		{"unknown command", goodURL("Bot.OnC2CMessage"), `{"anything":true}`, 200, "", 0},
+		{"unknown command, junk body", goodURL("Sns.CallbackFriendAdd"), `not json`, 200, "", 0},
+		{"group after-send", goodURL(tim.CmdGroupAfterSendMsg), `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g1","From_Account":"alice","MsgBody":[]}`, 200, "", 0},
+		{"image-only to service account", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", tim.MsgBody{imageElem()}, ""), 200, "", 0},
+		{"image-only after-send", goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "alice", "support", tim.MsgBody{imageElem()}, ""), 200, "", 0},
+		{"image-only agent to customer", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "agent_li", "alice", tim.MsgBody{imageElem()}, ""), 200, "", 0},
+		{"image-only customer to customer", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "bob", tim.MsgBody{imageElem()}, ""), 200, "", 0},
+		{"after-send from agent", goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "agent_li", "alice", textBody("hello"), ""), 200, "", 0},
+		{"from service account", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "support", "alice", textBody("hi"), ""), 200, "", 0},
+		{"state change of a customer", goodURL(tim.CmdStateChange), stateBody("alice", "Login"), 200, "", 0},
+		{"state change unknown action", goodURL(tim.CmdStateChange), stateBody("agent_li", "Dance"), 200, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) {
+				// Anything that reaches Temporal would be recorded; nothing may.
+				e.temporal.signalWithStart = okSignal
+			})
+			r := env.do(t, http.MethodPost, tt.target, tt.body)
+			if r.Status != tt.wantStatus {
+				t.Fatalf("status = %d, want %d; body %s", r.Status, tt.wantStatus, r.Body)
+			}
+			if tt.wantCode != "" {
+				if got := r.ErrorCode(t); got != tt.wantCode {
+					t.Errorf("error code = %q, want %q", got, tt.wantCode)
+				}
+				if rid := r.JSON(t)["error"].(map[string]any)["requestID"]; rid == "" || rid == nil {
+					t.Errorf("error body without requestID: %s", r.Body)
+				}
+			} else if cr := callbackAnswer(t, r); cr.ErrorCode != tt.wantErrNo || cr.ActionStatus != "OK" || cr.MsgBody != nil {
+				t.Errorf("answer = %+v, want OK ErrorCode %d unchanged", cr, tt.wantErrNo)
+			}
+			if m := env.temporal.Mutations(); len(m) != 0 {
+				t.Errorf("Temporal was changed: %+v", m)
+			}
+			if c := env.trans.Calls(); len(c) != 0 {
+				t.Errorf("translator called: %+v", c)
+			}
+		})
+	}
+}
+
+func TestCallbackWithoutTokenNeedsNoSign(t *testing.T) {
+	env := newTestEnv(t, func(e *testEnv) {
+		e.cfg.CallbackToken = ""
+		e.temporal.signalWithStart = okSignal
+	})
+	r := env.do(t, http.MethodPost, "/tim/callback?SdkAppid=1400000001&CallbackCommand=C2C.CallbackBeforeSendMsg&contenttype=json",
+		c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", textBody("hi"), ""))
+	if cr := callbackAnswer(t, r); cr.ErrorCode != 0 {
+		t.Fatalf("ErrorCode = %d, want 0", cr.ErrorCode)
+	}
+	if n := len(env.temporal.Calls("SignalWithStart")); n != 1 {
+		t.Fatalf("SignalWithStart calls = %d, want 1", n)
+	}
+}
+
+func TestCallbackCustomerToServiceAccount(t *testing.T) {
+	unavailable := serviceerror.NewUnavailable("connection refused")
+	tests := []struct {
+		name     string
+		cmd      string
+		signal   func(context.Context, call) error
+		wantCode int
+	}{
+		{"before-send accepted", tim.CmdC2CBeforeSendMsg, okSignal, 0},
+		{"after-send accepted", tim.CmdC2CAfterSendMsg, okSignal, 0},
+		{"before-send, Temporal unreachable", tim.CmdC2CBeforeSendMsg, func(context.Context, call) error { return unavailable }, 1},
+		{"before-send, Temporal hangs", tim.CmdC2CBeforeSendMsg, func(ctx context.Context, _ call) error { return blockUntilDone(ctx) }, 1},
+		{"after-send, Temporal unreachable", tim.CmdC2CAfterSendMsg, func(context.Context, call) error { return unavailable }, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) { e.temporal.signalWithStart = tt.signal })
+			body := tim.MsgBody{tim.TextElem("我的订单在哪里？"), imageElem()}
+			start := time.Now()
+			r := env.do(t, http.MethodPost, goodURL(tt.cmd), c2cBody(tt.cmd, "alice", "support", body, ""))
+			elapsed := time.Since(start)
+			cr := callbackAnswer(t, r)
+			if cr.ErrorCode != tt.wantCode {
+				t.Fatalf("ErrorCode = %d, want %d", cr.ErrorCode, tt.wantCode)
+			}
+			if elapsed > env.cfg.CallbackBudget+500*time.Millisecond {
+				t.Errorf("answered after %s, budget %s", elapsed, env.cfg.CallbackBudget)
+			}
+			calls := env.temporal.Calls("SignalWithStart")
+			if len(calls) != 1 {
+				t.Fatalf("SignalWithStart calls = %d, want 1", len(calls))
+			}
+			c := calls[0]
+			if c.ID != "consultation/alice" || c.Name != workflows.SignalMessage {
+				t.Errorf("signal %q to %q, want %q to consultation/alice", c.Name, c.ID, workflows.SignalMessage)
+			}
+			in, ok := c.Arg.(workflows.InboundMessage)
+			if !ok {
+				t.Fatalf("signal arg %T, want workflows.InboundMessage", c.Arg)
+			}
+			wantKey := "48374_2837546_" + strconv.FormatInt(testNow.Unix(), 10)
+			if in.MsgKey != wantKey || in.From != "alice" || in.To != "support" || in.Text != "我的订单在哪里？" ||
+				len(in.Body) != 2 || !in.SentAt.Equal(testNow) {
+				t.Errorf("inbound = %+v", in)
+			}
+			if c.Start.TaskQueue != "tq-test" || c.Start.WorkflowIDReusePolicy != enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE {
+				t.Errorf("start options = %+v", c.Start)
+			}
+			status, _ := c.Start.TypedSearchAttributes.GetKeyword(workflows.StatusKey)
+			customer, _ := c.Start.TypedSearchAttributes.GetKeyword(workflows.CustomerKey)
+			if status != "ai" || customer != "alice" {
+				t.Errorf("search attributes status=%q customer=%q, want ai/alice", status, customer)
+			}
+			if got := fmt.Sprintf("%p", c.Workflow); got != fmt.Sprintf("%p", workflows.ConsultationWorkflow) {
+				t.Errorf("workflow = %v, want ConsultationWorkflow", c.Workflow)
+			}
+			if len(c.WfArgs) != 1 || c.WfArgs[0] != (workflows.ConsultationInput{Customer: "alice", ServiceAccount: "support"}) {
+				t.Errorf("workflow args = %+v", c.WfArgs)
+			}
+		})
+	}
+}
+
+func TestCallbackAfterSendDeliveryFailedIsIgnored(t *testing.T) {
+	env := newTestEnv(t, func(e *testEnv) { e.temporal.signalWithStart = okSignal })
+	body := strings.Replace(c2cBody(tim.CmdC2CAfterSendMsg, "alice", "support", textBody("hi"), ""), `"SendMsgResult":0`, `"SendMsgResult":80001`, 1)
+	if cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdC2CAfterSendMsg), body)); cr.ErrorCode != 0 {
+		t.Fatalf("ErrorCode = %d, want 0", cr.ErrorCode)
+	}
+	if m := env.temporal.Mutations(); len(m) != 0 {
+		t.Fatalf("Temporal was changed: %+v", m)
+	}
+}
+
+func TestCallbackAgentToCustomer(t *testing.T) {
+	notFound := serviceerror.NewNotFound("workflow not found")
+	tests := []struct {
+		name     string
+		update   func(context.Context, call) (any, error)
+		wantCode int
+	}{
+		{"owned → drop", func(context.Context, call) (any, error) {
+			return workflows.AgentMessageResult{Owned: true, Reason: "owner"}, nil
+		}, 2},
+		{"not owned → deliver", func(context.Context, call) (any, error) {
+			return workflows.AgentMessageResult{Owned: false, Reason: "not_owner"}, nil
+		}, 0},
+		{"no consultation → deliver", func(context.Context, call) (any, error) { return nil, notFound }, 0},
+		{"update rejected → deliver", func(context.Context, call) (any, error) {
+			return nil, temporal.NewApplicationError("not the owner", "NotOwner")
+		}, 0},
+		{"worker down (update timeout) → reject", func(ctx context.Context, _ call) (any, error) {
+			err := blockUntilDone(ctx)
+			return nil, client.NewWorkflowUpdateServiceTimeoutOrCanceledError(err)
+		}, 1},
+		{"Temporal unreachable → reject", func(context.Context, call) (any, error) {
+			return nil, serviceerror.NewUnavailable("down")
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) { e.temporal.update = tt.update })
+			start := time.Now()
+			r := env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg),
+				c2cBody(tim.CmdC2CBeforeSendMsg, "agent_li", "alice", textBody("Your parcel ships today"), ""))
+			elapsed := time.Since(start)
+			cr := callbackAnswer(t, r)
+			if cr.ErrorCode != tt.wantCode {
+				t.Fatalf("ErrorCode = %d, want %d", cr.ErrorCode, tt.wantCode)
+			}
+			if elapsed > env.cfg.CallbackBudget+500*time.Millisecond {
+				t.Errorf("answered after %s, budget %s", elapsed, env.cfg.CallbackBudget)
+			}
+			calls := env.temporal.Calls("Update")
+			if len(calls) != 1 {
+				t.Fatalf("Update calls = %d, want 1", len(calls))
+			}
+			u := calls[0].Update
+			wantKey := "48374_2837546_" + strconv.FormatInt(testNow.Unix(), 10)
+			if u.WorkflowID != "consultation/alice" || u.UpdateName != workflows.UpdateAgentMessage || u.UpdateID != wantKey ||
+				u.WaitForStage != client.WorkflowUpdateStageCompleted {
+				t.Errorf("update options = %+v", u)
+			}
+			if in := calls[0].Arg.(workflows.InboundMessage); in.From != "agent_li" || in.To != "alice" || in.Text != "Your parcel ships today" {
+				t.Errorf("update arg = %+v", in)
+			}
+			if m := env.temporal.Calls("SignalWithStart", "Signal", "UpdateWithStart"); len(m) != 0 {
+				t.Errorf("unexpected calls: %+v", m)
+			}
+		})
+	}
+}
+
+// TestCallbackUpdateBudget: the agent path answers ErrorCode 1 within the configured budget even
+// with the default 1.2 s budget, well inside Tencent's 2 s.
+func TestCallbackUpdateBudget(t *testing.T) {
+	env := newTestEnv(t, func(e *testEnv) {
+		e.cfg.CallbackBudget = defaultCallbackBudget
+		e.temporal.update = func(ctx context.Context, _ call) (any, error) { return nil, blockUntilDone(ctx) }
+	})
+	start := time.Now()
+	cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg),
+		c2cBody(tim.CmdC2CBeforeSendMsg, "agent_li", "alice", textBody("hello"), "")))
+	elapsed := time.Since(start)
+	if cr.ErrorCode != 1 {
+		t.Fatalf("ErrorCode = %d, want 1", cr.ErrorCode)
+	}
+	if elapsed < defaultCallbackBudget-50*time.Millisecond || elapsed > defaultCallbackBudget+300*time.Millisecond {
+		t.Fatalf("answered after %s, want about %s", elapsed, defaultCallbackBudget)
+	}
+}
+
+func TestCallbackAgentSetFromDesk(t *testing.T) {
+	// The desk stores a roster where "agent_new" is an agent; the file does not know them.
+	deskRoster := strings.Replace(testRoster, "agent_emma", "agent_new", 1)
+	env := newTestEnv(t, func(e *testEnv) {
+		e.temporal.query = func(_ context.Context, c call) (any, error) {
+			if c.ID != workflows.DeskWorkflowID || c.Name != workflows.QueryDesk {
+				return nil, errNoFake
+			}
+			return workflows.DeskState{RosterYAML: deskRoster, RosterVersion: 4}, nil
+		}
+		e.temporal.update = func(context.Context, call) (any, error) { return workflows.AgentMessageResult{Owned: true}, nil }
+	})
+	cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg),
+		c2cBody(tim.CmdC2CBeforeSendMsg, "agent_new", "alice", textBody("hello"), "")))
+	if cr.ErrorCode != 2 {
+		t.Fatalf("ErrorCode = %d, want 2 (agent_new is an agent in the desk roster)", cr.ErrorCode)
+	}
+}
+
+func TestCallbackStateChange(t *testing.T) {
+	tests := []struct {
+		name       string
+		action     string
+		signal     func(context.Context, call) error
+		wantOnline bool
+		wantCode   int
+	}{
+		{"login", tim.StateLogin, okSignal, true, 0},
+		{"logout", tim.StateLogout, okSignal, false, 0},
+		{"disconnect", tim.StateDisconnect, okSignal, false, 0},
+		{"Temporal unreachable", tim.StateLogin, func(context.Context, call) error { return serviceerror.NewUnavailable("down") }, true, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) { e.temporal.signalWithStart = tt.signal })
+			cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdStateChange), stateBody("agent_emma", tt.action)))
+			if cr.ErrorCode != tt.wantCode {
+				t.Fatalf("ErrorCode = %d, want %d", cr.ErrorCode, tt.wantCode)
+			}
+			calls := env.temporal.Calls("SignalWithStart")
+			if len(calls) != 1 {
+				t.Fatalf("SignalWithStart calls = %d, want 1", len(calls))
+			}
+			c := calls[0]
+			ev, ok := c.Arg.(workflows.PresenceEvent)
+			if c.ID != workflows.DeskWorkflowID || c.Name != workflows.SignalPresence || !ok {
+				t.Fatalf("call = %+v", c)
+			}
+			if ev.UserID != "agent_emma" || ev.Online != tt.wantOnline || !ev.At.Equal(testNow) {
+				t.Errorf("presence = %+v", ev)
+			}
+			if c.Start.ID != workflows.DeskWorkflowID || c.Start.TaskQueue != "tq-test" {
+				t.Errorf("start options = %+v", c.Start)
+			}
+		})
+	}
+}
+
+// deskWithLanguages answers the desk query with a roster-less state holding language preferences.
+func deskWithLanguages(langs map[string]string) func(context.Context, call) (any, error) {
+	return func(_ context.Context, c call) (any, error) {
+		if c.Name != workflows.QueryDesk {
+			return nil, errNoFake
+		}
+		return workflows.DeskState{Languages: langs}, nil
+	}
+}
+
+func fakeTranslation(_ context.Context, in activities.TranslateInput) (activities.TranslateResult, error) {
+	return activities.TranslateResult{Text: "[" + in.Target + "] " + in.Text, Source: in.Source, Target: in.Target, Status: "translated"}, nil
+}
+
+func TestCallbackCustomerToCustomerTranslation(t *testing.T) {
+	env := newTestEnv(t, func(e *testEnv) {
+		e.temporal.query = deskWithLanguages(map[string]string{"bob": "en"})
+		e.trans.fn = fakeTranslation
+	})
+	body := tim.MsgBody{tim.TextElem("你好，明天见"), imageElem(), tim.TextElem("谢谢")}
+	r := env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg),
+		c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "bob", body, `{"orderId":"A17"}`))
+	cr := callbackAnswer(t, r)
+	if cr.ErrorCode != 0 || len(cr.MsgBody) != 3 {
+		t.Fatalf("answer = %+v, want ErrorCode 0 with 3 elements", cr)
+	}
+	if got, _ := cr.MsgBody[0].Text(); got != "[en] 你好，明天见" {
+		t.Errorf("element 0 = %q", got)
+	}
+	if got, _ := cr.MsgBody[2].Text(); got != "[en] 谢谢" {
+		t.Errorf("element 2 = %q", got)
+	}
+	if cr.MsgBody[1].MsgType != "TIMImageElem" || string(cr.MsgBody[1].MsgContent) != string(imageElem().MsgContent) {
+		t.Errorf("image element changed: %+v", cr.MsgBody[1])
+	}
+	var cloud map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(cr.CloudCustomData), &cloud); err != nil {
+		t.Fatalf("CloudCustomData %q: %v", cr.CloudCustomData, err)
+	}
+	if string(cloud["orderId"]) != `"A17"` {
+		t.Errorf("existing CloudCustomData lost: %s", cr.CloudCustomData)
+	}
+	var rec translationRecord
+	if err := json.Unmarshal(cloud[cloudDataKey], &rec); err != nil {
+		t.Fatalf("translation record: %v", err)
+	}
+	if rec.Source != "zh" || rec.Target != "en" || rec.OriginalText != body.Text() || len(rec.OriginalBody) != 2 {
+		t.Errorf("record = %+v", rec)
+	}
+	if m := env.temporal.Mutations(); len(m) != 0 {
+		t.Errorf("Temporal was changed: %+v", m)
+	}
+
+	// The same text again comes from the cache.
+	before := len(env.trans.Calls())
+	cr = callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg),
+		c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "bob", textBody("谢谢"), "")))
+	if got, _ := cr.MsgBody[0].Text(); got != "[en] 谢谢" {
+		t.Errorf("cached translation = %q", got)
+	}
+	if after := len(env.trans.Calls()); after != before {
+		t.Errorf("translator called %d more times, want 0 (cache)", after-before)
+	}
+}
+
+func TestCallbackTranslationLanguageDetectedFromRecipient(t *testing.T) {
+	env := newTestEnv(t, func(e *testEnv) {
+		e.temporal.query = deskWithLanguages(nil)
+		e.trans.fn = fakeTranslation
+	})
+	send := func(from, to, text string) tim.CallbackResponse {
+		return callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg),
+			c2cBody(tim.CmdC2CBeforeSendMsg, from, to, textBody(text), "")))
+	}
+	// Nothing known about bob yet: delivered unchanged.
+	if cr := send("alice", "bob", "你好"); cr.MsgBody != nil {
+		t.Fatalf("translated before bob's language was known: %+v", cr)
+	}
+	// Bob writes English to alice, who is known to write Chinese: translated to zh.
+	if cr := send("bob", "alice", "Hello there, see you tomorrow"); len(cr.MsgBody) != 1 {
+		t.Fatalf("bob → alice not translated: %+v", cr)
+	} else if got, _ := cr.MsgBody[0].Text(); !strings.HasPrefix(got, "[zh] ") {
+		t.Errorf("bob → alice = %q, want a zh translation", got)
+	}
+	// Now bob's language is known.
+	if cr := send("alice", "bob", "你好"); len(cr.MsgBody) != 1 {
+		t.Fatalf("alice → bob not translated: %+v", cr)
+	}
+	// Same language: unchanged, no translator call.
+	calls := len(env.trans.Calls())
+	if cr := send("carol", "bob", "Good morning everyone"); cr.MsgBody != nil {
+		t.Errorf("same-language message modified: %+v", cr)
+	}
+	if len(env.trans.Calls()) != calls {
+		t.Errorf("translator called for a same-language message")
+	}
+}
+
+// TestCallbackTranslationBudget: a translator that takes 5 s still yields the before-send answer
+// within the budget + 100 ms, with the original message.
+func TestCallbackTranslationBudget(t *testing.T) {
+	for _, budget := range []time.Duration{300 * time.Millisecond, defaultTranslateBudget} {
+		t.Run(budget.String(), func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) {
+				e.cfg.TranslateBudget = budget
+				e.temporal.query = deskWithLanguages(map[string]string{"bob": "en"})
+				e.trans.fn = func(ctx context.Context, in activities.TranslateInput) (activities.TranslateResult, error) {
+					time.Sleep(5 * time.Second) // ignores ctx on purpose
+					return fakeTranslation(ctx, in)
+				}
+			})
+			start := time.Now()
+			r := env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg),
+				c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "bob", textBody("你好"), `{"k":1}`))
+			elapsed := time.Since(start)
+			cr := callbackAnswer(t, r)
+			if elapsed > budget+100*time.Millisecond {
+				t.Fatalf("answered after %s, want under %s", elapsed, budget+100*time.Millisecond)
+			}
+			if cr.ErrorCode != 0 || cr.MsgBody != nil || cr.CloudCustomData != "" {
+				t.Fatalf("answer = %+v, want the original unchanged", cr)
+			}
+			if len(env.trans.Calls()) != 1 {
+				t.Fatalf("translator calls = %d, want 1", len(env.trans.Calls()))
+			}
+		})
+	}
+}
+
+func TestCallbackTranslationFallbacks(t *testing.T) {
+	tests := []struct {
+		name    string
+		enabled bool
+		fn      func(context.Context, activities.TranslateInput) (activities.TranslateResult, error)
+	}{
+		{"translation off", false, fakeTranslation},
+		{"translator error", true, func(context.Context, activities.TranslateInput) (activities.TranslateResult, error) {
+			return activities.TranslateResult{Status: "failed"}, errors.New("llm down")
+		}},
+		{"translator says failed", true, func(_ context.Context, in activities.TranslateInput) (activities.TranslateResult, error) {
+			return activities.TranslateResult{Text: in.Text, Status: "failed"}, nil
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) {
+				e.temporal.query = deskWithLanguages(map[string]string{"bob": "en"})
+				e.trans.enabled = tt.enabled
+				e.trans.fn = tt.fn
+			})
+			cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg),
+				c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "bob", textBody("你好"), "")))
+			if cr.ErrorCode != 0 || cr.MsgBody != nil {
+				t.Fatalf("answer = %+v, want the original unchanged", cr)
+			}
+		})
+	}
+}
+
+func TestMergeCloudCustomData(t *testing.T) {
+	rec := translationRecord{Source: "zh", Target: "en", OriginalText: "你好"}
+	tests := []struct {
+		existing string
+		wantKeys []string
+	}{
+		{"", []string{cloudDataKey}},
+		{`{"orderId":"A17"}`, []string{"orderId", cloudDataKey}},
+		{`plain text`, []string{"customData", cloudDataKey}},
+		{`[1,2]`, []string{"customData", cloudDataKey}},
+		{`null`, []string{"customData", cloudDataKey}},
+		{`{"timdeskTranslation":"forged"}`, []string{cloudDataKey}},
+	}
+	for _, tt := range tests {
+		got, err := mergeCloudCustomData(tt.existing, rec)
+		if err != nil {
+			t.Fatalf("merge %q: %v", tt.existing, err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(got), &m); err != nil {
+			t.Fatalf("merge %q = %q: not an object", tt.existing, got)
+		}
+		if len(m) != len(tt.wantKeys) {
+			t.Errorf("merge %q = %s, want keys %v", tt.existing, got, tt.wantKeys)
+		}
+		for _, k := range tt.wantKeys {
+			if _, ok := m[k]; !ok {
+				t.Errorf("merge %q = %s: missing %q", tt.existing, got, k)
+			}
+		}
+		if string(m[cloudDataKey]) == `"forged"` {
+			t.Errorf("forged record kept: %s", got)
+		}
+	}
+}
+
+// FuzzCallback feeds random queries and bodies to POST /tim/callback: no panic, no 5xx.
+func FuzzCallback(f *testing.F) {
+	env := newTestEnv(f, func(e *testEnv) {
+		e.cfg.CallbackToken = "" // let random bodies reach the decoders
+		e.cfg.CallbackBudget = 20 * time.Millisecond
+		e.cfg.TranslateBudget = 20 * time.Millisecond
+		e.temporal.signalWithStart = okSignal
+		e.temporal.update = func(context.Context, call) (any, error) { return workflows.AgentMessageResult{Owned: true}, nil }
+		e.temporal.query = deskWithLanguages(map[string]string{"bob": "en"})
+		e.trans.fn = fakeTranslation
+	})
+	q := func(cmd string) string { return "SdkAppid=1400000001&CallbackCommand=" + url.QueryEscape(cmd) + "&contenttype=json" }
+	f.Add(q(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", textBody("hi"), ""))
+	f.Add(q(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "alice", "support", textBody("hi"), ""))
+	f.Add(q(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "agent_li", "alice", textBody("hi"), ""))
+	f.Add(q(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "bob", textBody("你好"), `{"a":1}`))
+	f.Add(q(tim.CmdStateChange), stateBody("agent_li", "Login"))
+	f.Add(q(tim.CmdGroupAfterSendMsg), `{"GroupId":"g","EventTime":"1670574414123"}`)
+	f.Add(q("x"), `{`)
+	f.Add("SdkAppid=1&CallbackCommand=", "")
+	f.Add("Sign=%zz&RequestTime=-1", "null")
+	f.Add(q(tim.CmdC2CBeforeSendMsg), `{"From_Account":"a","To_Account":"support","MsgSeq":"12","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":null}]}`)
+	f.Fuzz(func(t *testing.T, rawQuery, body string) {
+		rawQuery = strings.Map(func(r rune) rune {
+			if r <= 0x20 || r >= 0x7f || r == '#' {
+				return -1
+			}
+			return r
+		}, rawQuery)
+		r := env.do(t, http.MethodPost, "/tim/callback?"+rawQuery, body)
+		if r.Status >= 500 {
+			t.Fatalf("status %d for query %q body %q: %s", r.Status, rawQuery, body, r.Body)
+		}
+	})
+}

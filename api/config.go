@@ -1,0 +1,260 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the API program's whole configuration, read once from the environment by loadConfig.
+// Secret fields are redacted by String.
+type Config struct {
+	SDKAppID       uint64 // TIMDESK_SDKAPPID (required)
+	SecretKey      string // TIMDESK_SECRET_KEY (required, secret)
+	Admin          string // TIMDESK_ADMIN, default "administrator"
+	TIMBaseURL     string // TIMDESK_TIM_BASE_URL, default https://console.tim.qq.com
+	CallbackToken  string // TIMDESK_CALLBACK_TOKEN (secret); empty → Sign not required
+	ServiceAccount string // TIMDESK_SERVICE_ACCOUNT, default "support"
+
+	JWTSecret   string // TIMDESK_AUTH_JWT_SECRET (required, secret): HS256 key for end-user tokens
+	JWTIssuer   string // TIMDESK_AUTH_JWT_ISSUER: when set, the token's iss must equal it
+	JWTAudience string // TIMDESK_AUTH_JWT_AUDIENCE: when set, the token's aud must contain it
+	AdminAPIKey string // TIMDESK_ADMIN_API_KEY (required, secret): bearer key for the admin API
+
+	Listen            string // TIMDESK_LISTEN, default ":8080"
+	TemporalAddress   string // TEMPORAL_ADDRESS, default "localhost:7233"
+	TemporalNamespace string // TEMPORAL_NAMESPACE, default "default"
+	TaskQueue         string // TIMDESK_TASK_QUEUE, default "timdesk"
+
+	OpenAIBaseURL string // OPENAI_BASE_URL
+	OpenAIAPIKey  string // OPENAI_API_KEY (secret)
+	LLMModel      string // TIMDESK_LLM_MODEL
+	RosterFile    string // TIMDESK_ROSTER_FILE: fallback roster when the desk workflow has none
+	LogFormat     string // TIMDESK_LOG_FORMAT: json (default) or text
+
+	UserSigTTL      time.Duration // TIMDESK_USERSIG_TTL, default 24h: lifetime of issued UserSigs
+	CallbackBudget  time.Duration // TIMDESK_CALLBACK_BUDGET, default 1.2s: Temporal call budget in callbacks
+	TranslateBudget time.Duration // TIMDESK_TRANSLATE_BUDGET, default 1.2s: customer↔customer translation budget
+	RequestTimeout  time.Duration // TIMDESK_REQUEST_TIMEOUT, default 30s: deadline of every non-callback request
+
+	UserSigRate    float64  // TIMDESK_USERSIG_RATE ("N/s", "N/m" or "N/h", default "60/m"): per-IP tokens per second; 0 = off
+	UserSigBurst   int      // burst of the UserSig limiter: N of TIMDESK_USERSIG_RATE
+	TrustedProxies []string // TIMDESK_TRUSTED_PROXIES: comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed
+	LLMConfigured  bool     // OPENAI_BASE_URL or OPENAI_API_KEY set
+	rawUserSigRate string
+	configWarnings []string
+}
+
+// Defaults of the optional settings.
+const (
+	defaultAdmin           = "administrator"
+	defaultTIMBaseURL      = "https://console.tim.qq.com"
+	defaultServiceAccount  = "support"
+	defaultListen          = ":8080"
+	defaultTemporalAddress = "localhost:7233"
+	defaultNamespace       = "default"
+	defaultTaskQueue       = "timdesk"
+	defaultUserSigTTL      = 24 * time.Hour
+	defaultCallbackBudget  = 1200 * time.Millisecond
+	defaultTranslateBudget = 1200 * time.Millisecond
+	defaultRequestTimeout  = 30 * time.Second
+	defaultUserSigRate     = "60/m"
+
+	// maxCallbackBudget keeps every callback answer inside Tencent's 2 s wait.
+	maxCallbackBudget = 1700 * time.Millisecond
+	// maxUserSigTTL is the longest UserSig lifetime we issue (180 days).
+	maxUserSigTTL = 180 * 24 * time.Hour
+)
+
+// loadConfig reads the configuration through getenv and reports every missing or invalid variable
+// in one error.
+func loadConfig(getenv func(string) string) (Config, error) {
+	var problems []string
+	var missing []string
+	str := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	required := func(name string) string {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			missing = append(missing, name)
+		}
+		return v
+	}
+	duration := func(name string, def, lo, hi time.Duration) time.Duration {
+		raw := strings.TrimSpace(getenv(name))
+		if raw == "" {
+			return def
+		}
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < lo || d > hi {
+			problems = append(problems, fmt.Sprintf("%s must be a duration between %s and %s", name, lo, hi))
+			return def
+		}
+		return d
+	}
+
+	cfg := Config{
+		Admin:          str("TIMDESK_ADMIN", defaultAdmin),
+		TIMBaseURL:     str("TIMDESK_TIM_BASE_URL", defaultTIMBaseURL),
+		CallbackToken:  strings.TrimSpace(getenv("TIMDESK_CALLBACK_TOKEN")),
+		ServiceAccount: str("TIMDESK_SERVICE_ACCOUNT", defaultServiceAccount),
+		JWTIssuer:      str("TIMDESK_AUTH_JWT_ISSUER", ""),
+		JWTAudience:    str("TIMDESK_AUTH_JWT_AUDIENCE", ""),
+
+		Listen:            str("TIMDESK_LISTEN", defaultListen),
+		TemporalAddress:   str("TEMPORAL_ADDRESS", defaultTemporalAddress),
+		TemporalNamespace: str("TEMPORAL_NAMESPACE", defaultNamespace),
+		TaskQueue:         str("TIMDESK_TASK_QUEUE", defaultTaskQueue),
+
+		OpenAIBaseURL: str("OPENAI_BASE_URL", ""),
+		OpenAIAPIKey:  str("OPENAI_API_KEY", ""),
+		LLMModel:      str("TIMDESK_LLM_MODEL", ""),
+		RosterFile:    str("TIMDESK_ROSTER_FILE", ""),
+		LogFormat:     strings.ToLower(str("TIMDESK_LOG_FORMAT", "json")),
+	}
+
+	rawID := required("TIMDESK_SDKAPPID")
+	cfg.SecretKey = required("TIMDESK_SECRET_KEY")
+	cfg.AdminAPIKey = required("TIMDESK_ADMIN_API_KEY")
+	cfg.JWTSecret = required("TIMDESK_AUTH_JWT_SECRET")
+	if rawID != "" {
+		id, err := strconv.ParseUint(rawID, 10, 64)
+		if err != nil || id == 0 {
+			problems = append(problems, "TIMDESK_SDKAPPID must be a positive integer")
+		}
+		cfg.SDKAppID = id
+	}
+
+	cfg.UserSigTTL = duration("TIMDESK_USERSIG_TTL", defaultUserSigTTL, time.Minute, maxUserSigTTL)
+	cfg.CallbackBudget = duration("TIMDESK_CALLBACK_BUDGET", defaultCallbackBudget, 50*time.Millisecond, maxCallbackBudget)
+	cfg.TranslateBudget = duration("TIMDESK_TRANSLATE_BUDGET", defaultTranslateBudget, 50*time.Millisecond, maxCallbackBudget)
+	cfg.RequestTimeout = duration("TIMDESK_REQUEST_TIMEOUT", defaultRequestTimeout, time.Second, 10*time.Minute)
+
+	cfg.rawUserSigRate = str("TIMDESK_USERSIG_RATE", defaultUserSigRate)
+	perSecond, burst, err := parseRate(cfg.rawUserSigRate)
+	if err != nil {
+		problems = append(problems, "TIMDESK_USERSIG_RATE must look like 60/m, 5/s or 1000/h (0 disables)")
+	}
+	cfg.UserSigRate, cfg.UserSigBurst = perSecond, burst
+
+	if raw := str("TIMDESK_TRUSTED_PROXIES", ""); raw != "" {
+		for _, p := range strings.Split(raw, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+			}
+		}
+	}
+
+	if u, err := url.Parse(cfg.TIMBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		problems = append(problems, "TIMDESK_TIM_BASE_URL must be an http(s) URL")
+	}
+	if cfg.OpenAIBaseURL != "" {
+		if u, err := url.Parse(cfg.OpenAIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			problems = append(problems, "OPENAI_BASE_URL must be an http(s) URL")
+		}
+	}
+	if cfg.LogFormat != "json" && cfg.LogFormat != "text" {
+		problems = append(problems, "TIMDESK_LOG_FORMAT must be json or text")
+	}
+	for _, v := range []struct{ name, value string }{
+		{"TIMDESK_ADMIN", cfg.Admin}, {"TIMDESK_SERVICE_ACCOUNT", cfg.ServiceAccount},
+	} {
+		if !validUserID(v.value) {
+			problems = append(problems, v.name+" must be a valid Tencent IM UserID (1-32 bytes, no control characters)")
+		}
+	}
+	cfg.LLMConfigured = cfg.OpenAIBaseURL != "" || cfg.OpenAIAPIKey != ""
+
+	if cfg.CallbackToken == "" {
+		cfg.configWarnings = append(cfg.configWarnings, "TIMDESK_CALLBACK_TOKEN is empty: callbacks are accepted without Sign")
+	}
+	if cfg.AdminAPIKey != "" && len(cfg.AdminAPIKey) < 16 {
+		cfg.configWarnings = append(cfg.configWarnings, "TIMDESK_ADMIN_API_KEY is shorter than 16 characters")
+	}
+	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < 32 {
+		cfg.configWarnings = append(cfg.configWarnings, "TIMDESK_AUTH_JWT_SECRET is shorter than 32 bytes")
+	}
+	if cfg.AdminAPIKey != "" && cfg.AdminAPIKey == cfg.JWTSecret {
+		problems = append(problems, "TIMDESK_ADMIN_API_KEY and TIMDESK_AUTH_JWT_SECRET must differ")
+	}
+
+	if len(missing) > 0 {
+		problems = append([]string{"missing " + strings.Join(missing, ", ")}, problems...)
+	}
+	if len(problems) > 0 {
+		return cfg, fmt.Errorf("config: %w: %s", errInvalidConfig, strings.Join(problems, "; "))
+	}
+	return cfg, nil
+}
+
+// errInvalidConfig marks configuration errors returned by loadConfig.
+var errInvalidConfig = errors.New("invalid configuration")
+
+// parseRate reads "N/s", "N/m" or "N/h" (a bare N means per minute) into tokens per second and a
+// burst of N. "0" disables the limiter.
+func parseRate(raw string) (perSecond float64, burst int, err error) {
+	num, unit, found := strings.Cut(strings.TrimSpace(raw), "/")
+	n, err := strconv.Atoi(strings.TrimSpace(num))
+	if err != nil || n < 0 || n > 1_000_000 {
+		return 0, 0, fmt.Errorf("parse rate %q: bad count", raw)
+	}
+	per := time.Minute
+	if found {
+		switch strings.TrimSpace(unit) {
+		case "s":
+			per = time.Second
+		case "m":
+			per = time.Minute
+		case "h":
+			per = time.Hour
+		default:
+			return 0, 0, fmt.Errorf("parse rate %q: unit must be s, m or h", raw)
+		}
+	}
+	if n == 0 {
+		return 0, 0, nil
+	}
+	return float64(n) / per.Seconds(), n, nil
+}
+
+// validUserID mirrors tim.ValidateUserID for config values (1..32 bytes, no control characters).
+func validUserID(id string) bool {
+	if len(id) == 0 || len(id) > 32 {
+		return false
+	}
+	for _, r := range id {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// String describes the configuration with every secret redacted.
+func (c Config) String() string {
+	red := func(s string) string {
+		if s == "" {
+			return `""`
+		}
+		return "[redacted]"
+	}
+	return fmt.Sprintf("Config{SDKAppID:%d SecretKey:%s Admin:%q TIMBaseURL:%q CallbackToken:%s ServiceAccount:%q "+
+		"JWTSecret:%s JWTIssuer:%q JWTAudience:%q AdminAPIKey:%s Listen:%q TemporalAddress:%q TemporalNamespace:%q "+
+		"TaskQueue:%q OpenAIBaseURL:%q OpenAIAPIKey:%s LLMModel:%q RosterFile:%q LogFormat:%q UserSigTTL:%s "+
+		"CallbackBudget:%s TranslateBudget:%s RequestTimeout:%s UserSigRate:%q TrustedProxies:%q}",
+		c.SDKAppID, red(c.SecretKey), c.Admin, c.TIMBaseURL, red(c.CallbackToken), c.ServiceAccount,
+		red(c.JWTSecret), c.JWTIssuer, c.JWTAudience, red(c.AdminAPIKey), c.Listen, c.TemporalAddress, c.TemporalNamespace,
+		c.TaskQueue, c.OpenAIBaseURL, red(c.OpenAIAPIKey), c.LLMModel, c.RosterFile, c.LogFormat, c.UserSigTTL,
+		c.CallbackBudget, c.TranslateBudget, c.RequestTimeout, c.rawUserSigRate, c.TrustedProxies)
+}
+
+// LogValue keeps secrets out of slog output when a Config is logged.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/workflows"
+)
+
+// Desk view timing: the callback path reads the desk through a short cache so a slow or absent
+// worker never eats Tencent's 2 s.
+const (
+	deskCacheTTL          = 5 * time.Second
+	deskQueryTimeout      = 300 * time.Millisecond // on the callback path, cold cache
+	deskAdminQueryTimeout = 5 * time.Second        // admin reads, which want the live value
+)
+
+// Roster sources reported by the admin API.
+const (
+	rosterFromDesk = "desk"
+	rosterFromFile = "file"
+	rosterNone     = "none"
+)
+
+// deskSnapshot is what the API knows about the desk at one moment.
+type deskSnapshot struct {
+	Roster     *activities.Roster // nil when no roster is known
+	RosterYAML string
+	Version    int
+	Source     string                        // rosterFromDesk, rosterFromFile or rosterNone
+	Presence   map[string]workflows.Presence // nil when the desk workflow did not answer
+	Languages  map[string]string             // preferences set through the API
+	DeskErr    error                         // why the desk workflow did not answer (nil when it did)
+	FetchedAt  time.Time
+}
+
+// IsAgent reports whether id is on the roster (agents and supervisors).
+func (s *deskSnapshot) IsAgent(id string) bool {
+	return s != nil && s.Roster != nil && s.Roster.IsAgent(id)
+}
+
+// deskView caches the desk workflow's state (query QueryDesk), falling back to the roster file.
+type deskView struct {
+	querier  workflowQuerier
+	parse    func([]byte) (*activities.Roster, error)
+	readFile func() ([]byte, error)
+	now      func() time.Time
+	log      *slog.Logger
+
+	mu         sync.Mutex
+	snap       *deskSnapshot
+	refreshing bool
+	fetchMu    sync.Mutex // one synchronous fetch at a time
+}
+
+func newDeskView(q workflowQuerier, parse func([]byte) (*activities.Roster, error), readFile func() ([]byte, error),
+	now func() time.Time, log *slog.Logger) *deskView {
+	return &deskView{querier: q, parse: parse, readFile: readFile, now: now, log: log}
+}
+
+// cached returns a recent snapshot: fresh from the cache, stale while a background refresh runs,
+// or fetched now within deskQueryTimeout on a cold cache.
+func (d *deskView) cached(ctx context.Context) *deskSnapshot {
+	d.mu.Lock()
+	snap := d.snap
+	if snap != nil && d.now().Sub(snap.FetchedAt) < deskCacheTTL {
+		d.mu.Unlock()
+		return snap
+	}
+	if snap != nil {
+		if !d.refreshing {
+			d.refreshing = true
+			go d.refresh()
+		}
+		d.mu.Unlock()
+		return snap
+	}
+	d.mu.Unlock()
+
+	d.fetchMu.Lock()
+	defer d.fetchMu.Unlock()
+	d.mu.Lock()
+	if d.snap != nil {
+		snap = d.snap
+		d.mu.Unlock()
+		return snap
+	}
+	d.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, deskQueryTimeout)
+	defer cancel()
+	return d.store(d.fetch(ctx))
+}
+
+// live fetches the desk now (admin reads) and refreshes the cache.
+func (d *deskView) live(ctx context.Context) *deskSnapshot {
+	ctx, cancel := context.WithTimeout(ctx, deskAdminQueryTimeout)
+	defer cancel()
+	return d.store(d.fetch(ctx))
+}
+
+// invalidate drops the cached snapshot (after a roster or language change).
+func (d *deskView) invalidate() {
+	d.mu.Lock()
+	d.snap = nil
+	d.mu.Unlock()
+}
+
+func (d *deskView) refresh() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	snap := d.fetch(ctx)
+	d.mu.Lock()
+	d.refreshing = false
+	d.mu.Unlock()
+	d.store(snap)
+}
+
+func (d *deskView) store(s *deskSnapshot) *deskSnapshot {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.snap == nil || !s.FetchedAt.Before(d.snap.FetchedAt) {
+		d.snap = s
+	}
+	return s
+}
+
+// fetch queries the desk workflow and falls back to the roster file for the roster.
+func (d *deskView) fetch(ctx context.Context) *deskSnapshot {
+	snap := &deskSnapshot{Source: rosterNone, FetchedAt: d.now()}
+	state, err := d.queryDesk(ctx)
+	if err != nil {
+		snap.DeskErr = err
+		d.log.Debug("desk query failed, using roster file", "err", err)
+	} else {
+		snap.Presence = state.Presence
+		snap.Languages = state.Languages
+		if state.RosterYAML != "" {
+			r, perr := d.parse([]byte(state.RosterYAML))
+			if perr == nil {
+				snap.Roster, snap.RosterYAML, snap.Version, snap.Source = r, state.RosterYAML, state.RosterVersion, rosterFromDesk
+				return snap
+			}
+			d.log.Warn("desk roster does not parse, using roster file", "err", perr)
+		}
+	}
+	if d.readFile == nil {
+		return snap
+	}
+	raw, err := d.readFile()
+	if err != nil {
+		d.log.Warn("read roster file", "err", err)
+		return snap
+	}
+	r, err := d.parse(raw)
+	if err != nil {
+		d.log.Warn("roster file does not parse", "err", err)
+		return snap
+	}
+	snap.Roster, snap.RosterYAML, snap.Source = r, string(raw), rosterFromFile
+	if snap.DeskErr == nil {
+		snap.Version = state.RosterVersion // the desk routes with the worker's file at this version
+	}
+	return snap
+}
+
+func (d *deskView) queryDesk(ctx context.Context) (workflows.DeskState, error) {
+	var st workflows.DeskState
+	v, err := d.querier.QueryWorkflow(ctx, workflows.DeskWorkflowID, "", workflows.QueryDesk)
+	if err != nil {
+		return st, fmt.Errorf("query desk: %w", err)
+	}
+	if v == nil || !v.HasValue() {
+		return st, errors.New("query desk: empty result")
+	}
+	if err := v.Get(&st); err != nil {
+		return st, fmt.Errorf("decode desk state: %w", err)
+	}
+	return st, nil
+}
+
+// userLanguages remembers each user's language: the preference set through the API (until the desk
+// state confirms it) and the language detected from what they write.
+type userLanguages struct {
+	preferred *lruCache[string, string]
+	detected  *lruCache[string, string]
+}
+
+func newUserLanguages(now func() time.Time) *userLanguages {
+	return &userLanguages{
+		preferred: newLRU[string, string](10_000, time.Minute, now),
+		detected:  newLRU[string, string](50_000, 24*time.Hour, now),
+	}
+}
+
+// observe records the language detected in a user's message.
+func (u *userLanguages) observe(userID, lang string) {
+	if userID != "" && lang != "" {
+		u.detected.Put(userID, lang)
+	}
+}
+
+// prefer records a preference just set through the API ("" clears it).
+func (u *userLanguages) prefer(userID, lang string) { u.preferred.Put(userID, lang) }
+
+// of returns the user's language: recently set preference, desk preference, then detected.
+func (u *userLanguages) of(userID string, snap *deskSnapshot) string {
+	if lang, ok := u.preferred.Get(userID); ok {
+		if lang != "" {
+			return lang
+		}
+	} else if snap != nil && snap.Languages[userID] != "" {
+		return snap.Languages[userID]
+	}
+	lang, _ := u.detected.Get(userID)
+	return lang
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/timdesk/timdesk/tim"
+)
+
+// Error codes of the JSON error body {"error":{"code","message","requestID"}}; each maps to one
+// HTTP status in errorStatus.
+const (
+	codeInvalid      = "invalid"      // 400
+	codeUnauthorized = "unauthorized" // 401
+	codeForbidden    = "forbidden"    // 403
+	codeNotFound     = "not_found"    // 404
+	codeMethod       = "method_not_allowed"
+	codeTooLarge     = "too_large"    // 413
+	codeRateLimited  = "rate_limited" // 429
+	codeUpstream     = "upstream"     // 502
+	codeUnavailable  = "unavailable"  // 503
+	codeTimeout      = "timeout"      // 504
+	codeInternal     = "internal"     // 500
+)
+
+// errorStatus is the one code → HTTP status table.
+var errorStatus = map[string]int{
+	codeInvalid:      http.StatusBadRequest,
+	codeUnauthorized: http.StatusUnauthorized,
+	codeForbidden:    http.StatusForbidden,
+	codeNotFound:     http.StatusNotFound,
+	codeMethod:       http.StatusMethodNotAllowed,
+	codeTooLarge:     http.StatusRequestEntityTooLarge,
+	codeRateLimited:  http.StatusTooManyRequests,
+	codeUpstream:     http.StatusBadGateway,
+	codeUnavailable:  http.StatusServiceUnavailable,
+	codeTimeout:      http.StatusGatewayTimeout,
+	codeInternal:     http.StatusInternalServerError,
+}
+
+// apiError is an error whose message is safe to show to the client. err (optional) is the cause,
+// logged but never sent.
+type apiError struct {
+	code    string
+	message string
+	err     error
+}
+
+func (e *apiError) Error() string {
+	if e.err != nil {
+		return e.code + ": " + e.message + ": " + e.err.Error()
+	}
+	return e.code + ": " + e.message
+}
+
+func (e *apiError) Unwrap() error { return e.err }
+
+// newError returns an apiError with a client-safe message.
+func newError(code, message string) *apiError { return &apiError{code: code, message: message} }
+
+// wrapError returns an apiError with a client-safe message and a cause that is only logged.
+func wrapError(code, message string, cause error) *apiError {
+	return &apiError{code: code, message: message, err: cause}
+}
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"requestID"`
+}
+
+// classify turns any error into a code and a client-safe message. Unknown errors become
+// (codeInternal, generic message).
+func classify(err error) (code, message string) {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.code, ae.message
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		return codeForStatus(fe.Code), fe.Message
+	}
+	var apiErr *tim.APIError
+	var notFound *serviceerror.NotFound
+	var unavailable *serviceerror.Unavailable
+	switch {
+	case errors.Is(err, tim.ErrCallbackSign), errors.Is(err, tim.ErrCallbackStale):
+		return codeUnauthorized, "callback signature missing, wrong or stale"
+	case errors.Is(err, tim.ErrCallbackAppID):
+		return codeForbidden, "callback for another SdkAppid"
+	case errors.Is(err, tim.ErrCallbackQuery):
+		return codeInvalid, "malformed callback query"
+	case errors.Is(err, tim.ErrInvalidUserID):
+		return codeInvalid, "invalid userID: 1-32 bytes, no control characters"
+	case errors.As(err, &apiErr):
+		return codeUpstream, "Tencent IM rejected the request"
+	case errors.As(err, &notFound):
+		return codeNotFound, "not found"
+	case errors.As(err, &unavailable):
+		return codeUnavailable, "Temporal is unavailable"
+	case errors.Is(err, context.DeadlineExceeded):
+		return codeTimeout, "the request took too long"
+	}
+	return codeInternal, "internal error"
+}
+
+func codeForStatus(status int) string {
+	for code, s := range errorStatus {
+		if s == status && code != codeInternal {
+			return code
+		}
+	}
+	if status >= 500 {
+		return codeInternal
+	}
+	return codeInvalid
+}
+
+// errorHandler is the app's single error mapper (STYLE 13): typed errors become their status and a
+// JSON body; anything else is logged with the request ID and answered with a generic 500.
+func errorHandler(logger *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		code, message := classify(err)
+		status, ok := errorStatus[code]
+		if !ok {
+			status = http.StatusInternalServerError
+		}
+		var fe *fiber.Error
+		if errors.As(err, &fe) && fe.Code >= 400 && fe.Code < 600 {
+			status = fe.Code
+		}
+		rid := requestID(c)
+		if status >= 500 {
+			logger.Error("request failed", "requestID", rid, "method", c.Method(), "route", routeLabel(c),
+				"status", status, "err", err)
+		} else {
+			logger.Debug("request rejected", "requestID", rid, "method", c.Method(), "route", routeLabel(c),
+				"status", status, "code", code, "err", err)
+		}
+		if status == http.StatusUnauthorized {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="timdesk"`)
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.Status(status).JSON(errorBody{Error: errorDetail{Code: code, Message: message, RequestID: rid}})
+	}
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/uber-go/tally/v4"
+	tallyprom "github.com/uber-go/tally/v4/prometheus"
+	sdktally "go.temporal.io/sdk/contrib/tally"
+)
+
+// metrics are the API's own Prometheus series, registered explicitly on the registry run builds.
+type metrics struct {
+	requests         *prometheus.CounterVec
+	requestSeconds   *prometheus.HistogramVec
+	callbacks        *prometheus.CounterVec
+	callbackSeconds  *prometheus.HistogramVec
+	translations     *prometheus.CounterVec
+	translateSeconds prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "timdesk_http_requests_total",
+			Help: "HTTP requests by method, route pattern and status code.",
+		}, []string{"method", "route", "status"}),
+		requestSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "timdesk_http_request_duration_seconds",
+			Help:    "HTTP request latency by method and route pattern.",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 1.5, 2, 5, 10},
+		}, []string{"method", "route"}),
+		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "timdesk_callbacks_total",
+			Help: "Tencent IM callbacks by command, decision and answered ErrorCode.",
+		}, []string{"command", "decision", "error_code"}),
+		callbackSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "timdesk_callback_duration_seconds",
+			Help:    "Tencent IM callback handling latency by command (Tencent waits 2 s).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, .75, 1, 1.25, 1.5, 1.75, 2},
+		}, []string{"command"}),
+		translations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "timdesk_translations_total",
+			Help: "Customer-to-customer in-flight translations by outcome.",
+		}, []string{"outcome"}),
+		translateSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "timdesk_translation_duration_seconds",
+			Help:    "Time spent translating customer-to-customer messages inside the before-send callback.",
+			Buckets: []float64{.001, .01, .05, .1, .25, .5, .75, 1, 1.25, 1.5, 2},
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.requestSeconds, m.callbacks, m.callbackSeconds, m.translations, m.translateSeconds} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) observeRequest(method, route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.requestSeconds.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+func (m *metrics) observeCallback(command, decision string, errorCode int, d time.Duration) {
+	m.callbacks.WithLabelValues(command, decision, strconv.Itoa(errorCode)).Inc()
+	m.callbackSeconds.WithLabelValues(command).Observe(d.Seconds())
+}
+
+// registerProcessCollectors adds the Go runtime and process collectors to reg.
+func registerProcessCollectors(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register process metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// newTemporalMetricsScope returns a tally scope whose Temporal SDK metrics land in reg (same
+// /metrics page); close the returned closer on shutdown.
+func newTemporalMetricsScope(reg *prometheus.Registry, onError func(error)) (tally.Scope, io.Closer, error) {
+	reporter, err := tallyprom.Configuration{TimerType: "histogram"}.NewReporter(tallyprom.ConfigurationOptions{
+		Registry: reg,
+		OnError: func(err error) {
+			var already prometheus.AlreadyRegisteredError
+			if !errors.As(err, &already) {
+				onError(err)
+			}
+		},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("temporal metrics reporter: %w", err)
+	}
+	scope, closer := tally.NewRootScope(tally.ScopeOptions{
+		CachedReporter:  reporter,
+		Separator:       tallyprom.DefaultSeparator,
+		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
+	}, time.Second)
+	return sdktally.NewPrometheusNamingScope(scope), closer, nil
+}
