@@ -45,7 +45,7 @@ func c2cBody(cmd, from, to string, body tim.MsgBody, cloud string) string {
 	m := map[string]any{
 		"CallbackCommand": cmd, "From_Account": from, "To_Account": to,
 		"MsgSeq": 48374, "MsgRandom": 2837546, "MsgTime": testNow.Unix(),
-		"MsgKey": "48374_2837546_" + strconv.FormatInt(testNow.Unix(), 10),
+		"MsgKey":         "48374_2837546_" + strconv.FormatInt(testNow.Unix(), 10),
 		"OnlineOnlyFlag": 0, "MsgBody": body, "CloudCustomData": cloud,
 	}
 	if cmd == tim.CmdC2CAfterSendMsg {
@@ -581,7 +581,9 @@ func FuzzCallback(f *testing.F) {
 		e.temporal.query = deskWithLanguages(map[string]string{"bob": "en"})
 		e.trans.fn = fakeTranslation
 	})
-	q := func(cmd string) string { return "SdkAppid=1400000001&CallbackCommand=" + url.QueryEscape(cmd) + "&contenttype=json" }
+	q := func(cmd string) string {
+		return "SdkAppid=1400000001&CallbackCommand=" + url.QueryEscape(cmd) + "&contenttype=json"
+	}
 	f.Add(q(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", textBody("hi"), ""))
 	f.Add(q(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "alice", "support", textBody("hi"), ""))
 	f.Add(q(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "agent_li", "alice", textBody("hi"), ""))
