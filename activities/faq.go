@@ -14,8 +14,8 @@ const DefaultFAQThreshold = 0.6
 
 // FAQEntry is one question with its answer (TIMDESK_FAQ_FILE is a YAML list of them):
 //
-//	- q: ["how long does shipping take", "delivery time"]
-//	  a: "Orders ship within 24 hours and arrive in 3-5 days."
+//   - q: ["how long does shipping take", "delivery time"]
+//     a: "Orders ship within 24 hours and arrive in 3-5 days."
 type FAQEntry struct {
 	Q []string `yaml:"q" json:"q"`
 	A string   `yaml:"a" json:"a"`

@@ -1,0 +1,90 @@
+// Package workflows holds timdesk's deterministic Temporal code: one ConsultationWorkflow per
+// customer consultation and the DeskWorkflow entity that keeps presence, language preferences and
+// the roster override. Side effects live in package activities; this package only decides.
+//
+// # Consultation (workflow ID "consultation/<customer>", task queue TIMDESK_TASK_QUEUE)
+//
+// Inputs: the API SignalWithStarts the workflow with signal "message" (InboundMessage, customer →
+// service account) and sends agent messages as update "agent_message" (UpdateID = MsgKey). Signal
+// "close" (CloseRequest) closes; query "state" returns ConsultationState. The state lives in one
+// struct (ConsultationState) that the "state" query returns and continue-as-new carries.
+//
+// Per customer message: drop it if its MsgKey is in the dedupe window (500 keys, carried across
+// continue-as-new); detect the language (DetectLanguage activity: script heuristics, LLM for the
+// rest); translate it to the desk language for the transcript (Translate; with no LLM the state
+// says translation "off" and nothing pretends to be translated); then by owner:
+//
+//   - ai: an explicit request for a human (Policy.HumanKeywords: 人工, 转人工, human, agent, 真人)
+//     hands off at once. Otherwise the Answer activity decides answer | clarify | handoff.
+//     Answers below Policy.MinConfidence, a second clarifying question in a row, or an Answer
+//     failure after its bounded retries (trigger "ai_unavailable") hand off.
+//   - queue: the message waits in the transcript and is relayed when an agent is assigned.
+//   - agent: the message is relayed to the agent, translated to the agent's language, as
+//     From=customer, To=agent, SyncOtherMachine=2, both callbacks forbidden; if the agent had
+//     already replied, the reply deadline starts.
+//
+// Hand-off: the Route activity picks the agent (roster, presence, capacity, least loaded, never
+// one in TimedOut) and returns a decision with its reason, kept as LastRouting:
+//
+//   - assigned / supervisor: the agent gets a [timdesk] header with the summary and the last 20
+//     customer messages (relays as above); the customer is told once that a person is coming;
+//     the accept deadline (roster accept_timeout) starts.
+//   - off_hours: the customer is told, in their language, when the next shift starts; the
+//     workflow waits durably until then (deadline "shift"), then routes again.
+//   - unavailable: everyone on duty is offline, full or timed out; route again after
+//     Policy.RetryRouteAfter (deadline "retry_route"); the customer is told once.
+//
+// Escalation ladder: no agent reply before the accept deadline → the agent joins TimedOut (never
+// picked again in this consultation), is told, and Route picks the next agent, then a supervisor.
+// A customer waiting longer than reply_timeout on an agent who had replied → one nudge, and after
+// another reply_timeout the same reassignment. An agent message stops the ladder.
+//
+// Agent messages (update "agent_message"): the handler answers at once — Owned when the sender is
+// the assigned agent (the API then drops the original); the main loop translates the text to the
+// customer's language and sends it From=service account. A failed translation delivers the
+// original prefixed "[untranslated] ". Slash commands: /close, /transfer <agentID> (Route with
+// Target), /ai (back to the AI).
+//
+// Close: agent /close, signal "close", or the inactivity deadline of the current owner
+// (Policy.AIIdleTimeout, QueueIdleTimeout counted from the next shift start when waiting for one,
+// HumanIdleTimeout) → goodbye in the customer's language, the rating prompt (once per
+// consultation), a note to the agent, status "closed", and the workflow completes. Messages that
+// arrive while closing continue-as-new into a fresh consultation instead of being lost.
+//
+// All deadlines are absolute times in the state; the main loop waits with AwaitWithTimeout until
+// the earliest one, so timers are re-created after continue-as-new or a worker restart.
+//
+// Search attributes TimdeskStatus (ai | queued | human | closed), TimdeskCustomer, TimdeskAgent and
+// TimdeskLanguage are upserted whenever they change; every namespace must register them.
+//
+// Continue-as-new: when Temporal suggests it (or ConsultationInput.MaxMessagesPerRun is reached,
+// a test hook) the loop drains the signal channels, waits for AllHandlersFinished and continues
+// with CarryOver: the whole state (dedupe window, transcript capped at 200 entries, deadlines)
+// and the messages accepted but not yet processed.
+//
+// # Failure handling
+//
+//   - Sends: activity Send with MsgSeq/MsgRandom derived from workflow ID + first run ID + step, so
+//     a retry inside Tencent's 120 s window is deduplicated; retried up to 30 minutes; a final
+//     failure is logged and marked in the transcript (Delivered false), never fails the workflow.
+//     Accounts that are not imported are imported by the activity and the send repeated.
+//   - LLM: Answer 3 attempts within 3 min (then hand-off "ai_unavailable"); Translate 3 attempts
+//     within 90 s (then the original with a marker); permanent errors (4xx) are not retried.
+//   - Route: retried for 2 minutes; a failure counts as "unavailable" and routing is retried.
+//   - Duplicates: Tencent may deliver a callback twice; MsgKey dedupe in the workflow and
+//     UpdateID = MsgKey on updates keep each message handled once.
+//
+// # Versioning
+//
+// Every run calls workflow.GetVersion with a baseline change ID (versionBaseline,
+// deskVersionBaseline). A change that alters the commands a running history produced adds its
+// own change ID with GetVersion and keeps the old branch until no history needs it; the checked-in
+// histories in testdata/ are replayed by TestReplay to catch non-determinism.
+//
+// # Desk (workflow ID "timdesk/desk")
+//
+// Signal "presence" (PresenceEvent from State.StateChange; older events are ignored), signal
+// "language" (LanguagePreference), update "roster" (RosterUpdate; the validator rejects rosters
+// ParseRoster rejects; accepted rosters are imported into Tencent IM), query "desk" (DeskState).
+// It continues-as-new when suggested (or after DeskInput.MaxEventsPerRun events) carrying the state.
+package workflows
