@@ -435,6 +435,12 @@ func TestClassification(t *testing.T) {
 	if !IsRetryable(fmt.Errorf("x: %w", context.DeadlineExceeded)) || !IsRetryable(&net.OpError{Op: "dial", Err: errors.New("refused")}) {
 		t.Error("timeouts and network errors must be retryable")
 	}
+	if IsRetryable(&url.Error{Op: "Post", URL: "ftp://x", Err: errors.New(`unsupported protocol scheme "ftp"`)}) {
+		t.Error("a bad scheme is not retryable")
+	}
+	if !IsRetryable(&url.Error{Op: "Post", URL: "http://x", Err: &net.OpError{Op: "dial", Err: errors.New("refused")}}) {
+		t.Error("a refused connection is retryable")
+	}
 }
 
 func TestResignOnce(t *testing.T) {

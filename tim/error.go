@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 )
 
 // ErrInvalidRequest reports a request rejected by the client before sending (missing required
@@ -101,8 +102,13 @@ func IsRetryable(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return true
 	}
-	var netErr net.Error
-	return errors.As(err, &netErr)
+	// *url.Error itself satisfies net.Error; judge what it wraps (a bad scheme is permanent,
+	// a refused/reset connection, DNS failure or timeout is transient).
+	if urlErr, ok := errors.AsType[*url.Error](err); ok {
+		err = urlErr.Err
+	}
+	_, isNet := errors.AsType[net.Error](err)
+	return isNet
 }
 
 // IsResign reports an admin UserSig authentication failure (*APIError.Resign).

@@ -3,9 +3,11 @@ package tim_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"time"
 
 	"github.com/timdesk/timdesk/tim"
@@ -63,4 +65,36 @@ func Example() {
 	// verify in 2 days: verify usersig: usersig expired
 	// tim.Config{BaseURL:"https://console.tim.qq.com" SDKAppID:1400000000 Admin:"administrator" SecretKey:[redacted]}
 	// sent, MsgKey has true at 1700000000
+}
+
+// ExampleVerifyCallback authenticates a webhook query, decodes the body and answers it.
+func ExampleVerifyCallback() {
+	const token = "xxxxyyyy"
+	now := time.Unix(1669872112, 0)
+	query, _ := url.ParseQuery("SdkAppid=1400000000&CallbackCommand=C2C.CallbackBeforeSendMsg&contenttype=json" +
+		"&ClientIP=1.2.3.4&OptPlatform=Web&RequestTime=1669872112&Sign=" + tim.CallbackSign(token, 1669872112))
+	body := []byte(`{"CallbackCommand":"C2C.CallbackBeforeSendMsg","From_Account":"u_1","To_Account":"support",
+		"MsgSeq":"48374","MsgRandom":2837546,"MsgTime":1557481126,"MsgKey":"48374_2837546_1557481126",
+		"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}]}`)
+
+	q, err := tim.VerifyCallback(query, now, tim.CallbackAuth{SDKAppID: 1400000000, Token: token})
+	if err != nil {
+		fmt.Println("reject request:", err)
+		return
+	}
+	msg, err := tim.DecodeC2CMsg(body)
+	if err != nil {
+		fmt.Println("bad body:", err)
+		return
+	}
+	fmt.Println(q.Command, msg.FromAccount, "→", msg.ToAccount, msg.MsgSeq, msg.MsgBody.Text())
+	answer, _ := json.Marshal(tim.Allow())
+	fmt.Println(string(answer))
+
+	_, err = tim.VerifyCallback(query, now.Add(2*time.Minute), tim.CallbackAuth{SDKAppID: 1400000000, Token: token})
+	fmt.Println(errors.Is(err, tim.ErrCallbackStale))
+	// Output:
+	// C2C.CallbackBeforeSendMsg u_1 → support 48374 hi
+	// {"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}
+	// true
 }
