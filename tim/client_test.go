@@ -305,7 +305,7 @@ func TestInvalidRequestsNotSent(t *testing.T) {
 		if err == nil || !(errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrInvalidUserID)) {
 			t.Errorf("%s: got %v", name, err)
 		}
-		if errors.Is(err, ErrInvalidRequest) && !IsPermanent(err) {
+		if !IsPermanent(err) || IsRetryable(err) {
 			t.Errorf("%s: not permanent", name)
 		}
 	}
@@ -658,6 +658,20 @@ func TestConfig(t *testing.T) {
 	c := NewClient(Config{SDKAppID: 1})
 	if c.Config().BaseURL != DefaultBaseURL || c.Config().Admin != DefaultAdmin || c.Config().HTTPClient == nil || c.Signer().SDKAppID() != 1 {
 		t.Errorf("NewClient defaults: %v", c.Config())
+	}
+}
+
+func TestNoSecretKey(t *testing.T) {
+	f, c := newFakeIM(t, func(fakeReq, int) (int, string) { return 200, ok("") })
+	cfg := c.Config()
+	cfg.secretKey = ""
+	c = NewClient(cfg)
+	err := c.ImportAccount(context.Background(), Account{UserID: "u"})
+	if !errors.Is(err, ErrNoSecretKey) || !IsPermanent(err) {
+		t.Errorf("got %v", err)
+	}
+	if n := len(f.requests()); n != 0 {
+		t.Errorf("%d requests sent without a key", n)
 	}
 }
 

@@ -118,9 +118,11 @@ func IsResign(err error) bool {
 }
 
 // IsPermanent reports a failure retries cannot fix: a Permanent or Resign *APIError (the client
-// has already re-signed once), or ErrInvalidRequest.
+// has already re-signed once), ErrInvalidRequest, ErrInvalidUserID, ErrInvalidExpiry or
+// ErrNoSecretKey.
 func IsPermanent(err error) bool {
-	if errors.Is(err, ErrInvalidRequest) {
+	if errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrInvalidUserID) ||
+		errors.Is(err, ErrInvalidExpiry) || errors.Is(err, ErrNoSecretKey) {
 		return true
 	}
 	apiErr, ok := errors.AsType[*APIError](err)

@@ -39,6 +39,8 @@ var (
 	ErrInvalidUserID = errors.New("invalid user id")
 	// ErrInvalidExpiry: an expiry under one second or above MaxExpire.
 	ErrInvalidExpiry = errors.New("invalid usersig expiry")
+	// ErrNoSecretKey: Sign was called on a Signer without a secret key.
+	ErrNoSecretKey = errors.New("no usersig secret key configured")
 )
 
 const (
@@ -137,6 +139,9 @@ func (s *Signer) SignWithUserBuf(userID string, now time.Time, expire time.Durat
 }
 
 func (s *Signer) signAt(userID string, now time.Time, expire time.Duration, userBuf []byte) (string, error) {
+	if len(s.key) == 0 {
+		return "", fmt.Errorf("sign usersig: %w", ErrNoSecretKey)
+	}
 	if err := ValidateUserID(userID); err != nil {
 		return "", fmt.Errorf("sign usersig: %w", err)
 	}
@@ -366,9 +371,12 @@ func (s *Signer) verify(userID, userSig string, now time.Time, wantBuf bool) ([]
 	if *doc.Identifier != userID {
 		return nil, fmt.Errorf("verify usersig: %w", ErrWrongIdentifier)
 	}
-	var got [sha256.Size + 3]byte // room for a sloppy encoder's extra bytes; length checked below
+	var got [sha256.Size + 1]byte // DecodedLen(44) = 33
+	if len(*doc.Sig) != 44 {
+		return nil, fmt.Errorf("verify usersig: %w: TLS.sig is not a base64 SHA-256 MAC", ErrBadSignature)
+	}
 	n, err := base64.StdEncoding.Decode(got[:], []byte(*doc.Sig))
-	if len(*doc.Sig) > 44 || err != nil || n != sha256.Size {
+	if err != nil || n != sha256.Size {
 		return nil, fmt.Errorf("verify usersig: %w: TLS.sig is not a base64 SHA-256 MAC", ErrBadSignature)
 	}
 	var want [sha256.Size]byte

@@ -187,6 +187,9 @@ func TestSignAllLevels(t *testing.T) {
 			}
 		})
 	}
+	if _, err := NewSigner(testAppID, "").SignAt("bob", now, time.Hour); !errors.Is(err, ErrNoSecretKey) {
+		t.Errorf("no key: got %v, want ErrNoSecretKey", err)
+	}
 	s := NewSigner(testAppID, testKey)
 	s.Level = 42
 	if _, err := s.SignAt("bob", now, time.Hour); err == nil {
@@ -284,6 +287,9 @@ func TestVerifyErrors(t *testing.T) {
 		{"sig not base64", "alice", doc(`{"TLS.identifier":"alice","TLS.sdkappid":1400000000,"TLS.expire":3600,"TLS.time":1700000000,"TLS.sig":"%%%%"}`), now, ErrBadSignature},
 		{"sig short", "alice", doc(`{"TLS.identifier":"alice","TLS.sdkappid":1400000000,"TLS.expire":3600,"TLS.time":1700000000,"TLS.sig":"YWJj"}`), now, ErrBadSignature},
 		{"sig too long", "alice", doc(`{"TLS.identifier":"alice","TLS.sdkappid":1400000000,"TLS.expire":3600,"TLS.time":1700000000,"TLS.sig":%q}`, sig+"AAAA"), now, ErrBadSignature},
+		{"sig 48 chars unpadded", "alice", doc(`{"TLS.identifier":"alice","TLS.sdkappid":1400000000,"TLS.expire":3600,"TLS.time":1700000000,"TLS.sig":%q}`, strings.Repeat("A", 48)), now, ErrBadSignature},
+		{"sig 4096 chars", "alice", doc(`{"TLS.identifier":"alice","TLS.sdkappid":1400000000,"TLS.expire":3600,"TLS.time":1700000000,"TLS.sig":%q}`, strings.Repeat("A", 4096)), now, ErrBadSignature},
+		{"sig 44 chars of 33 bytes", "alice", doc(`{"TLS.identifier":"alice","TLS.sdkappid":1400000000,"TLS.expire":3600,"TLS.time":1700000000,"TLS.sig":%q}`, strings.Repeat("A", 44)), now, ErrBadSignature},
 		{"sig url alphabet", "alice", doc(`{"TLS.identifier":"alice","TLS.sdkappid":1400000000,"TLS.expire":3600,"TLS.time":1700000000,"TLS.sig":%q}`, strings.NewReplacer("+", "-", "/", "_").Replace(sig)), now, ErrBadSignature},
 	}
 	sentinels := []error{ErrExpired, ErrWrongApp, ErrWrongIdentifier, ErrBadSignature, ErrMalformed, ErrInvalidUserID}
