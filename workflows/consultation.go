@@ -243,6 +243,40 @@ type consultation struct {
 	workflowID   string
 	fresh        bool // the first run of this consultation
 	continueNext bool // CAN requested because messages arrived while closing
+	timer        *deadlineTimer
+}
+
+// deadlineTimer is the one durable timer for the earliest deadline; it is kept while that
+// deadline stays the earliest and cancelled when it moves.
+type deadlineTimer struct {
+	at     time.Time
+	future workflow.Future
+	cancel workflow.CancelFunc
+}
+
+// wait blocks until there is work or the earliest deadline (kind at) passes.
+func (s *consultation) wait(ctx workflow.Context, kind string, at, now time.Time) error {
+	work := func() bool { return s.closeReq != nil || len(s.inbox) > 0 || len(s.agentInbox) > 0 }
+	if s.timer != nil && (kind == "" || !s.timer.at.Equal(at)) {
+		s.timer.cancel()
+		s.timer = nil
+	}
+	if kind == "" {
+		return workflow.Await(ctx, work)
+	}
+	if s.timer == nil {
+		tctx, cancel := workflow.WithCancel(ctx)
+		f := workflow.NewTimerWithOptions(tctx, at.Sub(now), workflow.TimerOptions{Summary: "deadline " + kind})
+		s.timer = &deadlineTimer{at: at, future: f, cancel: cancel}
+	}
+	t := s.timer
+	if err := workflow.Await(ctx, func() bool { return work() || t.future.IsReady() }); err != nil {
+		return err
+	}
+	if t.future.IsReady() {
+		s.timer = nil
+	}
+	return nil
 }
 
 func newConsultation(ctx workflow.Context, in ConsultationInput) (*consultation, error) {
@@ -352,14 +386,7 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 				s.fire(ctx, kind)
 				continue
 			}
-			cond := func() bool { return s.closeReq != nil || len(s.inbox) > 0 || len(s.agentInbox) > 0 }
-			if kind == "" {
-				if err := workflow.Await(ctx, cond); err != nil {
-					return ConsultationResult{}, err
-				}
-				continue
-			}
-			if _, err := workflow.AwaitWithTimeout(ctx, at.Sub(now), cond); err != nil {
+			if err := s.wait(ctx, kind, at, now); err != nil {
 				return ConsultationResult{}, err
 			}
 		}

@@ -1,0 +1,205 @@
+package workflows
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/timdesk/timdesk/activities"
+)
+
+// Checked-in histories of real dev-server runs; TestReplay replays them with the current code.
+var replayHistories = []struct {
+	file     string
+	workflow any
+}{
+	{"testdata/consultation_full.json", ConsultationWorkflow},
+	{"testdata/desk.json", DeskWorkflow},
+}
+
+func TestReplay(t *testing.T) {
+	for _, h := range replayHistories {
+		t.Run(filepath.Base(h.file), func(t *testing.T) {
+			rp := worker.NewWorkflowReplayer()
+			rp.RegisterWorkflow(h.workflow)
+			if err := rp.ReplayWorkflowHistoryFromJSONFile(nil, h.file); err != nil {
+				t.Fatalf("replay %s: %v", h.file, err)
+			}
+		})
+	}
+}
+
+// TestGenerateHistories runs a full consultation (AI answer, duplicate, explicit hand-off, accept
+// timeout escalation, agent reply, /close) and a desk session against the real dev server and
+// rewrites testdata/*.json. Run with TIMDESK_UPDATE_HISTORY=1 (needs the Temporal CLI at
+// TIMDESK_TEMPORAL_CLI or ../bin/temporal; nothing is downloaded).
+func TestGenerateHistories(t *testing.T) {
+	if os.Getenv("TIMDESK_UPDATE_HISTORY") != "1" {
+		t.Skip("set TIMDESK_UPDATE_HISTORY=1 to regenerate testdata histories")
+	}
+	cli := os.Getenv("TIMDESK_TEMPORAL_CLI")
+	if cli == "" {
+		cli, _ = filepath.Abs("../bin/temporal")
+	}
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("temporal CLI %s: %v", cli, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:     cli,
+		LogLevel:         "error",
+		SearchAttributes: SearchAttributes(),
+	})
+	if err != nil {
+		t.Fatalf("start dev server: %v", err)
+	}
+	defer func() { _ = srv.Stop() }()
+	c := srv.Client()
+
+	f := newFake()
+	f.policy.AcceptTimeout = 2 * time.Second
+	base := f.route
+	f.route = func(in activities.RouteInput, n int) activities.RouteResult {
+		r := base(in, n)
+		r.AcceptTimeout = 2 * time.Second
+		return r
+	}
+	const tq = "timdesk-history"
+	w := worker.New(c, tq, worker.Options{})
+	w.RegisterWorkflow(ConsultationWorkflow)
+	w.RegisterWorkflow(DeskWorkflow)
+	w.RegisterActivity(f)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	// ---- consultation ----
+	const cust = "cust_history"
+	id := ConsultationID(cust)
+	msg := func(key, text string) InboundMessage {
+		return InboundMessage{MsgKey: key, From: cust, To: "support", Text: text}
+	}
+	run, err := c.SignalWithStartWorkflow(ctx, id, SignalMessage, msg("h1", "how long does shipping take?"),
+		client.StartWorkflowOptions{ID: id, TaskQueue: tq, TypedSearchAttributes: SearchAttributes()},
+		ConsultationWorkflow, ConsultationInput{Customer: cust, ServiceAccount: "support"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "AI answer", func() bool { return len(f.sentTo(cust)) >= 1 })
+	if err := c.SignalWorkflow(ctx, id, "", SignalMessage, msg("h1", "how long does shipping take?")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SignalWorkflow(ctx, id, "", SignalMessage, msg("h2", "我要转人工")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "relay to agent_emma", func() bool { return f.find("agent_emma", "我要转人工") != nil })
+	waitUntil(t, "escalation to agent_li", func() bool { return f.find("agent_li", "我要转人工") != nil })
+	agentMsg := func(key, text string) AgentMessageResult {
+		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: id, UpdateName: UpdateAgentMessage, UpdateID: key, WaitForStage: client.WorkflowUpdateStageCompleted,
+			Args: []any{InboundMessage{MsgKey: key, From: "agent_li", To: cust, Text: text}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res AgentMessageResult
+		if err := h.Get(ctx, &res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := agentMsg("a1", "Hello, how can I help?"); !res.Owned {
+		t.Fatalf("agent_li does not own it: %+v", res)
+	}
+	waitUntil(t, "agent reply to customer", func() bool { return f.find(cust, "Hello, how can I help?") != nil })
+	if _, err := c.QueryWorkflow(ctx, id, "", QueryState); err != nil {
+		t.Fatal(err)
+	}
+	agentMsg("a2", "/close")
+	var res ConsultationResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.ClosedBy != "agent_li" {
+		t.Fatalf("result %+v", res)
+	}
+	writeHistory(t, ctx, c, id, run.GetRunID(), "testdata/consultation_full.json")
+
+	// ---- desk ----
+	drun, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: DeskWorkflowID, TaskQueue: tq}, DeskWorkflow, DeskInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if err := c.SignalWorkflow(ctx, DeskWorkflowID, "", SignalPresence, PresenceEvent{UserID: "agent_li", Online: true, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SignalWorkflow(ctx, DeskWorkflowID, "", SignalLanguage, LanguagePreference{UserID: "cust_history", Language: "zh-CN"}); err != nil {
+		t.Fatal(err)
+	}
+	uh, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: DeskWorkflowID, UpdateName: UpdateRoster, UpdateID: "r1", WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{RosterUpdate{YAML: "timezone: UTC\nagents:\n  - {id: agent_li, language: zh, shifts: [\"daily 00:00-24:00\"]}\n"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rr RosterResult
+	if err := uh.Get(ctx, &rr); err != nil || rr.Version != 1 {
+		t.Fatalf("roster update: %+v %v", rr, err)
+	}
+	if err := c.TerminateWorkflow(ctx, DeskWorkflowID, drun.GetRunID(), "history captured"); err != nil {
+		t.Fatal(err)
+	}
+	writeHistory(t, ctx, c, DeskWorkflowID, drun.GetRunID(), "testdata/desk.json")
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func writeHistory(t *testing.T, ctx context.Context, c client.Client, id, runID, file string) {
+	t.Helper()
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	hist := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, ev)
+	}
+	data, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, append(data, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s (%d events)", file, len(hist.Events))
+	if strings.Contains(string(data), "\"workflowTaskFailedEventAttributes\"") {
+		t.Errorf("%s has a failed workflow task", file)
+	}
+}
