@@ -240,7 +240,7 @@ func (c *Client) send(ctx context.Context, command string, body []byte, out any)
 	if err != nil {
 		return fmt.Errorf("tim %s: %w", command, redactURLError(err, endpoint))
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		return fmt.Errorf("tim %s: read response: %w", command, redactURLError(err, endpoint))

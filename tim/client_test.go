@@ -55,7 +55,7 @@ func newFakeIM(t *testing.T, reply func(r fakeReq, n int) (int, string)) (*fakeI
 		status, out := f.reply(fr, n)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		io.WriteString(w, out)
+		_, _ = io.WriteString(w, out)
 	}))
 	t.Cleanup(f.srv.Close)
 	cfg := DefaultConfig(testAppID, testKey, "")
