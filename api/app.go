@@ -169,7 +169,9 @@ func newApp(d deps) (*fiber.App, error) {
 		WriteTimeout:          d.Config.RequestTimeout + 5*time.Second,
 		IdleTimeout:           2 * time.Minute,
 		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(d.Logger),
+		// Handlers keep strings (user IDs, labels) beyond the request: never alias fasthttp buffers.
+		Immutable:    true,
+		ErrorHandler: errorHandler(d.Logger),
 	}
 	if len(d.Config.TrustedProxies) > 0 {
 		cfg.EnableTrustedProxyCheck = true

@@ -374,7 +374,17 @@ func newTestEnv(tb testing.TB, mutate ...func(*testEnv)) *testEnv {
 	for _, m := range mutate {
 		m(env)
 	}
-	app, err := newApp(deps{
+	app, err := newApp(newTestDeps(env))
+	if err != nil {
+		tb.Fatalf("newApp: %v", err)
+	}
+	env.app = app
+	return env
+}
+
+// newTestDeps wires env's fakes into deps.
+func newTestDeps(env *testEnv) deps {
+	return deps{
 		Config:         env.cfg,
 		Now:            func() time.Time { return testNow },
 		Registry:       env.registry,
@@ -391,12 +401,7 @@ func newTestEnv(tb testing.TB, mutate ...func(*testEnv)) *testEnv {
 		DetectLanguage: activities.DetectLanguage,
 		ParseRoster:    activities.ParseRoster,
 		ReadRosterFile: func() ([]byte, error) { return []byte(testRoster), nil },
-	})
-	if err != nil {
-		tb.Fatalf("newApp: %v", err)
 	}
-	env.app = app
-	return env
 }
 
 // response is a decoded test response.

@@ -86,20 +86,23 @@ func registerProcessCollectors(reg prometheus.Registerer) error {
 }
 
 // newTemporalMetricsScope returns a tally scope whose Temporal SDK metrics land in reg (same
-// /metrics page); close the returned closer on shutdown.
+// /metrics page); close the returned closer on shutdown. The reporter is built directly (not via
+// tallyprom.Configuration, which registers a handler on http.DefaultServeMux).
 func newTemporalMetricsScope(reg *prometheus.Registry, onError func(error)) (tally.Scope, io.Closer, error) {
-	reporter, err := tallyprom.Configuration{TimerType: "histogram"}.NewReporter(tallyprom.ConfigurationOptions{
-		Registry: reg,
-		OnError: func(err error) {
+	if reg == nil {
+		return nil, nil, errors.New("temporal metrics: nil registry")
+	}
+	reporter := tallyprom.NewReporter(tallyprom.Options{
+		Registerer:       reg,
+		Gatherer:         reg,
+		DefaultTimerType: tallyprom.HistogramTimerType,
+		OnRegisterError: func(err error) {
 			var already prometheus.AlreadyRegisteredError
 			if !errors.As(err, &already) {
 				onError(err)
 			}
 		},
 	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("temporal metrics reporter: %w", err)
-	}
 	scope, closer := tally.NewRootScope(tally.ScopeOptions{
 		CachedReporter:  reporter,
 		Separator:       tallyprom.DefaultSeparator,

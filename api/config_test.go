@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// envMap is a getenv over a map.
+func envMap(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func requiredEnv() map[string]string {
+	return map[string]string{
+		"TIMDESK_SDKAPPID":        "1400000001",
+		"TIMDESK_SECRET_KEY":      testSecretKey,
+		"TIMDESK_ADMIN_API_KEY":   testAdminKey,
+		"TIMDESK_AUTH_JWT_SECRET": testJWTSecret,
+	}
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig(envMap(requiredEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"SDKAppID", cfg.SDKAppID, uint64(1400000001)},
+		{"Admin", cfg.Admin, "administrator"},
+		{"TIMBaseURL", cfg.TIMBaseURL, "https://console.tim.qq.com"},
+		{"ServiceAccount", cfg.ServiceAccount, "support"},
+		{"Listen", cfg.Listen, ":8080"},
+		{"TemporalAddress", cfg.TemporalAddress, "localhost:7233"},
+		{"TemporalNamespace", cfg.TemporalNamespace, "default"},
+		{"TaskQueue", cfg.TaskQueue, "timdesk"},
+		{"LogFormat", cfg.LogFormat, "json"},
+		{"UserSigTTL", cfg.UserSigTTL, 24 * time.Hour},
+		{"CallbackBudget", cfg.CallbackBudget, 1200 * time.Millisecond},
+		{"TranslateBudget", cfg.TranslateBudget, 1200 * time.Millisecond},
+		{"RequestTimeout", cfg.RequestTimeout, 30 * time.Second},
+		{"UserSigBurst", cfg.UserSigBurst, 60},
+		{"UserSigRate", cfg.UserSigRate, 1.0},
+		{"LLMConfigured", cfg.LLMConfigured, false},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestLoadConfigReportsEverythingAtOnce(t *testing.T) {
+	_, err := loadConfig(envMap(map[string]string{
+		"TIMDESK_USERSIG_TTL":     "forever",
+		"TIMDESK_CALLBACK_BUDGET": "3s",
+		"TIMDESK_LOG_FORMAT":      "xml",
+		"TIMDESK_USERSIG_RATE":    "10/fortnight",
+	}))
+	if !errors.Is(err, errInvalidConfig) {
+		t.Fatalf("err = %v, want errInvalidConfig", err)
+	}
+	for _, want := range []string{"TIMDESK_SDKAPPID", "TIMDESK_SECRET_KEY", "TIMDESK_ADMIN_API_KEY", "TIMDESK_AUTH_JWT_SECRET",
+		"TIMDESK_USERSIG_TTL", "TIMDESK_CALLBACK_BUDGET", "TIMDESK_LOG_FORMAT", "TIMDESK_USERSIG_RATE"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s: %v", want, err)
+		}
+	}
+}
+
+func TestLoadConfigValues(t *testing.T) {
+	env := requiredEnv()
+	env["TIMDESK_USERSIG_TTL"] = "2h"
+	env["TIMDESK_CALLBACK_BUDGET"] = "800ms"
+	env["TIMDESK_TRANSLATE_BUDGET"] = "500ms"
+	env["TIMDESK_USERSIG_RATE"] = "5/s"
+	env["TIMDESK_TRUSTED_PROXIES"] = "10.0.0.0/8, 127.0.0.1"
+	env["OPENAI_BASE_URL"] = "http://127.0.0.1:9999/v1"
+	env["TIMDESK_AUTH_JWT_ISSUER"] = "iss"
+	env["TIMDESK_AUTH_JWT_AUDIENCE"] = "aud"
+	cfg, err := loadConfig(envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.UserSigTTL != 2*time.Hour || cfg.CallbackBudget != 800*time.Millisecond || cfg.TranslateBudget != 500*time.Millisecond ||
+		cfg.UserSigRate != 5 || cfg.UserSigBurst != 5 || len(cfg.TrustedProxies) != 2 || !cfg.LLMConfigured ||
+		cfg.JWTIssuer != "iss" || cfg.JWTAudience != "aud" {
+		t.Errorf("cfg = %s", cfg)
+	}
+	env["TIMDESK_SDKAPPID"] = "abc"
+	if _, err := loadConfig(envMap(env)); err == nil || !strings.Contains(err.Error(), "TIMDESK_SDKAPPID") {
+		t.Errorf("bad SDKAppID: err = %v", err)
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	tests := []struct {
+		in        string
+		perSecond float64
+		burst     int
+		ok        bool
+	}{
+		{"60/m", 1, 60, true},
+		{"5/s", 5, 5, true},
+		{"3600/h", 1, 3600, true},
+		{"120", 2, 120, true},
+		{"0", 0, 0, true},
+		{"-1/s", 0, 0, false},
+		{"x/s", 0, 0, false},
+		{"1/d", 0, 0, false},
+	}
+	for _, tt := range tests {
+		ps, b, err := parseRate(tt.in)
+		if (err == nil) != tt.ok || ps != tt.perSecond || b != tt.burst {
+			t.Errorf("parseRate(%q) = %v, %d, %v; want %v, %d, ok=%v", tt.in, ps, b, err, tt.perSecond, tt.burst, tt.ok)
+		}
+	}
+}
+
+func TestConfigStringRedactsSecrets(t *testing.T) {
+	env := requiredEnv()
+	env["TIMDESK_CALLBACK_TOKEN"] = "cb-token-secret"
+	env["OPENAI_API_KEY"] = "sk-openai-secret"
+	cfg, err := loadConfig(envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.String()
+	for _, secret := range []string{testSecretKey, testAdminKey, testJWTSecret, "cb-token-secret", "sk-openai-secret"} {
+		if strings.Contains(s, secret) {
+			t.Errorf("String() leaks %q: %s", secret, s)
+		}
+	}
+	if !strings.Contains(s, "[redacted]") || !strings.Contains(s, "1400000001") {
+		t.Errorf("String() = %s", s)
+	}
+	if v := cfg.LogValue().String(); v != s {
+		t.Errorf("LogValue = %s", v)
+	}
+}
