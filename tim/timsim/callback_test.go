@@ -3,6 +3,7 @@ package timsim_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -64,6 +65,26 @@ func TestBeforeSendAnswers(t *testing.T) {
 					}
 				} else if len(in) != 1 || in[0].Text != tt.wantText || in[0].CloudCustomData != tt.wantCCD {
 					t.Fatalf("bob got %+v, want %q with CloudCustomData %q", in, tt.wantText, tt.wantCCD)
+				}
+				if via == "client" {
+					// The sending device shows what it sent: also when modified or silently dropped.
+					own := e.sim.Messages("alice")
+					var out []string
+					for _, m := range own {
+						if m.Direction == "out" {
+							out = append(out, fmt.Sprintf("%s dropped=%v", m.Text, m.Dropped))
+						}
+					}
+					want := []string{}
+					switch {
+					case tt.wantText != "":
+						want = []string{"hello dropped=false"}
+					case tt.wantCode == 0:
+						want = []string{"hello dropped=true"}
+					}
+					if fmt.Sprint(out) != fmt.Sprint(want) {
+						t.Errorf("alice's own device got %v, want %v", out, want)
+					}
 				}
 				e.sim.Wait()
 				after := e.app.received(tim.CmdC2CAfterSendMsg)

@@ -84,6 +84,9 @@ func (s *Server) sendC2C(ctx context.Context, in c2cSend) sendResult {
 		d := s.beforeSend(ctx, m, in.platform, in.ip, onlineFlag)
 		if !d.deliver {
 			res.Code, res.Info = d.code, d.info
+			if d.code == 0 && in.client {
+				s.echoDropped(m)
+			}
 			return res
 		}
 		m.Body, m.Cloud = d.body, d.cloud
@@ -107,19 +110,16 @@ func (s *Server) store(m *c2cMsg, in c2cSend) int {
 		k := convKey(m.From, m.To)
 		s.convs[k] = append(s.convs[k], m)
 	}
-	text := m.Body.Text()
-	mk := func(dir string) *Message {
-		return &Message{
-			From: m.From, To: m.To, Direction: dir, MsgBody: m.Body, Text: text, CloudCustomData: m.Cloud,
-			MsgKey: m.MsgKey, MsgSeq: m.MsgSeq, MsgRandom: m.MsgRandom, Time: m.MsgTime,
-		}
-	}
 	rcpt := s.accounts[m.To]
 	if !in.onlineOnly || (rcpt != nil && rcpt.Online) {
-		s.pushLocked(m.To, &event{Kind: "message", Message: mk("in")})
+		s.pushLocked(m.To, &event{Kind: "message", Message: deviceMessage(m, "in", m.Body, m.Cloud)})
 	}
-	if in.client || in.sync == 1 {
-		s.pushLocked(m.From, &event{Kind: "message", Message: mk("out")})
+	switch {
+	case in.client:
+		// The sending device shows what it sent, even if the callback changed what was delivered.
+		s.pushLocked(m.From, &event{Kind: "message", Message: deviceMessage(m, "out", in.body, in.cloud)})
+	case in.sync == 1:
+		s.pushLocked(m.From, &event{Kind: "message", Message: deviceMessage(m, "out", m.Body, m.Cloud)})
 	}
 	unread := 0
 	for _, e := range s.timelineLocked(m.To).events {
@@ -128,6 +128,24 @@ func (s *Server) store(m *c2cMsg, in c2cSend) int {
 		}
 	}
 	return unread
+}
+
+// deviceMessage is m as one device shows it.
+func deviceMessage(m *c2cMsg, direction string, body tim.MsgBody, cloud string) *Message {
+	return &Message{
+		From: m.From, To: m.To, Direction: direction, MsgBody: body, Text: body.Text(), CloudCustomData: cloud,
+		MsgKey: m.MsgKey, MsgSeq: m.MsgSeq, MsgRandom: m.MsgRandom, Time: m.MsgTime,
+	}
+}
+
+// echoDropped shows a client's message on its own device after the before-send callback dropped
+// it silently (the client was told it was sent); nobody else receives it.
+func (s *Server) echoDropped(m *c2cMsg) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	msg := deviceMessage(m, "out", m.Body, m.Cloud)
+	msg.Dropped = true
+	s.pushLocked(m.From, &event{Kind: "message", Message: msg})
 }
 
 // tinyID is a stable numeric id for a UserID, the first part of a MsgId.

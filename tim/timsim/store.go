@@ -51,6 +51,9 @@ type Message struct {
 	// Time is the server time of the message, Unix seconds.
 	Time     int64 `json:"time"`
 	Recalled bool  `json:"recalled,omitempty"`
+	// Dropped marks the sender's own copy of a message the before-send callback dropped silently
+	// (ErrorCode 2): the client was told it was sent, the recipient never got it.
+	Dropped bool `json:"dropped,omitempty"`
 }
 
 // event is one entry of a user's device stream.
