@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -54,9 +53,6 @@ func classifyLLM(op string, err error) error {
 		http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge:
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: llm refused (HTTP %d)", op, status), ErrTypeLLMRejected, err)
 	}
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%s: %w", op, err)
-	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 
@@ -67,6 +63,8 @@ func classifyIM(op string, err error) error {
 		return nil
 	}
 	switch {
+	case errors.Is(err, tim.ErrInvalidRequest):
+		return temporal.NewNonRetryableApplicationError(op+": invalid request", ErrTypeBadInput, err)
 	case tim.IsNotImported(err):
 		return temporal.NewNonRetryableApplicationError(op+": account not imported", ErrTypeIMNotImported, err)
 	case tim.IsRetryable(err):

@@ -45,7 +45,7 @@ func DetectLanguage(text string) string {
 		return "ja"
 	case hangul*2 >= total:
 		return "ko"
-	case han*2 >= total || (han > 0 && han >= latin):
+	case han*2 >= total || (han > 0 && han*4 >= latin):
 		return "zh"
 	case cyr*2 >= total:
 		return "ru"

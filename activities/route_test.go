@@ -1,0 +1,175 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
+)
+
+// deskFake answers the desk query and load counts.
+type deskFake struct {
+	desk     DeskState
+	deskErr  error
+	load     map[string]int
+	queries  []string
+	countErr error
+}
+
+type jsonValue struct{ v any }
+
+func (j jsonValue) HasValue() bool { return j.v != nil }
+func (j jsonValue) Get(ptr any) error {
+	b, err := json.Marshal(j.v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, ptr)
+}
+
+func (d *deskFake) QueryWorkflow(_ context.Context, id, _, query string, _ ...any) (converter.EncodedValue, error) {
+	if d.deskErr != nil {
+		return nil, d.deskErr
+	}
+	if id != "timdesk/desk" || query != "desk" {
+		return nil, errors.New("unexpected query " + id + " " + query)
+	}
+	return jsonValue{d.desk}, nil
+}
+
+var agentInQuery = regexp.MustCompile(`TimdeskAgent = "([^"]+)"`)
+
+func (d *deskFake) CountWorkflow(_ context.Context, req *workflowservice.CountWorkflowExecutionsRequest) (*workflowservice.CountWorkflowExecutionsResponse, error) {
+	if d.countErr != nil {
+		return nil, d.countErr
+	}
+	d.queries = append(d.queries, req.GetQuery())
+	m := agentInQuery.FindStringSubmatch(req.GetQuery())
+	if m == nil || !strings.Contains(req.GetQuery(), `TimdeskStatus = "human"`) {
+		return nil, errors.New("unexpected count query " + req.GetQuery())
+	}
+	return &workflowservice.CountWorkflowExecutionsResponse{Count: int64(d.load[m[1]])}, nil
+}
+
+const routeRoster = `
+timezone: Asia/Shanghai
+accept_timeout: 90s
+agents:
+  - {id: a1, language: zh, capacity: 2, shifts: ["daily 09:00-18:00"]}
+  - {id: a2, capacity: 2, shifts: ["daily 09:00-18:00"]}
+  - {id: a3, language: ja, capacity: 1, shifts: ["daily 09:00-18:00"]}
+  - {id: a_eve, language: en, shifts: ["daily 18:00-22:00"]}
+supervisors: [boss]
+`
+
+func TestRoute(t *testing.T) {
+	roster := mustRoster(t, routeRoster)
+	sh := roster.Location()
+	day := time.Date(2026, 11, 26, 10, 0, 0, 0, sh)
+	night := time.Date(2026, 11, 26, 23, 0, 0, 0, sh)
+	online := func(ids ...string) map[string]Presence {
+		m := map[string]Presence{}
+		for _, id := range ids {
+			m[id] = Presence{Online: true, At: day}
+		}
+		return m
+	}
+	cases := []struct {
+		name     string
+		now      time.Time
+		desk     DeskState
+		load     map[string]int
+		in       RouteInput
+		decision string
+		agent    string
+		lang     string
+		reason   string
+	}{
+		{"least loaded wins", day, DeskState{Presence: online("a1", "a2", "a3")}, map[string]int{"a1": 1, "a2": 0, "a3": 0},
+			RouteInput{}, DecisionAssigned, "a2", "fr", "least loaded"},
+		{"ties go to roster order", day, DeskState{Presence: online("a1", "a2", "a3")}, nil,
+			RouteInput{}, DecisionAssigned, "a1", "zh", "a1 on duty"},
+		{"offline agents are skipped", day, DeskState{Presence: map[string]Presence{"a1": {Online: false}, "a2": {Online: false}, "a3": {Online: true}}}, nil,
+			RouteInput{}, DecisionAssigned, "a3", "ja", "a1 offline"},
+		{"known online before unknown presence", day, DeskState{Presence: online("a3")}, nil,
+			RouteInput{}, DecisionAssigned, "a3", "ja", "online"},
+		{"full agents are skipped (capacity)", day, DeskState{}, map[string]int{"a1": 2, "a2": 2},
+			RouteInput{}, DecisionAssigned, "a3", "ja", "a1 full 2/2"},
+		{"timed-out and current agents are never picked", day, DeskState{}, nil,
+			RouteInput{Exclude: []string{"a1"}, Current: "a2"}, DecisionAssigned, "a3", "ja", "timed out"},
+		{"nobody left: supervisor", day, DeskState{}, nil,
+			RouteInput{Exclude: []string{"a1", "a2", "a3"}}, DecisionSupervisor, "boss", "fr", "supervisor boss"},
+		{"supervisor timed out too: unavailable", day, DeskState{}, nil,
+			RouteInput{Exclude: []string{"a1", "a2", "a3", "boss"}}, DecisionUnavailable, "", "", "nobody available"},
+		{"nobody on duty: next shift", night, DeskState{}, nil,
+			RouteInput{}, DecisionOffHours, "", "", "2026-11-27 09:00 CST"},
+		{"transfer to a named agent", day, DeskState{Presence: map[string]Presence{"a_eve": {Online: false}}}, nil,
+			RouteInput{Target: "a_eve"}, DecisionAssigned, "a_eve", "en", "transferred to a_eve (offline)"},
+		{"transfer to a stranger", day, DeskState{}, nil,
+			RouteInput{Target: "nobody"}, DecisionInvalidTarget, "", "", "not on the roster"},
+		{"desk language preference wins", day, DeskState{Presence: online("a1"), Languages: map[string]string{"a1": "ko"}}, nil,
+			RouteInput{}, DecisionAssigned, "a1", "ko", ""},
+		{"desk roster override", day, DeskState{RosterYAML: "timezone: Asia/Shanghai\nagents: [{id: other, shifts: [\"daily 00:00-24:00\"]}]", RosterVersion: 2}, nil,
+			RouteInput{}, DecisionAssigned, "other", "fr", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fake := &deskFake{desk: c.desk, load: c.load}
+			r := &Router{Temporal: fake, Roster: roster, DeskWorkflowID: "timdesk/desk", DeskQuery: "desk",
+				Defaults: Policy{DeskLanguage: "fr"}, Now: func() time.Time { return c.now }}
+			res, err := r.Route(context.Background(), c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Decision != c.decision || res.Agent != c.agent || res.AgentLanguage != c.lang || !strings.Contains(res.Reason, c.reason) {
+				t.Errorf("got %s %s (%s) %q, want %s %s (%s) ~%q", res.Decision, res.Agent, res.AgentLanguage, res.Reason, c.decision, c.agent, c.lang, c.reason)
+			}
+			if c.decision == DecisionAssigned && c.in.Target == "" && c.desk.RosterYAML == "" && res.AcceptTimeout != 90*time.Second {
+				t.Errorf("accept timeout %v, want the roster's 90s", res.AcceptTimeout)
+			}
+			if c.decision == DecisionOffHours && !res.NextShift.Equal(time.Date(2026, 11, 27, 9, 0, 0, 0, sh)) {
+				t.Errorf("next shift %v", res.NextShift)
+			}
+		})
+	}
+}
+
+func TestRouteDegrades(t *testing.T) {
+	roster := mustRoster(t, routeRoster)
+	day := time.Date(2026, 11, 26, 10, 0, 0, 0, roster.Location())
+	// desk query fails: route on the file roster without presence
+	r := &Router{Temporal: &deskFake{deskErr: errors.New("no desk")}, Roster: roster, DeskWorkflowID: "timdesk/desk", DeskQuery: "desk", Now: func() time.Time { return day }}
+	if res, err := r.Route(context.Background(), RouteInput{}); err != nil || res.Agent != "a1" {
+		t.Errorf("desk down: %+v %v", res, err)
+	}
+	// visibility fails: transient error for Temporal to retry
+	r.Temporal = &deskFake{countErr: errors.New("unavailable")}
+	if _, err := r.Route(context.Background(), RouteInput{}); err == nil {
+		t.Error("count failure not returned")
+	}
+	// no Temporal at all: zero load
+	r.Temporal = nil
+	if res, err := r.Route(context.Background(), RouteInput{}); err != nil || res.Agent != "a1" {
+		t.Errorf("no temporal: %+v %v", res, err)
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	roster := mustRoster(t, routeRoster)
+	d := DefaultPolicy()
+	d.DeskLanguage = "zh"
+	r := &Router{Roster: roster, Defaults: d}
+	p, err := r.Policy(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.AcceptTimeout != 90*time.Second || p.ReplyTimeout != DefaultReplyTimeout || p.DeskLanguage != "zh" || len(p.HumanKeywords) == 0 {
+		t.Errorf("policy = %+v", p)
+	}
+}
