@@ -621,5 +621,9 @@ func TestContinueAsNewCarriesState(t *testing.T) {
 }
 
 func converterDecode(can *workflow.ContinueAsNewError, into *ConsultationInput) error {
+	return decodeCAN(can, into)
+}
+
+func decodeCAN(can *workflow.ContinueAsNewError, into any) error {
 	return converter.GetDefaultDataConverter().FromPayloads(can.Input, into)
 }

@@ -1,0 +1,106 @@
+package workflows
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+)
+
+const deskRoster = "timezone: UTC\nagents:\n  - {id: agent_li, language: zh, shifts: [\"daily 00:00-24:00\"]}\nsupervisors: [boss]\n"
+
+func newDeskEnv(t *testing.T, f *fakeActs) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(DeskWorkflow)
+	env.RegisterActivity(f)
+	env.SetStartTime(testStart)
+	return env
+}
+
+func queryDesk(t *testing.T, env *testsuite.TestWorkflowEnvironment) DeskState {
+	t.Helper()
+	v, err := env.QueryWorkflow(QueryDesk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st DeskState
+	if err := v.Get(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestDesk(t *testing.T) {
+	env := newDeskEnv(t, newFake())
+	var st DeskState
+	var rejected, accepted error
+	var version int
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalPresence, PresenceEvent{UserID: "agent_li", Online: true, At: testStart.Add(2 * time.Second)})
+		// an older event delivered late does not win
+		env.SignalWorkflow(SignalPresence, PresenceEvent{UserID: "agent_li", Online: false, At: testStart.Add(time.Second)})
+		env.SignalWorkflow(SignalPresence, PresenceEvent{UserID: "agent_emma", Online: false, At: testStart})
+		env.SignalWorkflow(SignalLanguage, LanguagePreference{UserID: "cust1", Language: "zh-CN"})
+		env.SignalWorkflow(SignalLanguage, LanguagePreference{UserID: "cust2", Language: "ja"})
+		env.SignalWorkflow(SignalLanguage, LanguagePreference{UserID: "cust2", Language: ""})
+	}, time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateRoster, "bad", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, RosterUpdate{YAML: "agents: ["})
+		env.UpdateWorkflow(UpdateRoster, "good", &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { accepted = err },
+			OnAccept:   func() {},
+			OnComplete: func(v any, err error) { version = v.(RosterResult).Version },
+		}, RosterUpdate{YAML: deskRoster})
+	}, 2*time.Second)
+	env.RegisterDelayedCallback(func() { st = queryDesk(t, env) }, time.Minute)
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, 2*time.Minute)
+	env.ExecuteWorkflow(DeskWorkflow, DeskInput{})
+
+	if rejected == nil || accepted != nil || version != 1 {
+		t.Errorf("roster updates: bad rejected=%v good error=%v version=%d", rejected, accepted, version)
+	}
+	if p := st.Presence["agent_li"]; !p.Online {
+		t.Errorf("agent_li presence = %+v, want online (late older event ignored)", p)
+	}
+	if p, ok := st.Presence["agent_emma"]; !ok || p.Online {
+		t.Errorf("agent_emma presence = %+v", p)
+	}
+	if st.Languages["cust1"] != "zh" || st.Languages["cust2"] != "" {
+		t.Errorf("languages = %v", st.Languages)
+	}
+	if st.RosterYAML != deskRoster || st.RosterVersion != 1 {
+		t.Errorf("roster = %q v%d", st.RosterYAML, st.RosterVersion)
+	}
+}
+
+func TestDeskContinuesAsNew(t *testing.T) {
+	env := newDeskEnv(t, newFake())
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalPresence, PresenceEvent{UserID: "agent_li", Online: true, At: testStart})
+		env.SignalWorkflow(SignalLanguage, LanguagePreference{UserID: "cust1", Language: "en"})
+		env.SignalWorkflow(SignalLanguage, LanguagePreference{UserID: "cust3", Language: "ko"})
+	}, time.Second)
+	env.ExecuteWorkflow(DeskWorkflow, DeskInput{MaxEventsPerRun: 3, State: &DeskState{RosterYAML: deskRoster, RosterVersion: 4}})
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("error = %v, want continue-as-new", err)
+	}
+	var next DeskInput
+	if err := decodeCAN(can, &next); err != nil {
+		t.Fatal(err)
+	}
+	st := next.State
+	if st == nil || !st.Presence["agent_li"].Online || st.Languages["cust3"] != "ko" || st.RosterVersion != 4 || st.RosterYAML != deskRoster {
+		t.Errorf("carried state = %+v (all events carried)", st)
+	}
+}
