@@ -125,6 +125,8 @@ func (s *Server) handleREST(w http.ResponseWriter, r *http.Request) {
 	var resp any
 	if aerr == nil {
 		resp, aerr = handler(call)
+	} else {
+		s.note("rest", fmt.Sprintf("%s refused: ErrorCode %d (%s)", command, aerr.Code, aerr.Info), nil)
 	}
 	if fault != nil && fault.AfterCommand && s.applyFault(w, command, fault) {
 		return

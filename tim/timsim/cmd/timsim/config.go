@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/timdesk/timdesk/tim"
 	"github.com/timdesk/timdesk/tim/timsim"
@@ -27,9 +28,11 @@ type config struct {
 	CallbackURL   string // "" when TIMSIM_CALLBACK_URL=off
 	CallbackToken string
 	FailClosed    bool
-	Accounts      []string
-	Windows       []timsim.Window
-	LogFormat     string
+	// CallbackTimeout bounds each callback (Tencent: 2 s; raise it only for slow test machines).
+	CallbackTimeout time.Duration
+	Accounts        []string
+	Windows         []timsim.Window
+	LogFormat       string
 }
 
 // loadConfig reads the environment through getenv and reports every problem in one error:
@@ -41,6 +44,7 @@ type config struct {
 //	TIMSIM_CALLBACK_URL    callback URL (default http://127.0.0.1:8080/tim/callback; "off" disables)
 //	TIMDESK_CALLBACK_TOKEN callback auth token: adds RequestTime and Sign (optional)
 //	TIMSIM_FAIL_CLOSED     true: a failed before-send callback rejects with 80003 (default false)
+//	TIMSIM_CALLBACK_TIMEOUT callback timeout as a Go duration (default 2s, as Tencent)
 //	TIMSIM_ACCOUNTS        comma-separated UserIDs imported at start (optional)
 //	TIMSIM_WINDOWS         the page's first windows, "user:peer,user:peer" (default alice:support,agent1:alice)
 //	TIMDESK_LOG_FORMAT     json or text (default json)
@@ -72,6 +76,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.CallbackURL = ""
 	} else if u, err := url.Parse(c.CallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		problems = append(problems, `TIMSIM_CALLBACK_URL must be an http(s) URL or "off"`)
+	}
+	c.CallbackTimeout = timsim.DefaultCallbackTimeout
+	if v := getenv("TIMSIM_CALLBACK_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			problems = append(problems, "TIMSIM_CALLBACK_TIMEOUT must be a positive duration such as 2s")
+		}
+		c.CallbackTimeout = d
 	}
 	if v := getenv("TIMSIM_FAIL_CLOSED"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -25,15 +25,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	log := newLogger(cfg.LogFormat, stdout)
 	sim := timsim.New(timsim.Options{
-		SDKAppID:      cfg.SDKAppID,
-		SecretKey:     cfg.SecretKey,
-		Admin:         cfg.Admin,
-		CallbackURL:   cfg.CallbackURL,
-		CallbackToken: cfg.CallbackToken,
-		FailClosed:    cfg.FailClosed,
-		Logger:        log,
-		Accounts:      cfg.Accounts,
-		Windows:       cfg.Windows,
+		SDKAppID:        cfg.SDKAppID,
+		SecretKey:       cfg.SecretKey,
+		Admin:           cfg.Admin,
+		CallbackURL:     cfg.CallbackURL,
+		CallbackToken:   cfg.CallbackToken,
+		FailClosed:      cfg.FailClosed,
+		CallbackTimeout: cfg.CallbackTimeout,
+		Logger:          log,
+		Accounts:        cfg.Accounts,
+		Windows:         cfg.Windows,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
