@@ -16,22 +16,25 @@
 //     SdkAppid, CallbackCommand, contenttype, ClientIP, OptPlatform and, when a token is
 //     configured, RequestTime and Sign (tim.CallbackSign). batchsendmsg fires no callbacks.
 //
-//   - a simulated-client API for tests and people:
-//
-//     POST /sim/login {"userID","platform"?,"userSig"?}   log in (imports the account; State.StateChange)
-//     POST /sim/logout {"userID"}, POST /sim/disconnect {"userID"}
-//     POST /sim/import {"userID"}                          import without logging in
-//     POST /sim/send {"from","to","text"} or {"from","to","msgBody":[...]} (+"cloudCustomData")
-//     → {"errorCode","errorInfo","msgKey","msgTime","msgSeq","msgRandom"} — runs the callbacks as a client send
-//     GET  /sim/messages?userID=u&since=<seq>&wait=<s>&direction=in|out → {"messages":[...],"next":seq}
-//     GET  /sim/events?userID=u&since=<seq>[&presence=1]  server-sent events message/recall/state
-//     GET  /sim/stream?users=a,b[&presence=1]             all of the page's users and the activity log
-//     GET  /sim/activity                                  server-sent activity log (callbacks and answers)
-//     GET|POST|DELETE /sim/faults                         fault injection (see Fault, RateLimit)
-//     POST /sim/policy {"failClosed":bool}                before-send failure policy
-//     GET  /sim/state                                     configuration, accounts and presence
+//   - a simulated-client API for tests and people (below), and
 //
 //   - the chat page at /, where a person acts as several users side by side.
+//
+// # Simulated-client API
+//
+//	POST /sim/login {"userID","platform"?,"userSig"?}     log in: imports the account, State.StateChange Login
+//	POST /sim/logout {"userID"}                            State.StateChange Logout/Unregister
+//	POST /sim/disconnect {"userID"}                        State.StateChange Disconnect/LinkClose
+//	POST /sim/import {"userID"}                            import without logging in
+//	POST /sim/send {"from","to","text"|"msgBody","cloudCustomData"?}
+//	     → {"errorCode","errorInfo","msgKey","msgTime","msgSeq","msgRandom"}; runs the callbacks like a client send
+//	GET  /sim/messages?userID=u&since=<seq>&wait=<s>&direction=in|out → {"messages":[...],"next":<seq>}
+//	GET  /sim/events?userID=u&since=<seq>[&presence=1]    server-sent events: message, recall, state
+//	GET  /sim/stream?users=a,b[&presence=1]               the page's users and the activity log on one stream
+//	GET  /sim/activity                                    server-sent activity log (callbacks and their answers)
+//	GET|POST|DELETE /sim/faults                           fault injection (see Fault and RateLimit)
+//	POST /sim/policy {"failClosed":bool}                  before-send failure policy
+//	GET  /sim/state                                       configuration, accounts and presence
 //
 // The emulator keeps everything in memory. Time comes from Options.Now, so tests can move the clock
 // (sendmsg dedupe window, UserSig expiry, MsgTime, RequestTime, rate-limit windows).
