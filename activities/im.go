@@ -112,3 +112,13 @@ func (m *IM) Import(ctx context.Context, in ImportInput) (ImportResult, error) {
 	}
 	return ImportResult{Imported: len(ids) - len(failed), Failed: failed}, nil
 }
+
+// ImportRoster imports every agent and supervisor of a roster document (the desk workflow's
+// roster update); an invalid roster is a permanent BadInput error.
+func (m *IM) ImportRoster(ctx context.Context, in RosterUpdate) (ImportResult, error) {
+	ro, err := ParseRoster([]byte(in.YAML))
+	if err != nil {
+		return ImportResult{}, temporal.NewNonRetryableApplicationError("import roster: invalid roster", ErrTypeBadInput, err)
+	}
+	return m.Import(ctx, ImportInput{UserIDs: ro.AccountIDs()})
+}

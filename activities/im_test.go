@@ -210,3 +210,21 @@ func TestImport(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestImportRoster(t *testing.T) {
+	f, c := newTIMFake(t)
+	im := &IM{Client: c, ServiceAccount: "support"}
+	env := activityEnv()
+	register(env, im)
+	if _, err := env.ExecuteActivity(im.ImportRoster, RosterUpdate{YAML: "agents: [{id: a1}, {id: a2}]\nsupervisors: [boss, a1]\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.imports) != 1 || !slices.Equal(f.imports[0], []string{"a1", "a2", "boss"}) {
+		t.Errorf("imports = %v", f.imports)
+	}
+	_, err := env.ExecuteActivity(im.ImportRoster, RosterUpdate{YAML: "agents: ["})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeBadInput || !appErr.NonRetryable() {
+		t.Errorf("invalid roster: %v", err)
+	}
+}

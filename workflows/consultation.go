@@ -64,16 +64,13 @@ type InboundMessage struct {
 	From   string
 	To     string
 	Body   tim.MsgBody
-	Text   string // Body's text elements joined; Body.Text() is used when empty
+	Text   string // Body's text elements joined (Body.Text()); required for text messages
 	SentAt time.Time
 }
 
-func (m InboundMessage) text() string {
-	if m.Text != "" {
-		return m.Text
-	}
-	return m.Body.Text()
-}
+// text is the message text. The caller fills Text (Body.Text()); the workflow does not decode
+// Body itself, which keeps JSON decoding out of workflow code.
+func (m InboundMessage) text() string { return m.Text }
 
 // AgentMessageResult answers UpdateAgentMessage.
 type AgentMessageResult struct {

@@ -101,6 +101,10 @@ func (f *fakeActs) Import(_ context.Context, in activities.ImportInput) (activit
 	return activities.ImportResult{Imported: len(in.UserIDs)}, nil
 }
 
+func (f *fakeActs) ImportRoster(_ context.Context, in activities.RosterUpdate) (activities.ImportResult, error) {
+	return activities.ImportResult{Imported: 1}, nil
+}
+
 func (f *fakeActs) Route(_ context.Context, in activities.RouteInput) (activities.RouteResult, error) {
 	f.mu.Lock()
 	f.routes = append(f.routes, in)
