@@ -298,7 +298,11 @@ func (s *server) observeMiddleware(c *fiber.Ctx) error {
 	status := c.Response().StatusCode()
 	elapsed := s.now().Sub(start)
 	s.metrics.observeRequest(c.Method(), route, status, elapsed)
-	s.log.Info("request", "requestID", requestID(c), "method", c.Method(), "route", route,
+	level := slog.LevelInfo
+	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+		level = slog.LevelDebug // probes and scrapes would drown the log
+	}
+	s.log.Log(c.UserContext(), level, "request", "requestID", requestID(c), "method", c.Method(), "route", route,
 		"status", status, "durationMs", elapsed.Milliseconds(), "ip", c.IP())
 	return nil
 }
