@@ -82,10 +82,10 @@ type shift struct {
 func ParseRoster(data []byte) (*Roster, error) {
 	var r Roster
 	if err := yaml.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("parse roster: %w: %v", ErrInvalidRoster, err)
+		return nil, fmt.Errorf("parse roster: %w: %w", ErrInvalidRoster, err)
 	}
 	if err := r.validate(); err != nil {
-		return nil, fmt.Errorf("parse roster: %w: %v", ErrInvalidRoster, err)
+		return nil, fmt.Errorf("parse roster: %w: %w", ErrInvalidRoster, err)
 	}
 	return &r, nil
 }
@@ -96,7 +96,7 @@ func (r *Roster) validate() error {
 	}
 	loc, err := time.LoadLocation(r.Timezone)
 	if err != nil {
-		return fmt.Errorf("timezone %q: %v", r.Timezone, err)
+		return fmt.Errorf("timezone %q: %w", r.Timezone, err)
 	}
 	r.loc = loc
 	if r.AcceptTimeout < 0 || r.ReplyTimeout < 0 {
@@ -115,7 +115,7 @@ func (r *Roster) validate() error {
 	for i := range r.Agents {
 		a := &r.Agents[i]
 		if err := validUserID(a.ID); err != nil {
-			return fmt.Errorf("agent %d: %v", i, err)
+			return fmt.Errorf("agent %d: %w", i, err)
 		}
 		if _, dup := r.shifts[a.ID]; dup {
 			return fmt.Errorf("agent %q listed twice", a.ID)
@@ -131,7 +131,7 @@ func (r *Roster) validate() error {
 		for _, s := range a.Shifts {
 			sh, err := parseShift(s)
 			if err != nil {
-				return fmt.Errorf("agent %q: %v", a.ID, err)
+				return fmt.Errorf("agent %q: %w", a.ID, err)
 			}
 			list = append(list, sh)
 		}
@@ -139,7 +139,7 @@ func (r *Roster) validate() error {
 	}
 	for _, s := range r.Supervisors {
 		if err := validUserID(s); err != nil {
-			return fmt.Errorf("supervisor: %v", err)
+			return fmt.Errorf("supervisor: %w", err)
 		}
 	}
 	r.overrides = make(map[string]Override, len(r.Overrides))
@@ -154,7 +154,7 @@ func (r *Roster) validate() error {
 		}
 		if o.Hours != "" {
 			if _, err := parseShift("daily " + o.Hours); err != nil {
-				return fmt.Errorf("override %s: %v", o.Date, err)
+				return fmt.Errorf("override %s: %w", o.Date, err)
 			}
 		}
 		r.overrides[o.Date] = o

@@ -144,7 +144,6 @@ type harness struct {
 	t   *testing.T
 	env *testsuite.TestWorkflowEnvironment
 	f   *fakeActs
-	n   int
 }
 
 func newHarness(t *testing.T, f *fakeActs) *harness {
