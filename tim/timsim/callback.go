@@ -122,7 +122,7 @@ func (s *Server) doCallback(ctx context.Context, command, platform, ip string, b
 		}
 		return callbackOutcome{err: fmt.Errorf("post callback: %w", err)}
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxCallbackAnswer))
 	if err != nil {
 		return callbackOutcome{err: fmt.Errorf("read callback answer: %w", err)}
@@ -212,7 +212,7 @@ func (s *Server) beforeFailed(d beforeDecision, what, reason string, elapsed tim
 }
 
 // afterSend queues C2C.CallbackAfterSendMsg for a delivered message.
-func (s *Server) afterSend(m *c2cMsg, platform, ip string, onlineOnly, unread int) {
+func (s *Server) afterSend(ctx context.Context, m *c2cMsg, platform, ip string, onlineOnly, unread int) {
 	if s.opts.CallbackURL == "" {
 		return
 	}
@@ -225,8 +225,9 @@ func (s *Server) afterSend(m *c2cMsg, platform, ip string, onlineOnly, unread in
 		EventTime:     s.now().UnixMilli(),
 		SendMsgResult: &result, ErrorInfo: &info, UnreadMsgNum: &unread,
 	}
+	ctx = context.WithoutCancel(ctx) // delivered after the sender got its answer
 	s.async.push(func() {
-		out := s.postCallback(context.Background(), tim.CmdC2CAfterSendMsg, platform, ip, body)
+		out := s.postCallback(ctx, tim.CmdC2CAfterSendMsg, platform, ip, body)
 		s.noteNotification(fmt.Sprintf("%s %s→%s", tim.CmdC2CAfterSendMsg, m.From, m.To), out, body)
 	})
 }
@@ -242,9 +243,10 @@ func (s *Server) stateChange(ctx context.Context, userID, action, reason, platfo
 		Info:            tim.StateInfo{Action: action, ToAccount: userID, Reason: reason},
 	}
 	done := make(chan struct{})
+	cbCtx := context.WithoutCancel(ctx) // sent even if the caller stops waiting
 	s.async.push(func() {
 		defer close(done)
-		out := s.postCallback(context.Background(), tim.CmdStateChange, platform, ip, body)
+		out := s.postCallback(cbCtx, tim.CmdStateChange, platform, ip, body)
 		s.noteNotification(fmt.Sprintf("%s %s %s/%s", tim.CmdStateChange, userID, action, reason), out, body)
 	})
 	select {
@@ -254,12 +256,13 @@ func (s *Server) stateChange(ctx context.Context, userID, action, reason, platfo
 }
 
 // groupAfterSend queues Group.CallbackAfterSendMsg.
-func (s *Server) groupAfterSend(body tim.GroupMsgCallback, platform, ip string) {
+func (s *Server) groupAfterSend(ctx context.Context, body tim.GroupMsgCallback, platform, ip string) {
 	if s.opts.CallbackURL == "" {
 		return
 	}
+	ctx = context.WithoutCancel(ctx)
 	s.async.push(func() {
-		out := s.postCallback(context.Background(), tim.CmdGroupAfterSendMsg, platform, ip, body)
+		out := s.postCallback(ctx, tim.CmdGroupAfterSendMsg, platform, ip, body)
 		s.noteNotification(fmt.Sprintf("%s %s in %s", tim.CmdGroupAfterSendMsg, body.FromAccount, body.GroupId), out, body)
 	})
 }

@@ -130,7 +130,7 @@ func TestFaultsHTTPAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		out := map[string]any{}
 		_ = json.NewDecoder(resp.Body).Decode(&out)
 		return resp.StatusCode, out
@@ -147,7 +147,7 @@ func TestFaultsHTTPAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	var cur struct {
 		Faults []struct {
 			Command   string `json:"command"`
@@ -168,7 +168,7 @@ func TestFaultsHTTPAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	status, cfg = post(`{}`)
 	if status != http.StatusOK || len(cfg["faults"].([]any)) != 0 || cfg["rateLimit"] != nil {
 		t.Errorf("cleared: %v", cfg)

@@ -172,7 +172,7 @@ func (s *Server) restSendGroupMsg(c *restCall) (any, *apiError) {
 
 	s.note("rest", fmt.Sprintf("send_group_msg %s in %s: OK (MsgSeq %d)", from, req.GroupId, sent.msgSeq), nil)
 	if !slices.Contains(req.ForbidCallbackControl, tim.ForbidAfterSendMsgCallback) {
-		s.groupAfterSend(tim.GroupMsgCallback{
+		s.groupAfterSend(c.ctx, tim.GroupMsgCallback{
 			CallbackCommand: tim.CmdGroupAfterSendMsg, GroupId: req.GroupId, Type: groupType,
 			FromAccount: from, OperatorAccount: s.opts.Admin, Random: req.Random, MsgSeq: sent.msgSeq,
 			MsgTime: sent.msgTime, MsgId: fmt.Sprintf("%d-%d-%d", tinyID(from), sent.msgTime, req.Random),

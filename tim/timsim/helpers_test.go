@@ -182,7 +182,7 @@ func (e *env) post(command string, q url.Values, body any) (int, map[string]any)
 	if err != nil {
 		e.t.Fatalf("POST %s: %v", command, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	out := map[string]any{}
 	data, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode == http.StatusOK {
@@ -225,7 +225,7 @@ func (e *env) simPost(path string, v, out any) int {
 	if err != nil {
 		e.t.Fatalf("POST %s: %v", path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if out != nil {
 		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 			e.t.Fatalf("POST %s: decode: %v", path, err)

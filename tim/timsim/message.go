@@ -94,7 +94,7 @@ func (s *Server) sendC2C(ctx context.Context, in c2cSend) sendResult {
 	unread := s.store(m, in)
 	res.Delivered = true
 	if !in.forbidAfter {
-		s.afterSend(m, in.platform, in.ip, onlineFlag, unread)
+		s.afterSend(ctx, m, in.platform, in.ip, onlineFlag, unread)
 	}
 	return res
 }

@@ -13,18 +13,18 @@ func TestPresenceStreamDisconnectsAfterGrace(t *testing.T) {
 	s.presenceGrace = 50 * time.Millisecond
 	srv := httptest.NewServer(s)
 	defer srv.Close()
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	if err := s.Login(context.Background(), "alice", ""); err != nil {
 		t.Fatal(err)
 	}
 	open := func() context.CancelFunc {
 		ctx, cancel := context.WithCancel(context.Background())
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/sim/events?presence=1&userID=alice", nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // closed when the stream is cancelled
 		if err != nil {
 			t.Fatal(err)
 		}
-		go func() { <-ctx.Done(); resp.Body.Close() }()
+		go func() { <-ctx.Done(); _ = resp.Body.Close() }()
 		return cancel
 	}
 	first := open()

@@ -96,7 +96,7 @@ func TestGatewayRejectsGET(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("HTTP %d, want 200", resp.StatusCode)
 	}

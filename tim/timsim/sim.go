@@ -408,7 +408,7 @@ func (s *Server) handleSimEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	if q.Get("presence") == "1" {
 		s.presenceOpen(userID)
-		defer s.presenceClose(userID, clientIP(r))
+		defer s.presenceClose(r.Context(), userID, clientIP(r))
 	}
 	heartbeat := time.NewTicker(sseHeartbeat)
 	defer heartbeat.Stop()
@@ -471,7 +471,8 @@ func (s *Server) presenceOpen(userID string) {
 }
 
 // presenceClose disconnects userID if no presence stream reopens within presenceGrace.
-func (s *Server) presenceClose(userID, ip string) {
+func (s *Server) presenceClose(ctx context.Context, userID, ip string) {
+	ctx = context.WithoutCancel(ctx) // runs after the stream's request ended
 	s.mu.Lock()
 	s.presence[userID]--
 	s.mu.Unlock()
@@ -485,7 +486,7 @@ func (s *Server) presenceClose(userID, ip string) {
 		n := s.presence[userID]
 		s.mu.Unlock()
 		if n <= 0 {
-			_ = s.goOffline(context.Background(), userID, tim.StateDisconnect, tim.ReasonLinkClose, ip)
+			_ = s.goOffline(ctx, userID, tim.StateDisconnect, tim.ReasonLinkClose, ip)
 		}
 	}()
 }
@@ -579,7 +580,7 @@ func (s *Server) handleSimStream(w http.ResponseWriter, r *http.Request) {
 	if q.Get("presence") == "1" {
 		for _, u := range users {
 			s.presenceOpen(u)
-			defer s.presenceClose(u, clientIP(r))
+			defer s.presenceClose(r.Context(), u, clientIP(r))
 		}
 	}
 	last := map[string]uint64{}

@@ -26,7 +26,7 @@ func (e *env) getMessages(query string) (int, messagesAnswer) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var out messagesAnswer
 	if resp.StatusCode == http.StatusOK {
 		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
@@ -119,7 +119,7 @@ func readSSE(t *testing.T, ctx context.Context, url string, header http.Header) 
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // closed by the reader goroutine
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func readSSE(t *testing.T, ctx context.Context, url string, header http.Header) 
 	}
 	ch := make(chan sseEvent, 100)
 	go func() {
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		defer close(ch)
 		sc := bufio.NewScanner(resp.Body)
 		var ev sseEvent
@@ -234,7 +234,7 @@ func TestSimStreamForThePage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("invalid user in /sim/stream: HTTP %d, want 400", resp.StatusCode)
 	}
@@ -248,7 +248,7 @@ func TestPageAndState(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	page := string(b)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(page, "Tencent IM emulator") {
 		t.Fatalf("GET /: HTTP %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -273,7 +273,7 @@ func TestPageAndState(t *testing.T) {
 		} `json:"users"`
 	}
 	err = json.NewDecoder(resp.Body).Decode(&st)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if err != nil || st.SDKAppID != testAppID || st.Admin != testAdmin || st.Signed || len(st.Windows) != 2 || len(st.Users) != 2 || st.Users[1].UserID != "alice" || !st.Users[1].Online {
 		t.Errorf("GET /sim/state: %+v (%v)", st, err)
 	}
@@ -281,7 +281,7 @@ func TestPageAndState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET /nope: HTTP %d, want 404", resp.StatusCode)
 	}

@@ -99,7 +99,7 @@ func freeAddr(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().String()
 }
 
@@ -114,7 +114,7 @@ func TestRunServesAndStops(t *testing.T) {
 	for {
 		resp, err := http.Get("http://" + addr + "/")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("GET /: HTTP %d", resp.StatusCode)
 			}
@@ -133,7 +133,7 @@ func TestRunServesAndStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	cancel()
 	select {
 	case err := <-done:
@@ -150,7 +150,7 @@ func TestRunReportsStartupErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	err = run(context.Background(), env(map[string]string{"TIMDESK_SECRET_KEY": "k", "TIMSIM_LISTEN": l.Addr().String()}), &syncBuffer{})
 	if err == nil || !strings.Contains(err.Error(), "listen") {
 		t.Errorf("port in use: got %v", err)

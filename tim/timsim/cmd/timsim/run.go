@@ -53,7 +53,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if callbacks == "" {
 		callbacks = "off"
 	}
-	fmt.Fprintf(stdout, "timsim: Tencent IM emulator on %s/ (chat page); REST base URL %s; callbacks to %s\n", base, base, callbacks)
+	_, _ = fmt.Fprintf(stdout, "timsim: Tencent IM emulator on %s/ (chat page); REST base URL %s; callbacks to %s\n", base, base, callbacks)
 	log.Info("timsim started", "url", base, "sdkappid", cfg.SDKAppID, "admin", cfg.Admin,
 		"callback_url", callbacks, "signed_callbacks", cfg.CallbackToken != "", "fail_closed", cfg.FailClosed)
 
@@ -63,7 +63,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	case <-ctx.Done():
 	}
 	log.Info("timsim stopping")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	_ = sim.Close() // ends long-polls and event streams so Shutdown can finish
 	if err := srv.Shutdown(sctx); err != nil {
