@@ -449,7 +449,7 @@ func TestListAgents(t *testing.T) {
 	if emma.Online == nil || *emma.Online || emma.Load == nil || *emma.Load != 0 || emma.OnDuty {
 		t.Errorf("agent_emma = %s", mustJSON(emma))
 	}
-	if !zhang.Supervisor || zhang.Load != nil {
+	if !zhang.Supervisor || zhang.Load != nil || zhang.Capacity != activities.DefaultCapacity {
 		t.Errorf("agent_zhang = %s", mustJSON(zhang))
 	}
 	for _, c := range env.temporal.Calls("Count") {

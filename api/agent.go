@@ -68,7 +68,8 @@ func (s *server) handleListAgents(c *fiber.Ctx) error {
 			continue
 		}
 		seen[id] = true
-		views = append(views, agentView{ID: id, Supervisor: true, OnDuty: onDuty[id]})
+		a, _ := snap.Roster.Agent(id)
+		views = append(views, agentView{ID: id, Name: a.Name, Language: a.Language, Capacity: a.Capacity, Supervisor: true, OnDuty: onDuty[id]})
 	}
 	for i := range views {
 		if p, ok := snap.Presence[views[i].ID]; ok {

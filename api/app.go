@@ -287,7 +287,7 @@ func (s *server) observeMiddleware(c *fiber.Ctx) error {
 	start := s.now()
 	err := c.Next()
 	if err != nil {
-		if herr := s.app(c).ErrorHandler(c, err); herr != nil {
+		if herr := c.App().Config().ErrorHandler(c, err); herr != nil {
 			return herr
 		}
 	}
@@ -306,8 +306,6 @@ func (s *server) observeMiddleware(c *fiber.Ctx) error {
 		"status", status, "durationMs", elapsed.Milliseconds(), "ip", c.IP())
 	return nil
 }
-
-func (s *server) app(c *fiber.Ctx) fiber.Config { return c.App().Config() }
 
 // recoverMiddleware turns a panic into a logged internal error (500 with the request ID).
 func (s *server) recoverMiddleware(c *fiber.Ctx) (err error) {
