@@ -34,6 +34,8 @@ type SendInput struct {
 	Text            string `json:"text"`
 	Relay           bool   `json:"relay,omitempty"`
 	CloudCustomData string `json:"cloudCustomData,omitempty"`
+	// Body, when set, is sent as is instead of Text (forwarding non-text messages).
+	Body tim.MsgBody `json:"body,omitempty"`
 }
 
 // SendResult is Tencent's answer.
@@ -47,8 +49,12 @@ type SendResult struct {
 // Send sends one C2C text message (sendmsg). An account that is not imported is imported once
 // and the message resent with the same MsgSeq/MsgRandom.
 func (m *IM) Send(ctx context.Context, in SendInput) (SendResult, error) {
-	if in.Key == "" || in.To == "" || strings.TrimSpace(in.Text) == "" {
+	if in.Key == "" || in.To == "" || (strings.TrimSpace(in.Text) == "" && len(in.Body) == 0) {
 		return SendResult{}, temporal.NewNonRetryableApplicationError("send: key, to and text are required", ErrTypeBadInput, nil)
+	}
+	body := in.Body
+	if len(body) == 0 {
+		body = tim.MsgBody{tim.TextElem(in.Text)}
 	}
 	from := in.From
 	if from == "" {
@@ -61,7 +67,7 @@ func (m *IM) Send(ctx context.Context, in SendInput) (SendResult, error) {
 		ToAccount:             in.To,
 		MsgSeq:                seq,
 		MsgRandom:             rnd,
-		MsgBody:               tim.MsgBody{tim.TextElem(in.Text)},
+		MsgBody:               body,
 		CloudCustomData:       in.CloudCustomData,
 		ForbidCallbackControl: []string{tim.ForbidBeforeSendMsgCallback, tim.ForbidAfterSendMsgCallback},
 	}

@@ -228,3 +228,18 @@ func TestImportRoster(t *testing.T) {
 		t.Errorf("invalid roster: %v", err)
 	}
 }
+
+func TestSendForwardsBody(t *testing.T) {
+	f, c := newTIMFake(t)
+	im := &IM{Client: c, ServiceAccount: "support"}
+	env := activityEnv()
+	register(env, im)
+	body := tim.MsgBody{{MsgType: tim.MsgTypeImage, MsgContent: json.RawMessage(`{"UUID":"img1"}`)}}
+	if _, err := env.ExecuteActivity(im.Send, SendInput{Key: "k", To: "u1", Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(f.sends[0]["MsgBody"])
+	if string(got) != `[{"MsgContent":{"UUID":"img1"},"MsgType":"TIMImageElem"}]` {
+		t.Errorf("MsgBody = %s", got)
+	}
+}

@@ -44,6 +44,7 @@ type Policy struct {
 	MaxClarify         int           `json:"maxClarify"`         // clarifying questions before handing off
 	TranslationEnabled bool          `json:"translationEnabled"` // false: translation "off"
 	RatingPrompt       bool          `json:"ratingPrompt"`       // ask for a rating when closing
+	RatingWindow       time.Duration `json:"ratingWindow"`       // how long a closed consultation waits for the rating
 }
 
 // DefaultHumanKeywords are the explicit requests for a human (TIMDESK_HUMAN_KEYWORDS overrides).
@@ -63,6 +64,7 @@ func DefaultPolicy() Policy {
 		MinConfidence:    0.5,
 		MaxClarify:       1,
 		RatingPrompt:     true,
+		RatingWindow:     5 * time.Minute,
 	}
 }
 

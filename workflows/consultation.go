@@ -113,6 +113,7 @@ type ConsultationResult struct {
 	ClosedBy string
 	Steps    int
 	ClosedAt time.Time
+	Rating   int `json:",omitempty"` // 1..5 when the customer answered the rating prompt
 }
 
 // ConsultationState is the live state, carried across continue-as-new and returned by the
@@ -154,7 +155,9 @@ type ConsultationState struct {
 
 	Notified    map[string]bool `json:"notified,omitempty"` // one-off notices already sent
 	RatingAsked bool            `json:"ratingAsked"`
-	Seen        []SeenKey       `json:"seen,omitempty"` // bounded MsgKey dedupe window
+	RatingUntil time.Time       `json:"ratingUntil,omitzero"` // closed, waiting for the rating reply
+	Rating      int             `json:"rating,omitempty"`     // 1..5 from the customer's reply
+	Seen        []SeenKey       `json:"seen,omitempty"`       // bounded MsgKey dedupe window
 
 	Policy     activities.Policy `json:"policy"`
 	StartedAt  time.Time         `json:"startedAt"`
@@ -212,6 +215,13 @@ const (
 // versionBaseline is the first GetVersion change ID; later changes add their own IDs and keep
 // this call (see doc.go).
 const versionBaseline = "timdesk-consultation-baseline"
+
+// Change IDs (workflow.GetVersion) of behaviour added after the baseline.
+const (
+	// versionRatingWindow: a closed consultation waits Policy.RatingWindow for the rating reply
+	// (histories before it completed right after the prompt; testdata/consultation_full.json).
+	versionRatingWindow = "timdesk-rating-window"
+)
 
 // ConsultationWorkflow runs one consultation; see doc.go for the flows.
 func ConsultationWorkflow(ctx workflow.Context, in ConsultationInput) (ConsultationResult, error) {
@@ -403,7 +413,7 @@ func (s *consultation) normalizePolicy() {
 	for _, f := range []struct{ v, def *time.Duration }{
 		{&p.AIIdleTimeout, &d.AIIdleTimeout}, {&p.QueueIdleTimeout, &d.QueueIdleTimeout},
 		{&p.HumanIdleTimeout, &d.HumanIdleTimeout}, {&p.AcceptTimeout, &d.AcceptTimeout},
-		{&p.ReplyTimeout, &d.ReplyTimeout}, {&p.RetryRouteAfter, &d.RetryRouteAfter},
+		{&p.ReplyTimeout, &d.ReplyTimeout}, {&p.RetryRouteAfter, &d.RetryRouteAfter}, {&p.RatingWindow, &d.RatingWindow},
 	} {
 		if *f.v <= 0 {
 			*f.v = *f.def

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/tim"
 )
 
 // Activity receivers: workflows refer to activity methods through nil pointers; the worker
@@ -60,7 +61,8 @@ func (s *consultation) handleCustomerMessage(ctx workflow.Context, m InboundMess
 			activities.DetectInput{Text: text}).Get(ctx, &d); err != nil {
 			workflow.GetLogger(ctx).Warn("detect language failed", "error", err)
 		}
-		if d.Language != "" {
+		// a short "ok" must not switch a Chinese customer to English
+		if d.Language != "" && (s.st.Language == "" || languageEvidence(text) >= 6) {
 			s.st.Language = d.Language
 		}
 		e.Language = d.Language
@@ -86,7 +88,13 @@ func (s *consultation) handleCustomerMessage(ctx workflow.Context, m InboundMess
 	case OwnerQueue:
 		// kept in the transcript; relayed to the agent on assignment
 	case OwnerAgent:
-		if s.relay(ctx, []TranscriptEntry{e}) {
+		ok := false
+		if text == "" && len(m.Body) > 0 {
+			ok = s.sendMsg(ctx, s.st.Agent, "", m.Body, true)
+		} else {
+			ok = s.relay(ctx, []TranscriptEntry{e})
+		}
+		if ok {
 			s.markDelivered(e.Seq)
 		}
 		if s.st.Accepted && s.st.ReplyDeadline.IsZero() {
@@ -397,6 +405,13 @@ func (s *consultation) handleAgentMessage(ctx workflow.Context, m InboundMessage
 		return
 	}
 	if text == "" {
+		if len(m.Body) > 0 { // an image, file...: forwarded as is
+			e := TranscriptEntry{Role: "agent", Sender: m.From, MsgKey: m.MsgKey, Text: "(non-text message)"}
+			e.Delivered = s.sendMsg(ctx, s.st.Customer, "", m.Body, false)
+			s.st.Step++
+			e.Seq, e.At = s.st.Step, s.now(ctx)
+			s.appendEntry(e)
+		}
 		return
 	}
 	e := TranscriptEntry{Role: "agent", Sender: m.From, MsgKey: m.MsgKey, Text: text, Language: s.st.AgentLanguage}
@@ -457,8 +472,9 @@ func (s *consultation) close(ctx workflow.Context, req CloseRequest) (Consultati
 		goodbye = "goodbye_inactive"
 	}
 	s.notice(ctx, goodbye)
+	prompted := false
 	if s.st.Policy.RatingPrompt && !s.st.RatingAsked {
-		s.st.RatingAsked = true
+		s.st.RatingAsked, prompted = true, true
 		s.notice(ctx, "rating")
 	}
 	if s.st.Agent != "" && req.By != s.st.Agent {
@@ -467,6 +483,26 @@ func (s *consultation) close(ctx workflow.Context, req CloseRequest) (Consultati
 	s.st.Status, s.st.ClosedBy, s.st.CloseNote = activities.StatusClosed, req.By, req.Reason
 	s.st.AcceptDeadline, s.st.ReplyDeadline, s.st.ShiftWaitUntil, s.st.RetryRouteAt, s.st.IdleDeadline = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	s.syncSearchAttributes(ctx)
+
+	// Wait a little for the rating: a reply of 1-5 is recorded, anything else starts the
+	// customer's next consultation below.
+	if prompted && workflow.GetVersion(ctx, versionRatingWindow, workflow.DefaultVersion, 1) >= 1 {
+		s.st.RatingUntil = s.now(ctx).Add(s.st.Policy.RatingWindow)
+		if _, err := workflow.AwaitWithTimeout(ctx, s.st.Policy.RatingWindow, func() bool { return len(s.inbox) > 0 }); err != nil {
+			return ConsultationResult{}, err
+		}
+		s.st.RatingUntil = time.Time{}
+		if len(s.inbox) > 0 {
+			if r := parseRating(s.inbox[0].text()); r > 0 {
+				m := s.inbox[0]
+				s.inbox = s.inbox[1:]
+				s.st.Rating = r
+				s.st.Step++
+				s.appendEntry(TranscriptEntry{Seq: s.st.Step, At: s.now(ctx), Role: "customer", Sender: m.From, MsgKey: m.MsgKey, Text: m.text(), Delivered: true})
+				s.notice(ctx, "rating_thanks")
+			}
+		}
+	}
 
 	// Messages that arrive while closing start the customer's next consultation.
 	s.drainSignals(ctx)
@@ -484,7 +520,50 @@ func (s *consultation) close(ctx workflow.Context, req CloseRequest) (Consultati
 		}}
 		return ConsultationResult{}, workflow.NewContinueAsNewError(ctx, ConsultationWorkflow, next)
 	}
-	return ConsultationResult{Customer: s.st.Customer, Reason: req.Reason, ClosedBy: req.By, Steps: s.st.Step, ClosedAt: s.now(ctx)}, nil
+	return ConsultationResult{Customer: s.st.Customer, Reason: req.Reason, ClosedBy: req.By, Steps: s.st.Step, ClosedAt: s.now(ctx), Rating: s.st.Rating}, nil
+}
+
+// parseRating reads a rating reply: "1".."5" (also full-width, "5分", "5 stars", "4/5") or 1-5 stars.
+func parseRating(text string) int {
+	t := strings.ToLower(strings.TrimSpace(text))
+	if t == "" {
+		return 0
+	}
+	if stars := strings.Count(t, "★") + strings.Count(t, "⭐"); stars > 0 {
+		rest := strings.NewReplacer("★", "", "⭐", "", "\ufe0f", "", " ", "").Replace(t)
+		if rest == "" && stars <= 5 {
+			return stars
+		}
+		return 0
+	}
+	r := []rune(t)
+	d := r[0]
+	if d >= '１' && d <= '５' {
+		d = d - '１' + '1'
+	}
+	if d < '1' || d > '5' {
+		return 0
+	}
+	switch strings.TrimSpace(string(r[1:])) {
+	case "", "分", "星", "star", "stars", "/5", "/ 5", "分!", "!":
+		return int(d - '0')
+	}
+	return 0
+}
+
+// languageEvidence weighs how much text there is to tell a language by (CJK characters count
+// three times, since they carry more).
+func languageEvidence(text string) int {
+	n := 0
+	for _, r := range text {
+		switch {
+		case unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r):
+			n += 3
+		case unicode.IsLetter(r):
+			n++
+		}
+	}
+	return n
 }
 
 // ---- sending and translating ----
@@ -510,10 +589,15 @@ func (s *consultation) translate(ctx workflow.Context, text, source, target stri
 
 // sendTo sends text From=service account (or From=customer when relay) and reports success.
 func (s *consultation) sendTo(ctx workflow.Context, to, text string, relay bool) bool {
+	return s.sendMsg(ctx, to, text, nil, relay)
+}
+
+// sendMsg sends text, or body as is when set (non-text messages).
+func (s *consultation) sendMsg(ctx workflow.Context, to, text string, body tim.MsgBody, relay bool) bool {
 	s.st.Step++
 	in := activities.SendInput{
 		Key:  fmt.Sprintf("%s/%s/%d", s.workflowID, s.st.FirstRunID, s.st.Step),
-		From: s.st.ServiceAccount, To: to, Text: text, Relay: relay,
+		From: s.st.ServiceAccount, To: to, Text: text, Relay: relay, Body: body,
 	}
 	if relay {
 		in.From = s.st.Customer

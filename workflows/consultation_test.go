@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/tim"
 )
 
 var testStart = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
@@ -483,8 +484,9 @@ func TestInactivityCloses(t *testing.T) {
 	if res.Reason != reasonInactivity || res.ClosedBy != "timdesk" {
 		t.Errorf("result = %+v", res)
 	}
-	if !res.ClosedAt.Equal(testStart.Add(time.Second).Add(30 * time.Minute)) {
-		t.Errorf("closed at %v, want start+30m1s (AI idle timeout)", res.ClosedAt)
+	// AI idle timeout (30m) after the last message, then the rating window (5m)
+	if !res.ClosedAt.Equal(testStart.Add(time.Second).Add(30*time.Minute + 5*time.Minute)) {
+		t.Errorf("closed at %v, want start+35m1s", res.ClosedAt)
 	}
 	if f.find("cust1", "have not heard from you") == nil {
 		t.Error("no goodbye")
@@ -629,4 +631,95 @@ func converterDecode(can *workflow.ContinueAsNewError, into *ConsultationInput) 
 
 func decodeCAN(can *workflow.ContinueAsNewError, into any) error {
 	return converter.GetDefaultDataConverter().FromPayloads(can.Input, into)
+}
+
+func TestRatingReplyAfterClose(t *testing.T) {
+	f := newFake()
+	h := newHarness(t, f)
+	h.customer(time.Second, "k1", "human")
+	h.agent(time.Minute, "a1", "agent_emma", "/close", nil)
+	h.customer(2*time.Minute, "k2", "５")
+	res := h.run(ConsultationInput{})
+	if res.Rating != 5 || res.ClosedBy != "agent_emma" {
+		t.Errorf("result = %+v", res)
+	}
+	if f.find("cust1", "Thank you for your rating") == nil {
+		t.Error("no thanks for the rating")
+	}
+	if f.answers != 0 {
+		t.Error("the rating went to the answerer")
+	}
+}
+
+func TestMessageAfterCloseStartsNextConsultation(t *testing.T) {
+	f := newFake()
+	h := newHarness(t, f)
+	h.customer(time.Second, "k1", "how long does shipping take?")
+	h.at(time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "admin", By: "admin"}) })
+	h.customer(2*time.Minute, "k2", "one more question about refunds")
+	h.customer(3*time.Minute, "k1", "how long does shipping take?") // a late duplicate
+	h.env.ExecuteWorkflow(ConsultationWorkflow, ConsultationInput{Customer: "cust1"})
+	var can *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("error = %v, want continue-as-new into the next consultation", err)
+	}
+	var next ConsultationInput
+	if err := decodeCAN(can, &next); err != nil {
+		t.Fatal(err)
+	}
+	st := next.Carry.State
+	if len(next.Carry.Pending) != 1 || next.Carry.Pending[0].MsgKey != "k2" || st.Owner != OwnerAI || st.Status != activities.StatusAI ||
+		len(st.Transcript) != 0 || len(st.Seen) != 2 || st.RatingAsked {
+		t.Errorf("next consultation: pending=%+v state=%+v", next.Carry.Pending, st)
+	}
+}
+
+func TestShortMessageKeepsLanguage(t *testing.T) {
+	f := newFake()
+	h := newHarness(t, f)
+	var st ConsultationState
+	h.customer(time.Second, "k1", "运费多少钱？")
+	h.customer(time.Minute, "k2", "ok")
+	h.snapshot(2*time.Minute, &st)
+	h.at(3*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
+	h.run(ConsultationInput{})
+	if st.Language != "zh" {
+		t.Errorf("language = %s after a short English reply, want zh", st.Language)
+	}
+}
+
+func TestNonTextMessagesAreForwarded(t *testing.T) {
+	f := newFake()
+	h := newHarness(t, f)
+	img := tim.MsgBody{{MsgType: "TIMImageElem", MsgContent: []byte(`{"UUID":"x"}`)}}
+	h.customer(time.Second, "k1", "human")
+	h.at(time.Minute, func() {
+		h.env.UpdateWorkflow(UpdateAgentMessage, "a1", &testsuite.TestUpdateCallback{OnReject: func(error) {}, OnAccept: func() {}, OnComplete: func(any, error) {}},
+			InboundMessage{MsgKey: "a1", From: "agent_emma", To: "cust1", Body: img})
+	})
+	h.at(2*time.Minute, func() {
+		h.env.SignalWorkflow(SignalMessage, InboundMessage{MsgKey: "k2", From: "cust1", To: "support", Body: img})
+	})
+	h.at(3*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
+	h.run(ConsultationInput{})
+	var toCustomer, toAgent bool
+	for _, s := range f.sends {
+		if len(s.Body) == 1 && s.Body[0].MsgType == "TIMImageElem" {
+			toCustomer = toCustomer || (s.To == "cust1" && s.From == "support")
+			toAgent = toAgent || (s.To == "agent_emma" && s.From == "cust1" && s.Relay)
+		}
+	}
+	if !toCustomer || !toAgent {
+		t.Errorf("image forwarded to customer=%v agent=%v", toCustomer, toAgent)
+	}
+}
+
+func TestParseRating(t *testing.T) {
+	cases := map[string]int{"5": 5, " 1 ": 1, "３": 3, "4分": 4, "5 stars": 5, "★★★★": 4, "⭐⭐⭐": 3, "0": 0, "6": 0,
+		"55": 0, "5 minutes ago I asked": 0, "": 0, "★★★★★★": 0, "great": 0}
+	for in, want := range cases {
+		if got := parseRating(in); got != want {
+			t.Errorf("parseRating(%q) = %d, want %d", in, got, want)
+		}
+	}
 }

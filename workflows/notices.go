@@ -37,6 +37,10 @@ var notices = map[string]map[string]string{
 		"en": "How did we do? Reply with a rating from 1 (poor) to 5 (excellent).",
 		"zh": "请为本次服务打分：回复 1（很差）到 5（很好）。",
 	},
+	"rating_thanks": {
+		"en": "Thank you for your rating!",
+		"zh": "感谢您的评价！",
+	},
 	// agent-facing (prefixed with [timdesk])
 	"handoff": {
 		"en": "New consultation %s from customer %s (language: %s). Reason: %s.\nSummary: %s\nReply in this chat: the customer gets your reply translated. Commands: /close, /transfer <agentID>, /ai",

@@ -23,7 +23,10 @@ var replayHistories = []struct {
 	file     string
 	workflow any
 }{
+	// before the rating window (versionRatingWindow): replays through the DefaultVersion branch
 	{"testdata/consultation_full.json", ConsultationWorkflow},
+	// with the rating window and a rating reply
+	{"testdata/consultation_rating.json", ConsultationWorkflow},
 	{"testdata/desk.json", DeskWorkflow},
 }
 
@@ -40,8 +43,9 @@ func TestReplay(t *testing.T) {
 }
 
 // TestGenerateHistories runs a full consultation (AI answer, duplicate, explicit hand-off, accept
-// timeout escalation, agent reply, /close) and a desk session against the real dev server and
-// rewrites testdata/*.json. Run with TIMDESK_UPDATE_HISTORY=1 (needs the Temporal CLI at
+// timeout escalation, agent reply, /close, rating reply) and a desk session against the real dev server and
+// rewrites testdata/consultation_rating.json and testdata/desk.json (consultation_full.json stays:
+// it is the history from before versionRatingWindow). Run with TIMDESK_UPDATE_HISTORY=1 (needs the Temporal CLI at
 // TIMDESK_TEMPORAL_CLI or ../bin/temporal; nothing is downloaded).
 func TestGenerateHistories(t *testing.T) {
 	if os.Getenv("TIMDESK_UPDATE_HISTORY") != "1" {
@@ -69,6 +73,7 @@ func TestGenerateHistories(t *testing.T) {
 
 	f := newFake()
 	f.policy.AcceptTimeout = 2 * time.Second
+	f.policy.RatingWindow = 5 * time.Second
 	base := f.route
 	f.route = func(in activities.RouteInput, n int) activities.RouteResult {
 		r := base(in, n)
@@ -128,14 +133,18 @@ func TestGenerateHistories(t *testing.T) {
 		t.Fatal(err)
 	}
 	agentMsg("a2", "/close")
+	waitUntil(t, "rating prompt", func() bool { return f.find(cust, "打分") != nil })
+	if err := c.SignalWorkflow(ctx, id, "", SignalMessage, msg("h3", "5")); err != nil {
+		t.Fatal(err)
+	}
 	var res ConsultationResult
 	if err := run.Get(ctx, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.ClosedBy != "agent_li" {
+	if res.ClosedBy != "agent_li" || res.Rating != 5 {
 		t.Fatalf("result %+v", res)
 	}
-	writeHistory(t, ctx, c, id, run.GetRunID(), "testdata/consultation_full.json")
+	writeHistory(t, ctx, c, id, run.GetRunID(), "testdata/consultation_rating.json")
 
 	// ---- desk ----
 	drun, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: DeskWorkflowID, TaskQueue: tq}, DeskWorkflow, DeskInput{})
