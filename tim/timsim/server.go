@@ -45,8 +45,7 @@ type Options struct {
 	Logger *slog.Logger
 	// Accounts are imported at start, in addition to Admin.
 	Accounts []string
-	// Windows are the chat windows the web page opens on first visit (default: a customer "alice"
-	// talking to "support" and an agent "agent1" talking to "alice").
+	// Windows are the chat windows the web page opens on first visit (default DefaultWindows).
 	Windows []Window
 }
 
@@ -56,8 +55,10 @@ type Window struct {
 	Peer string `json:"peer"`
 }
 
-// DefaultWindows is what the web page shows when Options.Windows is empty.
-var DefaultWindows = []Window{{User: "alice", Peer: "support"}, {User: "agent1", Peer: "alice"}}
+// DefaultWindows is what the web page shows when Options.Windows is empty: a customer "alice"
+// writing to the service account "support", and the demo roster's agents agent_emma and agent_li
+// (deploy/demo/roster.yaml) answering alice.
+var DefaultWindows = []Window{{User: "alice", Peer: "support"}, {User: "agent_emma", Peer: "alice"}, {User: "agent_li", Peer: "alice"}}
 
 // Server is the emulator. It is an http.Handler: REST under /v4/, the simulated-client API under
 // /sim/, the web page at /. Create it with New; call Close when done so long-polls, event streams

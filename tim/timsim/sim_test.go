@@ -274,7 +274,7 @@ func TestPageAndState(t *testing.T) {
 	}
 	err = json.NewDecoder(resp.Body).Decode(&st)
 	_ = resp.Body.Close()
-	if err != nil || st.SDKAppID != testAppID || st.Admin != testAdmin || st.Signed || len(st.Windows) != 2 || len(st.Users) != 2 || st.Users[1].UserID != "alice" || !st.Users[1].Online {
+	if err != nil || st.SDKAppID != testAppID || st.Admin != testAdmin || st.Signed || len(st.Windows) != 3 || len(st.Users) != 2 || st.Users[1].UserID != "alice" || !st.Users[1].Online {
 		t.Errorf("GET /sim/state: %+v (%v)", st, err)
 	}
 	resp, err = http.Get(e.srv.URL + "/nope")

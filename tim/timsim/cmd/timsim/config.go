@@ -46,7 +46,7 @@ type config struct {
 //	TIMSIM_FAIL_CLOSED     true: a failed before-send callback rejects with 80003 (default false)
 //	TIMSIM_CALLBACK_TIMEOUT callback timeout as a Go duration (default 2s, as Tencent)
 //	TIMSIM_ACCOUNTS        comma-separated UserIDs imported at start (optional)
-//	TIMSIM_WINDOWS         the page's first windows, "user:peer,user:peer" (default alice:support,agent1:alice)
+//	TIMSIM_WINDOWS         the page's first windows, "user:peer,user:peer" (default alice:support,agent_emma:alice,agent_li:alice)
 //	TIMDESK_LOG_FORMAT     json or text (default json)
 func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
