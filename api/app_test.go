@@ -447,7 +447,7 @@ func (e *testEnv) do(tb testing.TB, method, target string, body string, headers 
 	if err != nil {
 		tb.Fatalf("%s %s: %v", method, target, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		tb.Fatalf("read body: %v", err)

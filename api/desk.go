@@ -75,7 +75,7 @@ func (d *deskView) cached(ctx context.Context) *deskSnapshot {
 	if snap != nil {
 		if !d.refreshing {
 			d.refreshing = true
-			go d.refresh()
+			go d.refresh(context.WithoutCancel(ctx))
 		}
 		d.mu.Unlock()
 		return snap
@@ -110,8 +110,8 @@ func (d *deskView) invalidate() {
 	d.mu.Unlock()
 }
 
-func (d *deskView) refresh() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+func (d *deskView) refresh(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	snap := d.fetch(ctx)
 	d.mu.Lock()

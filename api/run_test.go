@@ -45,7 +45,7 @@ func TestRunPortInUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	env := requiredEnv()
 	env["TIMDESK_LISTEN"] = ln.Addr().String()
 	env["TEMPORAL_ADDRESS"] = "127.0.0.1:1"
@@ -92,7 +92,7 @@ func TestRunServes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("GET %s: %v", path, err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
 	if s := get("/healthz"); s != 200 {
@@ -107,7 +107,7 @@ func TestRunServes(t *testing.T) {
 	// A body over the 1 MB server limit is refused by the server itself.
 	resp, err := hc.Post(base+goodURL(tim.CmdC2CBeforeSendMsg), "application/json", strings.NewReader(strings.Repeat("a", 2<<20)))
 	if err == nil {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Errorf("2 MB callback = %d, want 413", resp.StatusCode)
 		}
@@ -120,7 +120,7 @@ func TestRunServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if !strings.Contains(string(body), `"ErrorCode":1`) || time.Since(start) > 1500*time.Millisecond {
 		t.Errorf("callback with Temporal down: %s after %s", body, time.Since(start))
 	}
