@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -95,6 +97,8 @@ type Server struct {
 	// presenceGrace is how long a closed presence stream waits for a reconnect (a page reload)
 	// before the user is disconnected.
 	presenceGrace time.Duration
+	// bootID changes with every Server, so the page can tell that the emulator restarted.
+	bootID string
 }
 
 // New returns an emulator configured by opts; zero fields take the documented defaults.
@@ -137,6 +141,7 @@ func New(opts Options) *Server {
 	s.feed.changed = make(chan struct{})
 	s.anyChanged = make(chan struct{})
 	s.presenceGrace = defaultPresenceGrace
+	s.bootID = strconv.FormatUint(rand.Uint64(), 36)
 	s.importLocked(opts.Admin)
 	for _, id := range opts.Accounts {
 		if id = strings.TrimSpace(id); id != "" && tim.ValidateUserID(id) == nil {

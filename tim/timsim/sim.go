@@ -671,6 +671,7 @@ type simState struct {
 	FailClosed  bool      `json:"failClosed"`
 	Windows     []Window  `json:"windows"`
 	Users       []simUser `json:"users"`
+	BootID      string    `json:"bootID"`
 }
 
 // handleSimState is GET /sim/state: configuration (without secrets), accounts and presence.
@@ -679,6 +680,7 @@ func (s *Server) handleSimState(w http.ResponseWriter, _ *http.Request) {
 	st := simState{
 		SDKAppID: s.opts.SDKAppID, Admin: s.opts.Admin, CallbackURL: s.opts.CallbackURL,
 		Signed: s.opts.CallbackToken != "", FailClosed: s.failClosed, Windows: s.opts.Windows, Users: []simUser{},
+		BootID: s.bootID,
 	}
 	for _, a := range s.accounts {
 		st.Users = append(st.Users, simUser{UserID: a.UserID, Online: a.Online, Platform: a.Platform})
