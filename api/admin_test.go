@@ -56,3 +56,16 @@ func TestAdminAuth(t *testing.T) {
 }
 
 func adminHeader() []string { return []string{"Authorization", bearer(testAdminKey)} }
+
+func TestAdminAuthFailuresAreRateLimited(t *testing.T) {
+	env := newTestEnv(t, func(e *testEnv) { e.cfg.UserSigRate, e.cfg.UserSigBurst = 3.0/60, 3 })
+	for i, want := range []int{401, 401, 401, 429} {
+		if r := env.do(t, http.MethodGet, "/api/v1/roster", "", "Authorization", bearer("guess")); r.Status != want {
+			t.Fatalf("attempt %d: status = %d, want %d", i, r.Status, want)
+		}
+	}
+	// The right key still works from the same address.
+	if r := env.do(t, http.MethodGet, "/api/v1/roster", "", adminHeader()...); r.Status != 200 {
+		t.Fatalf("admin key after failures: status = %d, want 200", r.Status)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,16 +39,21 @@ func (s *server) isAdminKey(token string) bool {
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
-// adminAuth guards the admin API: "Authorization: Bearer <TIMDESK_ADMIN_API_KEY>".
+// adminAuth guards the admin API: "Authorization: Bearer <TIMDESK_ADMIN_API_KEY>". Failed
+// attempts draw on the caller's per-IP bucket (TIMDESK_USERSIG_RATE), which slows key guessing.
 func (s *server) adminAuth(c *fiber.Ctx) error {
 	token, ok := bearerToken(c)
+	if ok && s.isAdminKey(token) {
+		return c.Next()
+	}
+	if allowed, wait := s.limiter.allow(c.IP()); !allowed {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		return newError(codeRateLimited, "too many failed attempts; retry later")
+	}
 	if !ok {
 		return newError(codeUnauthorized, "admin API key required (Authorization: Bearer <key>)")
 	}
-	if !s.isAdminKey(token) {
-		return newError(codeUnauthorized, "wrong admin API key")
-	}
-	return c.Next()
+	return newError(codeUnauthorized, "wrong admin API key")
 }
 
 // jwtVerifier checks the business's end-user tokens: HS256 only, exp required, nbf and iat
