@@ -53,6 +53,7 @@ const (
 	DeadlineShift      = "shift"       // next shift starts → route
 	DeadlineRetryRoute = "retry_route" // everyone busy → route again
 	DeadlineIdle       = "idle"        // inactivity → close with a goodbye
+	DeadlineRating     = "rating"      // closed: the rating reply is awaited until then
 )
 
 // ConsultationID is the workflow ID of a customer's consultation: "consultation/<customer>".
@@ -452,6 +453,9 @@ func (s *consultation) snapshot() ConsultationState {
 		if !d.At.IsZero() && st.Phase != PhaseClosed {
 			st.Deadlines = append(st.Deadlines, d)
 		}
+	}
+	if !s.st.RatingUntil.IsZero() {
+		st.Deadlines = append(st.Deadlines, Deadline{DeadlineRating, s.st.RatingUntil})
 	}
 	if st.Transcript == nil {
 		st.Transcript = []TranscriptEntry{}

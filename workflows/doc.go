@@ -48,8 +48,13 @@
 // Close: agent /close, signal "close", or the inactivity deadline of the current owner
 // (Policy.AIIdleTimeout, QueueIdleTimeout counted from the next shift start when waiting for one,
 // HumanIdleTimeout) → goodbye in the customer's language, the rating prompt (once per
-// consultation), a note to the agent, status "closed", and the workflow completes. Messages that
-// arrive while closing continue-as-new into a fresh consultation instead of being lost.
+// consultation), a note to the agent, status "closed". The closed workflow then waits
+// Policy.RatingWindow (5 min) for the rating: a reply of 1-5 (also "５", "4分", "★★★") is kept as
+// Rating and thanked; any other message — or one that arrives while closing — continues-as-new
+// into the customer's next consultation instead of being lost; otherwise the workflow completes.
+//
+// Non-text messages (images, files) are forwarded as they are: the agent's to the customer From=
+// service account, the customer's to the assigned agent as a relay.
 //
 // All deadlines are absolute times in the state; the main loop waits with AwaitWithTimeout until
 // the earliest one, so timers are re-created after continue-as-new or a worker restart.
@@ -78,8 +83,12 @@
 //
 // Every run calls workflow.GetVersion with a baseline change ID (versionBaseline,
 // deskVersionBaseline). A change that alters the commands a running history produced adds its
-// own change ID with GetVersion and keeps the old branch until no history needs it; the checked-in
-// histories in testdata/ are replayed by TestReplay to catch non-determinism.
+// own change ID with GetVersion and keeps the old branch until no history needs it — the rating
+// window is the first (versionRatingWindow: testdata/consultation_full.json was recorded before
+// it and still replays through the DefaultVersion branch). The checked-in histories in testdata/
+// are replayed by TestReplay; regenerate the current ones with TIMDESK_UPDATE_HISTORY=1 go test
+// -run TestGenerateHistories ./workflows (real dev server via TIMDESK_TEMPORAL_CLI or
+// bin/temporal) and keep the old files.
 //
 // # Desk (workflow ID "timdesk/desk")
 //
