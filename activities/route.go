@@ -139,8 +139,8 @@ func (r *Router) roster(ctx context.Context, ds DeskState) (*Roster, error) {
 	return ro, nil
 }
 
-// CurrentRoster is the roster routing would use now (desk override or file).
-func (r *Router) CurrentRoster(ctx context.Context) (*Roster, error) {
+// currentRoster is the roster routing would use now (desk override or file).
+func (r *Router) currentRoster(ctx context.Context) (*Roster, error) {
 	return r.roster(ctx, r.desk(ctx))
 }
 
@@ -150,7 +150,7 @@ func (r *Router) Policy(ctx context.Context) (Policy, error) {
 	if p.DeskLanguage == "" {
 		p.DeskLanguage = "en"
 	}
-	if ro, err := r.CurrentRoster(ctx); err == nil {
+	if ro, err := r.currentRoster(ctx); err == nil {
 		p.AcceptTimeout, p.ReplyTimeout = ro.AcceptTimeout, ro.ReplyTimeout
 	}
 	if p.AcceptTimeout <= 0 {

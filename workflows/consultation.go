@@ -153,6 +153,7 @@ type ConsultationState struct {
 
 	LastRouting  *RoutingDecision `json:"lastRouting,omitempty"`
 	RoutingCount int              `json:"routingCount"`
+	Unavailable  int              `json:"unavailable,omitempty"` // routing attempts in a row that found nobody
 
 	Notified    map[string]bool `json:"notified,omitempty"` // one-off notices already sent
 	RatingAsked bool            `json:"ratingAsked"`

@@ -23,9 +23,11 @@ var (
 )
 
 const (
-	reasonInactivity = "inactivity"
-	untranslatedMark = "[untranslated] "
-	agentNoticeMark  = "[timdesk] "
+	// maxRetryRouteAfter caps the back-off between routing attempts while nobody is available.
+	maxRetryRouteAfter = 30 * time.Minute
+	reasonInactivity   = "inactivity"
+	untranslatedMark   = "[untranslated] "
+	agentNoticeMark    = "[timdesk] "
 )
 
 func activityCtx(ctx workflow.Context, startToClose, scheduleToClose time.Duration, attempts int32) workflow.Context {
@@ -268,7 +270,10 @@ func (s *consultation) route(ctx workflow.Context, trigger, target string) {
 	default:
 		s.unassign()
 		s.st.Owner, s.st.Status, s.st.Phase = OwnerQueue, activities.StatusQueued, PhaseWaitingAgent
-		s.st.RetryRouteAt = now.Add(s.st.Policy.RetryRouteAfter)
+		// back off: RetryRouteAfter, doubling up to maxRetryRouteAfter
+		wait := s.st.Policy.RetryRouteAfter << min(s.st.Unavailable, 5)
+		s.st.Unavailable++
+		s.st.RetryRouteAt = now.Add(min(wait, max(maxRetryRouteAfter, s.st.Policy.RetryRouteAfter)))
 		s.syncSearchAttributes(ctx)
 		if !s.st.Notified["busy"] {
 			s.st.Notified["busy"] = true
@@ -288,6 +293,7 @@ func (s *consultation) unassign() {
 func (s *consultation) assign(ctx workflow.Context, res activities.RouteResult, trigger string) {
 	now := s.now(ctx)
 	s.unassign()
+	s.st.Unavailable = 0
 	s.st.Agent, s.st.AgentName, s.st.AgentLanguage = res.Agent, res.AgentName, res.AgentLanguage
 	s.st.Owner, s.st.Status, s.st.Phase = OwnerAgent, activities.StatusHuman, PhaseAwaitingAccept
 	accept := res.AcceptTimeout
@@ -451,7 +457,7 @@ func (s *consultation) command(ctx workflow.Context, from, text string) {
 	case "/ai":
 		s.unassign()
 		s.st.Owner, s.st.Status, s.st.Phase = OwnerAI, activities.StatusAI, PhaseAI
-		s.st.ClarifyCount = 0
+		s.st.ClarifyCount, s.st.Summary, s.st.Unavailable = 0, "", 0
 		s.st.Notified["connecting"] = false
 		s.st.LastRouting = &RoutingDecision{Trigger: "agent_command", Decision: "ai", Agent: "", Reason: from + " returned the consultation to the AI", At: s.now(ctx)}
 		s.syncSearchAttributes(ctx)

@@ -343,7 +343,9 @@ func TestEscalationLadder(t *testing.T) {
 	h.snapshot(2*time.Minute+30*time.Second, &s2) // agent_li
 	h.snapshot(4*time.Minute+30*time.Second, &s3) // supervisor agent_zhang
 	h.snapshot(6*time.Minute+30*time.Second, &s4) // nobody left: queued
-	h.at(7*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
+	var s5 ConsultationState
+	h.snapshot(9*time.Minute, &s5) // retried at 8m1s, nobody again: backs off to 4m
+	h.at(10*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
 	h.run(ConsultationInput{})
 
 	for i, c := range []struct {
@@ -362,6 +364,12 @@ func TestEscalationLadder(t *testing.T) {
 	}
 	if s4.Owner != OwnerQueue || s4.Status != activities.StatusQueued {
 		t.Errorf("after ladder: owner=%s status=%s", s4.Owner, s4.Status)
+	}
+	if d := s4.RetryRouteAt.Sub(s4.LastRouting.At); d != 2*time.Minute {
+		t.Errorf("first retry after %v, want 2m", d)
+	}
+	if d := s5.RetryRouteAt.Sub(s5.LastRouting.At); d != 4*time.Minute || s5.LastRouting.Trigger != "retry" {
+		t.Errorf("second retry after %v (%+v), want 4m", d, s5.LastRouting)
 	}
 	// the route activity was told who timed out
 	if last := f.routes[len(f.routes)-1]; !contains(last.Exclude, "agent_emma") || !contains(last.Exclude, "agent_li") {
