@@ -225,8 +225,12 @@ func (s *consultation) turns() []activities.Turn {
 
 func (s *consultation) handoff(ctx workflow.Context, trigger, summary string) {
 	s.st.HandoffReason = trigger
-	if s.st.Summary == "" {
+	switch {
+	case summary == "":
+	case s.st.Summary == "":
 		s.st.Summary = summary
+	default:
+		s.st.Summary += " — " + summary
 	}
 	s.route(ctx, trigger, "")
 }
@@ -315,7 +319,11 @@ func (s *consultation) assign(ctx workflow.Context, res activities.RouteResult, 
 	if lang == "" {
 		lang = "?"
 	}
-	rung := res.Decision
+	rungLang := res.AgentLanguage
+	if _, ok := notices["handoff"][rungLang]; !ok {
+		rungLang = "en"
+	}
+	rung := rungLabel(res.Decision, rungLang)
 	s.agentNotice(ctx, res.Agent, res.AgentLanguage, "handoff", rung, s.st.Customer, lang, trigger, summary)
 	var backlog []TranscriptEntry
 	for _, e := range s.st.Transcript {

@@ -43,7 +43,7 @@ var notices = map[string]map[string]string{
 	},
 	// agent-facing (prefixed with [timdesk])
 	"handoff": {
-		"en": "New consultation %s from customer %s (language: %s). Reason: %s.\nSummary: %s\nReply in this chat: the customer gets your reply translated. Commands: /close, /transfer <agentID>, /ai",
+		"en": "New consultation (%s) from customer %s (language: %s). Reason: %s.\nSummary: %s\nReply in this chat: the customer gets your reply translated. Commands: /close, /transfer <agentID>, /ai",
 		"zh": "新会话（%s），客户 %s（语言：%s）。原因：%s。\n摘要：%s\n请直接在此回复，客户会收到翻译后的消息。命令：/close、/transfer <客服ID>、/ai",
 	},
 	"nudge": {
@@ -84,4 +84,21 @@ func noticeText(key, lang string, args ...any) (string, string) {
 		return fmt.Sprintf(tmpl, args...), lang
 	}
 	return tmpl, lang
+}
+
+// rungLabels name the escalation rung in the agent's hand-off header.
+var rungLabels = map[string]map[string]string{
+	"assigned":   {"en": "assigned to you", "zh": "分配给您"},
+	"supervisor": {"en": "escalated to you as supervisor", "zh": "作为主管升级给您"},
+}
+
+// rungLabel is the label of decision in lang (English, or the decision itself, otherwise).
+func rungLabel(decision, lang string) string {
+	if l, ok := rungLabels[decision][lang]; ok {
+		return l
+	}
+	if l, ok := rungLabels[decision]["en"]; ok {
+		return l
+	}
+	return decision
 }
