@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -28,6 +29,7 @@ type fakeActs struct {
 	sends     []activities.SendInput
 	routes    []activities.RouteInput
 	answers   int
+	failTo    string // Send to this user fails for good
 	translate bool
 	answer    func(in activities.AnswerInput) (activities.AnswerResult, error)
 	route     func(in activities.RouteInput, n int) activities.RouteResult
@@ -89,6 +91,9 @@ func (f *fakeActs) DetectLanguage(_ context.Context, in activities.DetectInput) 
 func (f *fakeActs) Send(_ context.Context, in activities.SendInput) (activities.SendResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if in.To == f.failTo {
+		return activities.SendResult{}, temporal.NewNonRetryableApplicationError("not imported", activities.ErrTypeIMNotImported, nil)
+	}
 	for _, s := range f.sends {
 		if s.Key == in.Key {
 			return activities.SendResult{}, errors.New("duplicate send key " + in.Key)
@@ -729,5 +734,37 @@ func TestParseRating(t *testing.T) {
 		if got := parseRating(in); got != want {
 			t.Errorf("parseRating(%q) = %d, want %d", in, got, want)
 		}
+	}
+}
+
+func TestSendFailureDoesNotStopTheConsultation(t *testing.T) {
+	f := newFake()
+	f.failTo = "agent_emma"
+	h := newHarness(t, f)
+	var st ConsultationState
+	h.customer(time.Second, "k1", "human")
+	h.agent(time.Minute, "a1", "agent_emma", "Hello!", nil)
+	h.snapshot(2*time.Minute, &st)
+	h.at(3*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
+	h.run(ConsultationInput{})
+	if st.Transcript[0].Delivered {
+		t.Error("relay to agent_emma failed but the message is marked delivered")
+	}
+	if f.find("cust1", "Hello!") == nil {
+		t.Error("the consultation stopped after a failed send")
+	}
+}
+
+func TestFAQAnswerTranslatedToCustomerLanguage(t *testing.T) {
+	f := newFake()
+	f.answer = func(in activities.AnswerInput) (activities.AnswerResult, error) {
+		return activities.AnswerResult{Action: activities.ActionAnswer, Answer: "Orders ship in 24 hours.", Confidence: 1, Source: "faq"}, nil
+	}
+	h := newHarness(t, f)
+	h.customer(time.Second, "k1", "いつ発送されますか")
+	h.at(time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
+	h.run(ConsultationInput{})
+	if f.find("cust1", "<ja>Orders ship in 24 hours.") == nil {
+		t.Errorf("FAQ answer not translated to ja: %q", f.sentTo("cust1"))
 	}
 }
