@@ -40,6 +40,7 @@ type Config struct {
 	HumanIdleTimeout time.Duration // TIMDESK_HUMAN_IDLE_TIMEOUT (default 2h)
 	MinConfidence    float64       // TIMDESK_MIN_CONFIDENCE (default 0.5)
 	RatingPrompt     bool          // TIMDESK_RATING_PROMPT (default true)
+	RatingWindow     time.Duration // TIMDESK_RATING_WINDOW: how long a closed consultation waits for the rating (default 5m)
 }
 
 // LLMConfigured reports whether an LLM endpoint is configured (OPENAI_BASE_URL or OPENAI_API_KEY).
@@ -114,6 +115,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		QueueIdleTimeout:  dur("TIMDESK_QUEUE_IDLE_TIMEOUT", def.QueueIdleTimeout),
 		HumanIdleTimeout:  dur("TIMDESK_HUMAN_IDLE_TIMEOUT", def.HumanIdleTimeout),
 		MinConfidence:     float("TIMDESK_MIN_CONFIDENCE", def.MinConfidence),
+		RatingWindow:      dur("TIMDESK_RATING_WINDOW", def.RatingWindow),
 		RatingPrompt:      true,
 	}
 	if v := str("TIMDESK_SDKAPPID", ""); v == "" {
@@ -164,7 +166,7 @@ func (c Config) Policy() activities.Policy {
 	p.HumanKeywords = c.HumanKeywords
 	p.AIIdleTimeout, p.QueueIdleTimeout, p.HumanIdleTimeout = c.AIIdleTimeout, c.QueueIdleTimeout, c.HumanIdleTimeout
 	p.MinConfidence = c.MinConfidence
-	p.RatingPrompt = c.RatingPrompt
+	p.RatingPrompt, p.RatingWindow = c.RatingPrompt, c.RatingWindow
 	p.TranslationEnabled = c.LLMConfigured()
 	return p
 }

@@ -43,8 +43,8 @@ var notices = map[string]map[string]string{
 	},
 	// agent-facing (prefixed with [timdesk])
 	"handoff": {
-		"en": "New consultation (%s) from customer %s (language: %s). Reason: %s.\nSummary: %s\nReply in this chat: the customer gets your reply translated. Commands: /close, /transfer <agentID>, /ai",
-		"zh": "新会话（%s），客户 %s（语言：%s）。原因：%s。\n摘要：%s\n请直接在此回复，客户会收到翻译后的消息。命令：/close、/transfer <客服ID>、/ai",
+		"en": "New consultation (%s) from customer %s (language: %s). Reason: %s.\nSummary: %s\nReply in this chat: timdesk delivers your reply to the customer (translated when translation is on). Commands: /close, /transfer <agentID>, /ai",
+		"zh": "新会话（%s），客户 %s（语言：%s）。原因：%s。\n摘要：%s\n请直接在此回复，timdesk 会把您的回复转给客户（开启翻译时自动翻译）。命令：/close、/transfer <客服ID>、/ai",
 	},
 	"nudge": {
 		"en": "The customer is waiting for your reply. Without a reply within %s the consultation goes to another agent.",
