@@ -117,7 +117,7 @@ func (s *consultation) aiTurn(ctx workflow.Context, e TranscriptEntry) {
 		return
 	}
 	var res activities.AnswerResult
-	err := workflow.ExecuteActivity(activityCtx(ctx, time.Minute, 3*time.Minute, 3), llm.Answer, activities.AnswerInput{
+	err := workflow.ExecuteActivity(activityCtx(ctx, 30*time.Second, 90*time.Second, 3), llm.Answer, activities.AnswerInput{
 		Text: e.Text, Language: s.st.Language, Transcript: s.turns(),
 	}).Get(ctx, &res)
 	if err != nil {
@@ -592,7 +592,7 @@ func (s *consultation) translate(ctx workflow.Context, text, source, target stri
 		return activities.TranslateResult{Text: text, Source: source, Target: target, Status: activities.TranslationSame}
 	}
 	var res activities.TranslateResult
-	err := workflow.ExecuteActivity(activityCtx(ctx, 30*time.Second, 90*time.Second, 3), llm.Translate,
+	err := workflow.ExecuteActivity(activityCtx(ctx, 20*time.Second, time.Minute, 3), llm.Translate,
 		activities.TranslateInput{Text: text, Source: source, Target: target}).Get(ctx, &res)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("translate failed; delivering the original", "error", err)

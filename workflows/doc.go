@@ -73,8 +73,8 @@
 //     a retry inside Tencent's 120 s window is deduplicated; retried up to 30 minutes; a final
 //     failure is logged and marked in the transcript (Delivered false), never fails the workflow.
 //     Accounts that are not imported are imported by the activity and the send repeated.
-//   - LLM: Answer 3 attempts within 3 min (then hand-off "ai_unavailable"); Translate 3 attempts
-//     within 90 s (then the original with a marker); permanent errors (4xx) are not retried.
+//   - LLM: Answer 3 attempts of 30 s within 90 s (then hand-off "ai_unavailable"); Translate 3
+//     attempts of 20 s within 60 s (then the original with a marker); 4xx errors are not retried.
 //   - Route: retried for 2 minutes; a failure counts as "unavailable" and routing is retried.
 //   - Duplicates: Tencent may deliver a callback twice; MsgKey dedupe in the workflow and
 //     UpdateID = MsgKey on updates keep each message handled once.
