@@ -115,42 +115,46 @@ func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
 			delete(st.Languages, p.UserID)
 		}
 	}
-	sel := workflow.NewSelector(ctx)
-	sel.AddReceive(presenceCh, func(c workflow.ReceiveChannel, _ bool) {
-		var ev PresenceEvent
-		c.Receive(ctx, &ev)
-		onPresence(ev)
-	})
-	sel.AddReceive(languageCh, func(c workflow.ReceiveChannel, _ bool) {
-		var p LanguagePreference
-		c.Receive(ctx, &p)
-		onLanguage(p)
-	})
-	for {
-		canNow := (in.MaxEventsPerRun > 0 && events >= in.MaxEventsPerRun) || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
-		if canNow {
-			for {
-				var ev PresenceEvent
-				if !presenceCh.ReceiveAsync(&ev) {
-					break
-				}
-				onPresence(ev)
-			}
-			for {
-				var p LanguagePreference
-				if !languageCh.ReceiveAsync(&p) {
-					break
-				}
-				onLanguage(p)
-			}
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-				return err
-			}
-			next := in
-			next.State = &st
-			logger.Info("desk continuing as new", "events", events)
-			return workflow.NewContinueAsNewError(ctx, DeskWorkflow, next)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var ev PresenceEvent
+			presenceCh.Receive(ctx, &ev)
+			onPresence(ev)
 		}
-		sel.Select(ctx)
+	})
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var p LanguagePreference
+			languageCh.Receive(ctx, &p)
+			onLanguage(p)
+		}
+	})
+	// Signals and updates change the state from their own coroutines; the main one only waits
+	// for the moment to continue-as-new.
+	if err := workflow.Await(ctx, func() bool {
+		return (in.MaxEventsPerRun > 0 && events >= in.MaxEventsPerRun) || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+	}); err != nil {
+		return err
 	}
+	for {
+		var ev PresenceEvent
+		if !presenceCh.ReceiveAsync(&ev) {
+			break
+		}
+		onPresence(ev)
+	}
+	for {
+		var p LanguagePreference
+		if !languageCh.ReceiveAsync(&p) {
+			break
+		}
+		onLanguage(p)
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	next := in
+	next.State = &st
+	logger.Info("desk continuing as new", "events", events)
+	return workflow.NewContinueAsNewError(ctx, DeskWorkflow, next)
 }

@@ -104,3 +104,23 @@ func TestDeskContinuesAsNew(t *testing.T) {
 		t.Errorf("carried state = %+v (all events carried)", st)
 	}
 }
+
+func TestDeskContinuesAsNewAfterUpdates(t *testing.T) {
+	env := newDeskEnv(t, newFake())
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateRoster, "r1", &testsuite.TestUpdateCallback{OnReject: func(error) {}, OnAccept: func() {}, OnComplete: func(any, error) {}},
+			RosterUpdate{YAML: deskRoster})
+	}, time.Second)
+	env.ExecuteWorkflow(DeskWorkflow, DeskInput{MaxEventsPerRun: 1})
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("error = %v, want continue-as-new", err)
+	}
+	var next DeskInput
+	if err := decodeCAN(can, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.State == nil || next.State.RosterVersion != 1 || next.State.RosterYAML != deskRoster {
+		t.Errorf("carried state = %+v", next.State)
+	}
+}
