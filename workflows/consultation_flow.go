@@ -414,7 +414,7 @@ func (s *consultation) handleAgentMessage(ctx workflow.Context, m InboundMessage
 	}
 	s.st.ReplyDeadline, s.st.ReplyNudged = time.Time{}, false
 	s.resetIdle(ctx)
-	if strings.HasPrefix(text, "/") {
+	if isCommand(text) {
 		s.command(ctx, m.From, text)
 		return
 	}
@@ -446,6 +446,20 @@ func (s *consultation) handleAgentMessage(ctx workflow.Context, m InboundMessage
 	s.st.Step++
 	e.Seq, e.At = s.st.Step, s.now(ctx)
 	s.appendEntry(e)
+}
+
+// isCommand: the first word is a slash and letters only ("/close"); "/orders/42 ..." is text.
+func isCommand(text string) bool {
+	first, _, _ := strings.Cut(text, " ")
+	if len(first) < 2 || first[0] != '/' {
+		return false
+	}
+	for _, r := range first[1:] {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // command runs an agent slash command: /close, /transfer <agentID>, /ai.

@@ -768,3 +768,12 @@ func TestFAQAnswerTranslatedToCustomerLanguage(t *testing.T) {
 		t.Errorf("FAQ answer not translated to ja: %q", f.sentTo("cust1"))
 	}
 }
+
+func TestIsCommand(t *testing.T) {
+	for text, want := range map[string]bool{"/close": true, "/transfer agent_li": true, "/AI": true, "/help": true,
+		"/orders/42 is your link": false, "/": false, "hello /close": false, "/ 5": false} {
+		if got := isCommand(text); got != want {
+			t.Errorf("isCommand(%q) = %v, want %v", text, got, want)
+		}
+	}
+}
