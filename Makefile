@@ -81,7 +81,7 @@ unit: tools ## unit, cross-check and e2e tests (the e2e ones start their own Tem
 fuzz: ## run each fuzz target for FUZZ_TIME
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZ_TIME))"; \
-		go test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZ_TIME) $$pkg; done
+		go test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZ_TIME) -fuzzminimizetime=1s $$pkg; done
 
 .PHONY: test
 test: vet workflowcheck build unit fuzz ## everything CI runs
