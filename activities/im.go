@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -23,8 +24,23 @@ type IM struct {
 	ServiceAccount string
 }
 
+// Exactly-once sends beyond Tencent's dedupe window. Tencent drops a sendmsg repeating
+// sender+MsgSeq+MsgRandom+MsgBody only within 120 s, while Temporal retries Send for up to 30
+// minutes. A retry whose first attempt was scheduled more than SendDedupeSafeAge earlier therefore
+// first looks for the message in the recipient's roaming history (admin_getroammsg with
+// Operator_Account=To, Peer_Account=From: relays use SyncOtherMachine=2 and are invisible from the
+// sender's side) between ScheduledTime-SendHistorySlack and StartedTime+SendHistorySlack, and
+// reports the message found instead of sending it again.
+const (
+	// SendDedupeSafeAge is how old a send's first scheduling may be for a retry to rely on
+	// Tencent's 120 s dedupe alone (20 s margin for clock skew and request time).
+	SendDedupeSafeAge = 100 * time.Second
+	// SendHistorySlack widens the history window on both sides (Temporal's and Tencent's clocks).
+	SendHistorySlack = 2 * time.Minute
+)
+
 // SendInput is one text message. Key (workflow ID + "/" + step) derives MsgSeq/MsgRandom, so a
-// retried send is deduplicated by Tencent (120 s window). Relay marks a copy impersonating the
+// retried send is deduplicated by Tencent (120 s window; later retries look in the history first). Relay marks a copy impersonating the
 // customer for an agent: SyncOtherMachine=2, so it never shows on the customer's devices. Both
 // before/after-send callbacks are always forbidden: timdesk's own sends must not come back to it.
 type SendInput struct {
@@ -38,16 +54,19 @@ type SendInput struct {
 	Body tim.MsgBody `json:"body,omitempty"`
 }
 
-// SendResult is Tencent's answer.
+// SendResult is Tencent's answer. Recovered is true when a retry found the message already
+// delivered by an earlier attempt (whose answer was lost) and did not send it again.
 type SendResult struct {
 	MsgKey    string `json:"msgKey"`
 	MsgTime   int64  `json:"msgTime"`
 	MsgSeq    uint32 `json:"msgSeq"`
 	MsgRandom uint32 `json:"msgRandom"`
+	Recovered bool   `json:"recovered,omitempty"`
 }
 
 // Send sends one C2C text message (sendmsg). An account that is not imported is imported once
-// and the message resent with the same MsgSeq/MsgRandom.
+// and the message resent with the same MsgSeq/MsgRandom. A retry more than SendDedupeSafeAge after
+// the first scheduling returns the earlier attempt's message when the history has it.
 func (m *IM) Send(ctx context.Context, in SendInput) (SendResult, error) {
 	if in.Key == "" || in.To == "" || (strings.TrimSpace(in.Text) == "" && len(in.Body) == 0) {
 		return SendResult{}, temporal.NewNonRetryableApplicationError("send: key, to and text are required", ErrTypeBadInput, nil)
@@ -74,6 +93,17 @@ func (m *IM) Send(ctx context.Context, in SendInput) (SendResult, error) {
 	if in.Relay {
 		req.SyncOtherMachine = NoSyncToSender
 	}
+	info := activity.GetInfo(ctx)
+	if info.Attempt > 1 && info.StartedTime.Sub(info.ScheduledTime) > SendDedupeSafeAge {
+		found, ok, err := m.findSent(ctx, req, info.ScheduledTime, info.StartedTime)
+		if err != nil {
+			return SendResult{}, err
+		}
+		if ok {
+			activity.GetLogger(ctx).Info("send already delivered by an earlier attempt", "attempt", info.Attempt, "to", in.To, "msgKey", found.MsgKey)
+			return SendResult{MsgKey: found.MsgKey, MsgTime: found.MsgTimeStamp, MsgSeq: seq, MsgRandom: rnd, Recovered: true}, nil
+		}
+	}
 	resp, err := m.Client.SendMsg(ctx, req)
 	if err != nil && tim.IsNotImported(err) {
 		activity.GetLogger(ctx).Info("importing accounts before resending", "from", from, "to", in.To)
@@ -86,6 +116,32 @@ func (m *IM) Send(ctx context.Context, in SendInput) (SendResult, error) {
 		return SendResult{}, classifyIM("send", err)
 	}
 	return SendResult{MsgKey: resp.MsgKey, MsgTime: resp.MsgTime, MsgSeq: seq, MsgRandom: rnd}, nil
+}
+
+// findSent looks for req (same sender, MsgSeq and MsgRandom) in the recipient's roaming history
+// around the activity's first scheduling. An account that does not exist means nothing was sent;
+// a permanent lookup failure is logged and treated as "not found" (deliver at least once rather
+// than never); a transient one is returned for a retry.
+func (m *IM) findSent(ctx context.Context, req tim.SendMsgRequest, scheduled, started time.Time) (tim.RoamMsg, bool, error) {
+	msgs, err := m.Client.AdminGetRoamMsgAll(ctx, tim.AdminGetRoamMsgRequest{
+		OperatorAccount: req.ToAccount,
+		PeerAccount:     req.FromAccount,
+		MinTime:         scheduled.Add(-SendHistorySlack).Unix(),
+		MaxTime:         started.Add(SendHistorySlack).Unix(),
+	})
+	for _, msg := range msgs {
+		if msg.FromAccount == req.FromAccount && msg.MsgSeq == req.MsgSeq && msg.MsgRandom == req.MsgRandom {
+			return msg, true, nil
+		}
+	}
+	switch {
+	case err == nil, tim.IsNotImported(err):
+		return tim.RoamMsg{}, false, nil
+	case tim.IsRetryable(err) || ctx.Err() != nil:
+		return tim.RoamMsg{}, false, classifyIM("send: look up history", err)
+	}
+	activity.GetLogger(ctx).Warn("send: history lookup failed; sending again", "to", req.ToAccount, "error", err)
+	return tim.RoamMsg{}, false, nil
 }
 
 // ImportInput lists the accounts to import (any number; empty IDs are skipped).

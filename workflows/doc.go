@@ -70,7 +70,10 @@
 // # Failure handling
 //
 //   - Sends: activity Send with MsgSeq/MsgRandom derived from workflow ID + first run ID + step, so
-//     a retry inside Tencent's 120 s window is deduplicated; retried up to 30 minutes; a final
+//     a retry inside Tencent's 120 s window is deduplicated, and a later retry (first attempt
+//     scheduled over 100 s before) first looks in the recipient's roaming history for that
+//     MsgSeq/MsgRandom and returns the delivered message instead of sending it again; retried
+//     up to 30 minutes; a final
 //     failure is logged and marked in the transcript (Delivered false), never fails the workflow.
 //     Accounts that are not imported are imported by the activity and the send repeated.
 //   - LLM: Answer 3 attempts of 30 s within 90 s (then hand-off "ai_unavailable"); Translate 3
