@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+
 	"github.com/timdesk/timdesk/activities"
 	"github.com/timdesk/timdesk/workflows"
 )
@@ -19,9 +22,15 @@ type Config struct {
 	TIMBaseURL     string // TIMDESK_TIM_BASE_URL (default https://console.tim.qq.com)
 	ServiceAccount string // TIMDESK_SERVICE_ACCOUNT (default support)
 
+	// The Temporal connection comes from go.temporal.io/sdk/contrib/envconfig: the optional TOML
+	// profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE), then TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+	// TEMPORAL_API_KEY, TEMPORAL_CLIENT_AUTHORITY, TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH|DATA,
+	// TEMPORAL_TLS_CLIENT_KEY_PATH|DATA, TEMPORAL_TLS_SERVER_CA_CERT_PATH|DATA,
+	// TEMPORAL_TLS_SERVER_NAME, TEMPORAL_TLS_DISABLE_HOST_VERIFICATION; see TemporalClientOptions.
 	TemporalAddress   string // TEMPORAL_ADDRESS (default localhost:7233)
 	TemporalNamespace string // TEMPORAL_NAMESPACE (default default)
 	TaskQueue         string // TIMDESK_TASK_QUEUE (default timdesk)
+	temporal          client.Options
 
 	OpenAIBaseURL string // OPENAI_BASE_URL
 	openAIAPIKey  string // OPENAI_API_KEY (never printed)
@@ -54,9 +63,13 @@ func (c Config) String() string {
 		}
 		return "REDACTED"
 	}
-	return fmt.Sprintf("sdkappid=%d secret=%s admin=%s tim=%s service=%s temporal=%s/%s queue=%s llm=%v(%s %s key=%s) roster=%s faq=%s desk_language=%s",
+	apiKey := ""
+	if c.temporal.Credentials != nil {
+		apiKey = "REDACTED"
+	}
+	return fmt.Sprintf("sdkappid=%d secret=%s admin=%s tim=%s service=%s temporal=%s/%s(tls=%v api_key=%s) queue=%s llm=%v(%s %s key=%s) roster=%s faq=%s desk_language=%s",
 		c.SDKAppID, redact(c.secretKey), c.Admin, c.TIMBaseURL, c.ServiceAccount, c.TemporalAddress, c.TemporalNamespace,
-		c.TaskQueue, c.LLMConfigured(), c.OpenAIBaseURL, c.LLMModel, redact(c.openAIAPIKey), c.RosterFile, c.FAQFile, c.DeskLanguage)
+		c.temporal.ConnectionOptions.TLS != nil, apiKey, c.TaskQueue, c.LLMConfigured(), c.OpenAIBaseURL, c.LLMModel, redact(c.openAIAPIKey), c.RosterFile, c.FAQFile, c.DeskLanguage)
 }
 
 // LoadConfig reads the environment through getenv and reports every problem in one error.
@@ -94,29 +107,32 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	def := activities.DefaultPolicy()
 	c := Config{
-		secretKey:         getenv("TIMDESK_SECRET_KEY"),
-		Admin:             str("TIMDESK_ADMIN", "administrator"),
-		TIMBaseURL:        str("TIMDESK_TIM_BASE_URL", "https://console.tim.qq.com"),
-		ServiceAccount:    str("TIMDESK_SERVICE_ACCOUNT", "support"),
-		TemporalAddress:   str("TEMPORAL_ADDRESS", "localhost:7233"),
-		TemporalNamespace: str("TEMPORAL_NAMESPACE", "default"),
-		TaskQueue:         str("TIMDESK_TASK_QUEUE", workflows.TaskQueueDefault),
-		OpenAIBaseURL:     str("OPENAI_BASE_URL", ""),
-		openAIAPIKey:      strings.TrimSpace(getenv("OPENAI_API_KEY")),
-		LLMModel:          str("TIMDESK_LLM_MODEL", activities.DefaultLLMModel),
-		RosterFile:        str("TIMDESK_ROSTER_FILE", "deploy/demo/roster.yaml"),
-		FAQFile:           str("TIMDESK_FAQ_FILE", "deploy/demo/faq.yaml"),
-		FAQThreshold:      float("TIMDESK_FAQ_THRESHOLD", activities.DefaultFAQThreshold),
-		DeskLanguage:      activities.NormalizeLanguage(str("TIMDESK_DESK_LANGUAGE", "en")),
-		LogFormat:         str("TIMDESK_LOG_FORMAT", "json"),
-		LogLevel:          str("TIMDESK_LOG_LEVEL", "info"),
-		HumanKeywords:     def.HumanKeywords,
-		AIIdleTimeout:     dur("TIMDESK_AI_IDLE_TIMEOUT", def.AIIdleTimeout),
-		QueueIdleTimeout:  dur("TIMDESK_QUEUE_IDLE_TIMEOUT", def.QueueIdleTimeout),
-		HumanIdleTimeout:  dur("TIMDESK_HUMAN_IDLE_TIMEOUT", def.HumanIdleTimeout),
-		MinConfidence:     float("TIMDESK_MIN_CONFIDENCE", def.MinConfidence),
-		RatingWindow:      dur("TIMDESK_RATING_WINDOW", def.RatingWindow),
-		RatingPrompt:      true,
+		secretKey:        getenv("TIMDESK_SECRET_KEY"),
+		Admin:            str("TIMDESK_ADMIN", "administrator"),
+		TIMBaseURL:       str("TIMDESK_TIM_BASE_URL", "https://console.tim.qq.com"),
+		ServiceAccount:   str("TIMDESK_SERVICE_ACCOUNT", "support"),
+		TaskQueue:        str("TIMDESK_TASK_QUEUE", workflows.TaskQueueDefault),
+		OpenAIBaseURL:    str("OPENAI_BASE_URL", ""),
+		openAIAPIKey:     strings.TrimSpace(getenv("OPENAI_API_KEY")),
+		LLMModel:         str("TIMDESK_LLM_MODEL", activities.DefaultLLMModel),
+		RosterFile:       str("TIMDESK_ROSTER_FILE", "deploy/demo/roster.yaml"),
+		FAQFile:          str("TIMDESK_FAQ_FILE", "deploy/demo/faq.yaml"),
+		FAQThreshold:     float("TIMDESK_FAQ_THRESHOLD", activities.DefaultFAQThreshold),
+		DeskLanguage:     activities.NormalizeLanguage(str("TIMDESK_DESK_LANGUAGE", "en")),
+		LogFormat:        str("TIMDESK_LOG_FORMAT", "json"),
+		LogLevel:         str("TIMDESK_LOG_LEVEL", "info"),
+		HumanKeywords:    def.HumanKeywords,
+		AIIdleTimeout:    dur("TIMDESK_AI_IDLE_TIMEOUT", def.AIIdleTimeout),
+		QueueIdleTimeout: dur("TIMDESK_QUEUE_IDLE_TIMEOUT", def.QueueIdleTimeout),
+		HumanIdleTimeout: dur("TIMDESK_HUMAN_IDLE_TIMEOUT", def.HumanIdleTimeout),
+		MinConfidence:    float("TIMDESK_MIN_CONFIDENCE", def.MinConfidence),
+		RatingWindow:     dur("TIMDESK_RATING_WINDOW", def.RatingWindow),
+		RatingPrompt:     true,
+	}
+	if opts, err := LoadTemporalOptions(getenv); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		c.temporal, c.TemporalAddress, c.TemporalNamespace = opts, opts.HostPort, opts.Namespace
 	}
 	if v := str("TIMDESK_SDKAPPID", ""); v == "" {
 		problems = append(problems, "TIMDESK_SDKAPPID is required")
@@ -158,6 +174,61 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	return c, nil
 }
+
+// Temporal connection defaults, used when neither the environment nor a config profile sets them.
+const (
+	DefaultTemporalAddress   = "localhost:7233"
+	DefaultTemporalNamespace = "default"
+)
+
+// TemporalClientOptions returns the Temporal client options LoadConfig loaded (address,
+// namespace, API key credentials, TLS); the caller adds its logger and metrics.
+func (c Config) TemporalClientOptions() client.Options { return c.temporal }
+
+// LoadTemporalOptions loads the Temporal client options with envconfig.LoadClientOptions — what
+// envconfig.LoadDefaultClientOptions does, with getenv injected — and fills our defaults
+// (DefaultTemporalAddress, DefaultTemporalNamespace). A variable counts as set when it is not
+// blank. TEMPORAL_GRPC_META_* are not read (getenv cannot list variables). The error names the
+// variables, never their values.
+func LoadTemporalOptions(getenv func(string) string) (client.Options, error) {
+	env := envLookup(getenv)
+	var problems []string
+	for _, key := range []string{"TEMPORAL_TLS", "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"} {
+		if v, ok := env.LookupEnv(key); ok {
+			switch strings.ToLower(v) {
+			case "1", "0", "true", "false":
+			default:
+				problems = append(problems, key+" must be true or false")
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return client.Options{}, errors.New(strings.Join(problems, "; "))
+	}
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: env})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal connection (TEMPORAL_* or TEMPORAL_CONFIG_FILE): %w", err)
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = DefaultTemporalAddress
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = DefaultTemporalNamespace
+	}
+	return opts, nil
+}
+
+// envLookup adapts a getenv function to envconfig.EnvLookup.
+type envLookup func(string) string
+
+// LookupEnv reports a variable as set when its value is not blank.
+func (e envLookup) LookupEnv(key string) (string, bool) {
+	v := strings.TrimSpace(e(key))
+	return v, v != ""
+}
+
+// Environ lists nothing: getenv cannot enumerate (envconfig only needs it for TEMPORAL_GRPC_META_*).
+func (e envLookup) Environ() []string { return nil }
 
 // Policy is the consultation policy this configuration gives (roster timeouts are added by the Router).
 func (c Config) Policy() activities.Policy {

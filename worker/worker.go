@@ -112,11 +112,9 @@ func newLogger(cfg Config, out io.Writer) *slog.Logger {
 func dial(ctx context.Context, cfg Config, logger *slog.Logger) (client.Client, error) {
 	deadline := time.Now().Add(dialBudget)
 	for {
-		c, err := client.DialContext(ctx, client.Options{
-			HostPort:  cfg.TemporalAddress,
-			Namespace: cfg.TemporalNamespace,
-			Logger:    tlog.NewStructuredLogger(logger),
-		})
+		opts := cfg.TemporalClientOptions()
+		opts.Logger = tlog.NewStructuredLogger(logger)
+		c, err := client.DialContext(ctx, opts)
 		if err == nil {
 			return c, nil
 		}
