@@ -30,6 +30,43 @@ type stack struct {
 	procs        []*process
 	bins         map[string]string
 	env          []string
+	temporalPort int
+	temporalDB   string
+	temporal     *process
+}
+
+// startTemporal starts the file-backed dev server and waits until it serves.
+func (s *stack) startTemporal(t *testing.T) {
+	t.Helper()
+	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", fmt.Sprint(s.temporalPort), "--headless",
+		"--db-filename", s.temporalDB, "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+		"--log-level", "error", "--dynamic-config-value", "frontend.enableServerVersionCheck=false"}
+	for _, name := range []string{"TimdeskStatus", "TimdeskCustomer", "TimdeskAgent", "TimdeskLanguage"} {
+		args = append(args, "--search-attribute", name+"=Keyword")
+	}
+	p, err := startProcessArgs("temporal", s.temporalCLI, args, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.temporal = p
+	t.Cleanup(p.Stop)
+	eventually(t, time.Minute, "Temporal dev server health", func() error {
+		if p.Exited() {
+			t.Fatalf("temporal exited: %v\n%s", p.err, tail(p.Output(), 40))
+		}
+		out, err := exec.Command(s.temporalCLI, "operator", "cluster", "health", "--address", s.temporalAddr).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, out)
+		}
+		return nil
+	})
+}
+
+// killTemporal ends the dev server at once, as a crash would.
+func (s *stack) killTemporal(t *testing.T) {
+	t.Helper()
+	_ = s.temporal.cmd.Process.Kill()
+	<-s.temporal.done
 }
 
 // restart stops the named program and starts it again with the same binary and environment.
@@ -75,8 +112,19 @@ const e2eFAQ = `- q: ["How do I reset my password?", "忘记密码怎么办"]
   a: "Tap 'Forgot password' on the login page."
 `
 
-// startStack brings everything up and registers its teardown.
-func startStack(t *testing.T) *stack {
+// searchAttributeKeys are timdesk's custom search attributes, for registering them on a dev server.
+func searchAttributeKeys() []temporal.SearchAttributeUpdate {
+	var keys []temporal.SearchAttributeUpdate
+	for _, name := range []string{"TimdeskStatus", "TimdeskCustomer", "TimdeskAgent", "TimdeskLanguage"} {
+		keys = append(keys, temporal.NewSearchAttributeKeyKeyword(name).ValueSet(""))
+	}
+	return keys
+}
+
+// startStack brings everything up and registers its teardown. With fileBacked the Temporal dev
+// server keeps its state in a SQLite file and runs as a process the test can kill and restart;
+// otherwise the SDK's test harness starts an in-memory one.
+func startStack(t *testing.T, fileBacked bool) *stack {
 	t.Helper()
 	cli := temporalCLI(t)
 	root := repoRoot(t)
@@ -86,28 +134,30 @@ func startStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	keys := []temporal.SearchAttributeUpdate{}
-	for _, name := range []string{"TimdeskStatus", "TimdeskCustomer", "TimdeskAgent", "TimdeskLanguage"} {
-		keys = append(keys, temporal.NewSearchAttributeKeyKeyword(name).ValueSet(""))
-	}
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     cli,
-		LogLevel:         "error",
-		SearchAttributes: temporal.NewSearchAttributes(keys...),
-	})
-	if err != nil {
-		t.Fatalf("start Temporal dev server: %v", err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
-
 	s := &stack{
-		temporalCLI:  cli,
-		temporalAddr: srv.FrontendHostPort(),
-		namespace:    "default",
-		adminKey:     "e2e-admin-key-0123456789abcdef",
-		llm:          newFakeLLM(t),
+		temporalCLI: cli,
+		namespace:   "default",
+		adminKey:    "e2e-admin-key-0123456789abcdef",
+		llm:         newFakeLLM(t),
+	}
+	if fileBacked {
+		s.temporalPort = freePort(t)
+		s.temporalDB = filepath.Join(dir, "temporal.db")
+		s.temporalAddr = fmt.Sprintf("127.0.0.1:%d", s.temporalPort)
+		s.startTemporal(t)
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+			ExistingPath:     cli,
+			LogLevel:         "error",
+			SearchAttributes: temporal.NewSearchAttributes(searchAttributeKeys()...),
+		})
+		if err != nil {
+			t.Fatalf("start Temporal dev server: %v", err)
+		}
+		t.Cleanup(func() { _ = srv.Stop() })
+		s.temporalAddr = srv.FrontendHostPort()
 	}
 	rosterFile := filepath.Join(dir, "roster.yaml")
 	faqFile := filepath.Join(dir, "faq.yaml")
@@ -153,6 +203,9 @@ func startStack(t *testing.T) *stack {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
+			if s.temporal != nil {
+				t.Logf("---- temporal output ----\n%s", tail(s.temporal.Output(), 40))
+			}
 			for _, p := range s.procs {
 				t.Logf("---- %s output ----\n%s", p.name, tail(p.Output(), 80))
 			}
@@ -258,7 +311,7 @@ func TestConsultationEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	s := startStack(t)
+	s := startStack(t, false)
 	s.login(t, "alice", "bob", "agent_emma", "agent_tom")
 
 	// 1. A customer asks in Chinese; the AI answers in Chinese, from the service account.

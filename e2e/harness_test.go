@@ -104,8 +104,12 @@ func (p *process) Output() string {
 }
 
 func startProcess(name, bin string, env []string) (*process, error) {
+	return startProcessArgs(name, bin, nil, env)
+}
+
+func startProcessArgs(name, bin string, args, env []string) (*process, error) {
 	p := &process{name: name, done: make(chan struct{})}
-	p.cmd = exec.Command(bin)
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout = p
 	p.cmd.Stderr = p

@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestTemporalCrash kills the Temporal dev server mid-conversation and restarts it on the same
+// SQLite file: a message sent while Temporal is down fails visibly at the sender (never delivered
+// raw, never lost silently), and after the restart every message is handled exactly once.
+func TestTemporalCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	s := startStack(t, true)
+	s.login(t, "dave", "agent_emma", "agent_tom")
+
+	s.send(t, "dave", "support", "我的包裹坏了，我要找人工")
+	var agent string
+	eventually(t, 30*time.Second, "relay to an agent", func() error {
+		for _, a := range []string{"agent_emma", "agent_tom"} {
+			msgs, err := s.inbox(a)
+			if err != nil {
+				return err
+			}
+			for _, m := range msgs {
+				if m.From == "dave" && strings.Contains(m.Text, "My parcel is broken, I want a human agent") {
+					agent = a
+					return nil
+				}
+			}
+		}
+		return errNotYet
+	})
+
+	s.killTemporal(t)
+
+	// The agent's reply cannot reach the workflow: the callback answers ErrorCode 1, so the agent's
+	// app shows a failed send and the customer never gets the untranslated text in the wrong thread.
+	if r := s.send(t, agent, "dave", "Please send me your order number."); r.ErrorCode == 0 {
+		t.Errorf("agent send while Temporal is down: got success, want a failed send")
+	}
+	// The customer's message is refused too, so the customer's app shows it as failed, not lost.
+	if r := s.send(t, "dave", "support", "怎么退货？"); r.ErrorCode == 0 {
+		t.Errorf("customer send while Temporal is down: got success, want a failed send")
+	}
+
+	s.startTemporal(t)
+
+	// Both resend; each is handled exactly once.
+	eventually(t, 60*time.Second, "agent resend accepted", func() error {
+		if r := s.send(t, agent, "dave", "Please send me your order number."); r.ErrorCode != 0 {
+			return errNotYet
+		}
+		return nil
+	})
+	s.waitFor(t, "dave", 60*time.Second, "translated agent reply after the restart", func(m simMessage) bool {
+		return m.From == "support" && m.Text == "请把您的订单号发给我。"
+	})
+	if r := s.send(t, "dave", "support", "怎么退货？"); r.ErrorCode != 0 {
+		t.Fatalf("customer resend after the restart: got error %d %q", r.ErrorCode, r.ErrorInfo)
+	}
+	s.waitFor(t, agent, 60*time.Second, "customer message relayed after the restart", func(m simMessage) bool {
+		return m.From == "dave" && strings.Contains(m.Text, "How do I return an item?")
+	})
+	time.Sleep(3 * time.Second)
+
+	count := func(user string, match func(simMessage) bool) int {
+		msgs, err := s.inbox(user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range msgs {
+			if match(m) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count("dave", func(m simMessage) bool { return m.From == "support" && m.Text == "请把您的订单号发给我。" }); n != 1 {
+		t.Errorf("dave got the agent's reply %d times, want 1", n)
+	}
+	if n := count("dave", func(m simMessage) bool { return m.From == agent }); n != 0 {
+		t.Errorf("dave got %d untranslated messages straight from %s, want 0", n, agent)
+	}
+	if n := count(agent, func(m simMessage) bool {
+		return m.From == "dave" && strings.Contains(m.Text, "How do I return an item?")
+	}); n != 1 {
+		t.Errorf("%s got the customer's message %d times, want 1", agent, n)
+	}
+}
