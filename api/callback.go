@@ -151,17 +151,38 @@ func (s *server) inbound(m tim.C2CMsgCallback) workflows.InboundMessage {
 	}
 }
 
-// customerMessage signals (and if needed starts) the customer's consultation. ErrorCode 0 only once
-// Temporal accepted the signal; 1 when it did not, so the customer sees a failed send.
+// consultationContent reports whether a message belongs in a consultation: it has non-blank text, or
+// a stored non-text element (image, file, sound, video, location, face, custom). Online-only
+// messages without text (typing indicators and similar signals, OnlineOnlyFlag 1) do not.
+func consultationContent(m tim.C2CMsgCallback) bool {
+	if strings.TrimSpace(m.MsgBody.Text()) != "" {
+		return true
+	}
+	if m.OnlineOnlyFlag == 1 {
+		return false
+	}
+	for _, el := range m.MsgBody {
+		if el.MsgType != "" && el.MsgType != tim.MsgTypeText {
+			return true
+		}
+	}
+	return false
+}
+
+// customerMessage signals (and if needed starts) the customer's consultation with a text or
+// non-text message (a photo reaches the agent as it is). ErrorCode 0 only once Temporal accepted
+// the signal; 1 when it did not, so the customer sees a failed send.
 func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCallback) (tim.CallbackResponse, string) {
 	if cmd == tim.CmdC2CAfterSendMsg && m.SendMsgResult != 0 {
 		return tim.Allow(), decisionIgnored // delivery failed: the before-send answer stands
 	}
-	in := s.inbound(m)
-	if strings.TrimSpace(in.Text) == "" {
-		return tim.Allow(), decisionIgnored // no text element: nothing for the consultation to read
+	if !consultationContent(m) {
+		return tim.Allow(), decisionIgnored // blank, or a transient online-only signal (typing)
 	}
-	s.langs.observe(m.FromAccount, s.d.DetectLanguage(in.Text))
+	in := s.inbound(m)
+	if in.Text != "" {
+		s.langs.observe(m.FromAccount, s.d.DetectLanguage(in.Text))
+	}
 	customer := m.FromAccount
 	id := workflows.ConsultationID(customer)
 	opts := client.StartWorkflowOptions{
@@ -185,13 +206,13 @@ func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCa
 }
 
 // agentMessage asks the customer's consultation, through an update keyed by MsgKey, whether the
-// agent owns it: owned → ErrorCode 2 (the workflow sends the translated copy); not owned or no
-// consultation → 0; no answer within the budget → 1.
+// agent owns it: owned → ErrorCode 2 (the workflow sends the translated copy, or a non-text
+// message as it is); not owned or no consultation → 0; no answer within the budget → 1.
 func (s *server) agentMessage(ctx context.Context, m tim.C2CMsgCallback) (tim.CallbackResponse, string) {
-	in := s.inbound(m)
-	if strings.TrimSpace(in.Text) == "" {
+	if !consultationContent(m) {
 		return tim.Allow(), decisionIgnored
 	}
+	in := s.inbound(m)
 	id := workflows.ConsultationID(m.ToAccount)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallbackBudget)
 	defer cancel()

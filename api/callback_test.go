@@ -63,6 +63,28 @@ func imageElem() tim.MsgElement {
 	return tim.MsgElement{MsgType: "TIMImageElem", MsgContent: json.RawMessage(`{"UUID":"1853095_D61040894AC3DE44CDFFFB3EC7EB720F","ImageFormat":1,"ImageInfoArray":[{"Type":1,"Size":1853095,"Width":2448,"Height":3264,"URL":"https://example.com/a.jpg"}]}`)}
 }
 
+func fileElem() tim.MsgElement {
+	return tim.MsgElement{MsgType: tim.MsgTypeFile, MsgContent: json.RawMessage(`{"Url":"https://example.com/invoice.pdf","UUID":"f1","FileSize":48213,"FileName":"invoice.pdf","Download_Flag":2}`)}
+}
+
+func soundElem() tim.MsgElement {
+	return tim.MsgElement{MsgType: tim.MsgTypeSound, MsgContent: json.RawMessage(`{"Url":"https://example.com/v.m4a","UUID":"s1","Size":6312,"Second":4,"Download_Flag":2}`)}
+}
+
+func customElem() tim.MsgElement {
+	return tim.CustomElem(`{"businessID":"order","orderId":"A17"}`, "Order A17", "")
+}
+
+// typingElem is the custom element TUIKit sends as an online-only "typing" signal.
+func typingElem() tim.MsgElement {
+	return tim.CustomElem(`{"businessID":"user_typing_status","typingStatus":1}`, "", "")
+}
+
+// onlineOnly marks a c2cBody as an online-only message (OnlineOnlyFlag 1).
+func onlineOnly(body string) string {
+	return strings.Replace(body, `"OnlineOnlyFlag":0`, `"OnlineOnlyFlag":1`, 1)
+}
+
 func stateBody(user, action string) string {
 	return fmt.Sprintf(`{"CallbackCommand":"State.StateChange","EventTime":%d,"Info":{"Action":%q,"To_Account":%q,"Reason":"Register"}}`,
 		testNow.UnixMilli(), action, user)
@@ -111,10 +133,13 @@ func TestCallbackRejectsBadInput(t *testing.T) {
 		{"unknown command", goodURL("Bot.OnC2CMessage"), `{"anything":true}`, 200, "", 0},
 		{"unknown command, junk body", goodURL("Sns.CallbackFriendAdd"), `not json`, 200, "", 0},
 		{"group after-send", goodURL(tim.CmdGroupAfterSendMsg), `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g1","From_Account":"alice","MsgBody":[]}`, 200, "", 0},
-		{"image-only to service account", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", tim.MsgBody{imageElem()}, ""), 200, "", 0},
-		{"image-only after-send", goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "alice", "support", tim.MsgBody{imageElem()}, ""), 200, "", 0},
-		{"image-only agent to customer", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "agent_li", "alice", tim.MsgBody{imageElem()}, ""), 200, "", 0},
+		{"blank text to service account", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", textBody("  \n"), ""), 200, "", 0},
+		{"empty MsgBody to service account", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", tim.MsgBody{}, ""), 200, "", 0},
+		{"typing indicator to service account", goodURL(tim.CmdC2CBeforeSendMsg), onlineOnly(c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", tim.MsgBody{typingElem()}, "")), 200, "", 0},
+		{"typing indicator agent to customer", goodURL(tim.CmdC2CBeforeSendMsg), onlineOnly(c2cBody(tim.CmdC2CBeforeSendMsg, "agent_li", "alice", tim.MsgBody{typingElem()}, "")), 200, "", 0},
 		{"image-only customer to customer", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "bob", tim.MsgBody{imageElem()}, ""), 200, "", 0},
+		{"image-only after-send customer to customer", goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "alice", "bob", tim.MsgBody{imageElem()}, ""), 200, "", 0},
+		{"image-only after-send from agent", goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "agent_li", "alice", tim.MsgBody{imageElem()}, ""), 200, "", 0},
 		{"after-send from agent", goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "agent_li", "alice", textBody("hello"), ""), 200, "", 0},
 		{"from service account", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "support", "alice", textBody("hi"), ""), 200, "", 0},
 		{"state change of a customer", goodURL(tim.CmdStateChange), stateBody("alice", "Login"), 200, "", 0},
@@ -225,6 +250,111 @@ func TestCallbackCustomerToServiceAccount(t *testing.T) {
 				t.Errorf("workflow args = %+v", c.WfArgs)
 			}
 		})
+	}
+}
+
+// TestCallbackNonTextMessages: a customer's photo, file, voice note or custom message to the
+// service account is signalled like text (Text empty, Body as sent), and an agent's non-text message
+// to a customer goes through the same agent_message update as text.
+func TestCallbackNonTextMessages(t *testing.T) {
+	tests := []struct {
+		name       string
+		cmd        string
+		from, to   string
+		body       tim.MsgBody
+		online     bool
+		wantMethod string // SignalWithStart or Update
+		wantText   string
+		wantCode   int
+	}{
+		{"customer image, before-send", tim.CmdC2CBeforeSendMsg, "alice", "support", tim.MsgBody{imageElem()}, false, "SignalWithStart", "", 0},
+		{"customer image, after-send", tim.CmdC2CAfterSendMsg, "alice", "support", tim.MsgBody{imageElem()}, false, "SignalWithStart", "", 0},
+		{"customer file", tim.CmdC2CBeforeSendMsg, "alice", "support", tim.MsgBody{fileElem()}, false, "SignalWithStart", "", 0},
+		{"customer voice note", tim.CmdC2CBeforeSendMsg, "alice", "support", tim.MsgBody{soundElem()}, false, "SignalWithStart", "", 0},
+		{"customer custom element", tim.CmdC2CBeforeSendMsg, "alice", "support", tim.MsgBody{customElem()}, false, "SignalWithStart", "", 0},
+		{"customer image with blank text", tim.CmdC2CBeforeSendMsg, "alice", "support", tim.MsgBody{tim.TextElem(" "), imageElem()}, false, "SignalWithStart", " ", 0},
+		{"customer online-only text still counts", tim.CmdC2CBeforeSendMsg, "alice", "support", textBody("hello?"), true, "SignalWithStart", "hello?", 0},
+		{"agent image, owned → drop", tim.CmdC2CBeforeSendMsg, "agent_li", "alice", tim.MsgBody{imageElem()}, false, "Update", "", 2},
+		{"agent file, owned → drop", tim.CmdC2CBeforeSendMsg, "agent_li", "alice", tim.MsgBody{fileElem()}, false, "Update", "", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) {
+				e.temporal.signalWithStart = okSignal
+				e.temporal.update = func(context.Context, call) (any, error) {
+					return workflows.AgentMessageResult{Owned: true, Reason: "owner"}, nil
+				}
+			})
+			body := c2cBody(tt.cmd, tt.from, tt.to, tt.body, "")
+			if tt.online {
+				body = onlineOnly(body)
+			}
+			cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tt.cmd), body))
+			if cr.ErrorCode != tt.wantCode || cr.MsgBody != nil {
+				t.Fatalf("answer = %+v, want ErrorCode %d unchanged", cr, tt.wantCode)
+			}
+			calls := env.temporal.Mutations()
+			if len(calls) != 1 || calls[0].Method != tt.wantMethod {
+				t.Fatalf("Temporal calls = %+v, want one %s", calls, tt.wantMethod)
+			}
+			c := calls[0]
+			wantID := workflows.ConsultationID("alice")
+			if c.ID != wantID {
+				t.Errorf("workflow ID = %q, want %q", c.ID, wantID)
+			}
+			switch tt.wantMethod {
+			case "SignalWithStart":
+				if c.Name != workflows.SignalMessage {
+					t.Errorf("signal = %q, want %q", c.Name, workflows.SignalMessage)
+				}
+			case "Update":
+				if c.Name != workflows.UpdateAgentMessage || c.Update.UpdateID == "" {
+					t.Errorf("update = %q (ID %q), want %q keyed by MsgKey", c.Name, c.Update.UpdateID, workflows.UpdateAgentMessage)
+				}
+			}
+			in, ok := c.Arg.(workflows.InboundMessage)
+			if !ok {
+				t.Fatalf("arg %T, want workflows.InboundMessage", c.Arg)
+			}
+			if in.Text != tt.wantText || in.From != tt.from || in.To != tt.to || in.MsgKey == "" {
+				t.Errorf("inbound = %+v, want Text %q from %s to %s", in, tt.wantText, tt.from, tt.to)
+			}
+			got, _ := json.Marshal(in.Body)
+			want, _ := json.Marshal(tt.body)
+			if string(got) != string(want) {
+				t.Errorf("Body = %s, want %s as sent", got, want)
+			}
+			if n := len(env.trans.Calls()); n != 0 {
+				t.Errorf("translator called %d times", n)
+			}
+		})
+	}
+}
+
+// TestCallbackCustomerImageUntouched: an image between two customers is delivered as it is, and
+// nothing about it is stored (alice's language stays unknown, so bob's reply is not translated).
+func TestCallbackCustomerImageUntouched(t *testing.T) {
+	env := newTestEnv(t, func(e *testEnv) {
+		e.temporal.query = deskWithLanguages(map[string]string{"bob": "en"})
+		e.trans.fn = fakeTranslation
+	})
+	for _, cmd := range []string{tim.CmdC2CBeforeSendMsg, tim.CmdC2CAfterSendMsg} {
+		cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(cmd),
+			c2cBody(cmd, "alice", "bob", tim.MsgBody{imageElem()}, `{"k":1}`)))
+		if cr.ErrorCode != 0 || cr.MsgBody != nil || cr.CloudCustomData != "" {
+			t.Fatalf("%s answer = %+v, want the image unchanged", cmd, cr)
+		}
+	}
+	cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg),
+		c2cBody(tim.CmdC2CBeforeSendMsg, "bob", "alice", textBody("Nice photo, thank you"), "")))
+	if cr.MsgBody != nil {
+		t.Errorf("bob → alice translated after an image: %+v", cr)
+	}
+	if m := env.temporal.Mutations(); len(m) != 0 {
+		t.Errorf("Temporal was changed: %+v", m)
+	}
+	if c := env.trans.Calls(); len(c) != 0 {
+		t.Errorf("translator called: %+v", c)
 	}
 }
 
