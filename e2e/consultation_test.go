@@ -121,10 +121,19 @@ func searchAttributeKeys() []temporal.SearchAttributeUpdate {
 	return keys
 }
 
-// startStack brings everything up and registers its teardown. With fileBacked the Temporal dev
-// server keeps its state in a SQLite file and runs as a process the test can kill and restart;
-// otherwise the SDK's test harness starts an in-memory one.
-func startStack(t *testing.T, fileBacked bool) *stack {
+// stackOptions choose how the stack runs.
+type stackOptions struct {
+	// fileBacked: the Temporal dev server keeps its state in a SQLite file and runs as a process the
+	// test can kill and restart; otherwise the SDK's test harness starts an in-memory one.
+	fileBacked bool
+	// offline: no LLM configured (offline FAQ answerer, translation off), with the demo roster and
+	// FAQ that `make run` uses.
+	offline bool
+}
+
+// startStack brings everything up and registers its teardown.
+func startStack(t *testing.T, opts stackOptions) *stack {
+	fileBacked := opts.fileBacked
 	t.Helper()
 	cli := temporalCLI(t)
 	root := repoRoot(t)
@@ -167,6 +176,10 @@ func startStack(t *testing.T, fileBacked bool) *stack {
 	if err := os.WriteFile(faqFile, []byte(e2eFAQ), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if opts.offline {
+		rosterFile = filepath.Join(root, "deploy", "demo", "roster.yaml")
+		faqFile = filepath.Join(root, "deploy", "demo", "faq.yaml")
+	}
 	simPort, apiPort := freePort(t), freePort(t)
 	s.simURL = fmt.Sprintf("http://127.0.0.1:%d", simPort)
 	s.apiURL = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
@@ -186,11 +199,13 @@ func startStack(t *testing.T, fileBacked bool) *stack {
 		"TIMDESK_ROSTER_FILE=" + rosterFile,
 		"TIMDESK_FAQ_FILE=" + faqFile,
 		"TIMDESK_LOG_FORMAT=text",
-		"OPENAI_BASE_URL=" + s.llm.URL(),
-		"OPENAI_API_KEY=e2e-key",
-		"TIMDESK_LLM_MODEL=e2e-model",
 		"TIMSIM_LISTEN=127.0.0.1:" + fmt.Sprint(simPort),
 		"TIMSIM_CALLBACK_URL=" + s.apiURL + "/tim/callback",
+	}
+	if opts.offline {
+		env = append(env, "OPENAI_BASE_URL=", "OPENAI_API_KEY=")
+	} else {
+		env = append(env, "OPENAI_BASE_URL="+s.llm.URL(), "OPENAI_API_KEY=e2e-key", "TIMDESK_LLM_MODEL=e2e-model")
 	}
 	s.bins, s.env = bins, env
 	for _, name := range []string{"timsim", "worker", "api"} {
@@ -311,7 +326,7 @@ func TestConsultationEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	s := startStack(t, false)
+	s := startStack(t, stackOptions{})
 	s.login(t, "alice", "bob", "agent_emma", "agent_tom")
 
 	// 1. A customer asks in Chinese; the AI answers in Chinese, from the service account.

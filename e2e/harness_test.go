@@ -260,3 +260,15 @@ func httpGetJSON(url string, out any) (string, error) {
 	}
 	return string(b), nil
 }
+
+// decodeJSON decodes an HTTP response's JSON body.
+func decodeJSON(resp *http.Response, out any) error {
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("decode %s: %w", b, err)
+	}
+	return nil
+}

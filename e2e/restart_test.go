@@ -13,7 +13,7 @@ func TestTemporalCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	s := startStack(t, true)
+	s := startStack(t, stackOptions{fileBacked: true})
 	s.login(t, "dave", "agent_emma", "agent_tom")
 
 	s.send(t, "dave", "support", "我的包裹坏了，我要找人工")
