@@ -311,6 +311,28 @@ func (s *stack) waitFor(t *testing.T, user string, timeout time.Duration, what s
 	return found
 }
 
+// waitForAny waits until one of users has received a message matching match, and returns who.
+func (s *stack) waitForAny(t *testing.T, users []string, timeout time.Duration, what string, match func(simMessage) bool) string {
+	t.Helper()
+	var who string
+	eventually(t, timeout, what, func() error {
+		for _, u := range users {
+			msgs, err := s.inbox(u)
+			if err != nil {
+				return err
+			}
+			for _, m := range msgs {
+				if match(m) {
+					who = u
+					return nil
+				}
+			}
+		}
+		return errNotYet
+	})
+	return who
+}
+
 // listWorkflows runs `temporal workflow list --query q` against the dev server, as a person would.
 func (s *stack) listWorkflows(t *testing.T, q string) string {
 	t.Helper()
@@ -340,21 +362,8 @@ func TestConsultationEndToEnd(t *testing.T) {
 	// 2. An explicit request for a human hands off: the on-duty English agent gets it translated,
 	// from the customer.
 	s.send(t, "alice", "support", "我的包裹坏了，我要找人工")
-	var agent string
-	eventually(t, 30*time.Second, "relay to an agent", func() error {
-		for _, a := range []string{"agent_emma", "agent_tom"} {
-			msgs, err := s.inbox(a)
-			if err != nil {
-				return err
-			}
-			for _, m := range msgs {
-				if m.From == "alice" && strings.Contains(m.Text, "My parcel is broken, I want a human agent") {
-					agent = a
-					return nil
-				}
-			}
-		}
-		return errNotYet
+	agent := s.waitForAny(t, []string{"agent_emma", "agent_tom"}, 30*time.Second, "relay to an agent", func(m simMessage) bool {
+		return m.From == "alice" && strings.Contains(m.Text, "My parcel is broken, I want a human agent")
 	})
 
 	// 3. The agent's reply reaches the customer translated, from the service account; the agent's
@@ -386,21 +395,8 @@ func TestConsultationEndToEnd(t *testing.T) {
 
 	// 5. Nobody answers bob within the accept timeout: the next agent gets the consultation.
 	s.send(t, "bob", "support", "我的包裹坏了，我要找人工")
-	first := ""
-	eventually(t, 30*time.Second, "bob's first relay", func() error {
-		for _, a := range []string{"agent_emma", "agent_tom"} {
-			msgs, err := s.inbox(a)
-			if err != nil {
-				return err
-			}
-			for _, m := range msgs {
-				if m.From == "bob" {
-					first = a
-					return nil
-				}
-			}
-		}
-		return errNotYet
+	first := s.waitForAny(t, []string{"agent_emma", "agent_tom"}, 30*time.Second, "bob's first relay", func(m simMessage) bool {
+		return m.From == "bob"
 	})
 	next := "agent_emma"
 	if first == "agent_emma" {

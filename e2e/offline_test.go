@@ -27,19 +27,8 @@ func TestOfflineDemo(t *testing.T) {
 	})
 
 	s.send(t, "erin", "support", "我要人工")
-	eventually(t, 30*time.Second, "hand-off to an on-duty agent", func() error {
-		for _, a := range []string{"agent_emma", "agent_li"} {
-			msgs, err := s.inbox(a)
-			if err != nil {
-				return err
-			}
-			for _, m := range msgs {
-				if m.From == "erin" && strings.Contains(m.Text, "我要人工") {
-					return nil
-				}
-			}
-		}
-		return errNotYet
+	s.waitForAny(t, []string{"agent_emma", "agent_li"}, 30*time.Second, "hand-off to an on-duty agent", func(m simMessage) bool {
+		return m.From == "erin" && strings.Contains(m.Text, "我要人工")
 	})
 
 	var got struct {

@@ -17,21 +17,8 @@ func TestTemporalCrash(t *testing.T) {
 	s.login(t, "dave", "agent_emma", "agent_tom")
 
 	s.send(t, "dave", "support", "我的包裹坏了，我要找人工")
-	var agent string
-	eventually(t, 30*time.Second, "relay to an agent", func() error {
-		for _, a := range []string{"agent_emma", "agent_tom"} {
-			msgs, err := s.inbox(a)
-			if err != nil {
-				return err
-			}
-			for _, m := range msgs {
-				if m.From == "dave" && strings.Contains(m.Text, "My parcel is broken, I want a human agent") {
-					agent = a
-					return nil
-				}
-			}
-		}
-		return errNotYet
+	agent := s.waitForAny(t, []string{"agent_emma", "agent_tom"}, 30*time.Second, "relay to an agent", func(m simMessage) bool {
+		return m.From == "dave" && strings.Contains(m.Text, "My parcel is broken, I want a human agent")
 	})
 
 	s.killTemporal(t)
