@@ -333,20 +333,8 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 	}
 	s.msgCh = workflow.GetSignalChannel(ctx, SignalMessage)
 	s.closeCh = workflow.GetSignalChannel(ctx, SignalClose)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var m InboundMessage
-			s.msgCh.Receive(ctx, &m)
-			s.acceptCustomer(ctx, m)
-		}
-	})
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var c CloseRequest
-			s.closeCh.Receive(ctx, &c)
-			s.acceptClose(c)
-		}
-	})
+	pumpSignals(ctx, s.msgCh, func(m InboundMessage) { s.acceptCustomer(ctx, m) })
+	pumpSignals(ctx, s.closeCh, s.acceptClose)
 
 	// Policy: from the input, else the Policy activity (once per run, recorded in history).
 	if s.in.Policy != nil {
@@ -569,19 +557,8 @@ func (s *consultation) continueAsNew(ctx workflow.Context) error {
 	return workflow.NewContinueAsNewError(ctx, ConsultationWorkflow, next)
 }
 
+// drainSignals accepts the signals still buffered (see pumpSignals).
 func (s *consultation) drainSignals(ctx workflow.Context) {
-	for {
-		var m InboundMessage
-		if !s.msgCh.ReceiveAsync(&m) {
-			break
-		}
-		s.acceptCustomer(ctx, m)
-	}
-	for {
-		var c CloseRequest
-		if !s.closeCh.ReceiveAsync(&c) {
-			break
-		}
-		s.acceptClose(c)
-	}
+	receiveAsync(s.msgCh, func(m InboundMessage) { s.acceptCustomer(ctx, m) })
+	receiveAsync(s.closeCh, s.acceptClose)
 }

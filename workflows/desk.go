@@ -115,20 +115,8 @@ func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
 			delete(st.Languages, p.UserID)
 		}
 	}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var ev PresenceEvent
-			presenceCh.Receive(ctx, &ev)
-			onPresence(ev)
-		}
-	})
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var p LanguagePreference
-			languageCh.Receive(ctx, &p)
-			onLanguage(p)
-		}
-	})
+	pumpSignals(ctx, presenceCh, onPresence)
+	pumpSignals(ctx, languageCh, onLanguage)
 	// Signals and updates change the state from their own coroutines; the main one only waits
 	// for the moment to continue-as-new.
 	if err := workflow.Await(ctx, func() bool {
@@ -136,20 +124,8 @@ func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
 	}); err != nil {
 		return err
 	}
-	for {
-		var ev PresenceEvent
-		if !presenceCh.ReceiveAsync(&ev) {
-			break
-		}
-		onPresence(ev)
-	}
-	for {
-		var p LanguagePreference
-		if !languageCh.ReceiveAsync(&p) {
-			break
-		}
-		onLanguage(p)
-	}
+	receiveAsync(presenceCh, onPresence)
+	receiveAsync(languageCh, onLanguage)
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
 	}

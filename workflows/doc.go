@@ -65,7 +65,10 @@
 // Continue-as-new: when Temporal suggests it (or ConsultationInput.MaxMessagesPerRun is reached,
 // a test hook) the loop drains the signal channels, waits for AllHandlersFinished and continues
 // with CarryOver: the whole state (dedupe window, transcript capped at 200 entries, deadlines)
-// and the messages accepted but not yet processed.
+// and the messages accepted but not yet processed. Signals are taken by coroutines that wait on
+// the channel's length and ReceiveAsync (pumpSignals), never blocked in Receive: a blocked Receive
+// takes a signal as it is delivered but handles it only on its next turn, which a continue-as-new
+// decided by the main coroutine in the same workflow task would drop. The desk does the same.
 //
 // # Failure handling
 //
