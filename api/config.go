@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
 )
 
 // Config is the API program's whole configuration, read once from the environment by loadConfig.
@@ -25,10 +28,20 @@ type Config struct {
 	JWTAudience string // TIMDESK_AUTH_JWT_AUDIENCE: when set, the token's aud must contain it
 	AdminAPIKey string // TIMDESK_ADMIN_API_KEY (required, secret): bearer key for the admin API
 
-	Listen            string // TIMDESK_LISTEN, default ":8080"
+	Listen string // TIMDESK_LISTEN, default ":8080"
+
+	// The Temporal connection is loaded by go.temporal.io/sdk/contrib/envconfig (see
+	// loadTemporalOptions): the optional TOML profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE), then
+	// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY (secret; turns TLS on unless
+	// TEMPORAL_TLS=false), TEMPORAL_CLIENT_AUTHORITY, TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH|DATA,
+	// TEMPORAL_TLS_CLIENT_KEY_PATH|DATA (secret), TEMPORAL_TLS_SERVER_CA_CERT_PATH|DATA,
+	// TEMPORAL_TLS_SERVER_NAME, TEMPORAL_TLS_DISABLE_HOST_VERIFICATION.
 	TemporalAddress   string // TEMPORAL_ADDRESS, default "localhost:7233"
 	TemporalNamespace string // TEMPORAL_NAMESPACE, default "default"
+	TemporalTLS       bool   // TLS on the Temporal connection (TEMPORAL_TLS*, or implied by TEMPORAL_API_KEY)
+	TemporalAPIKey    bool   // TEMPORAL_API_KEY is set; the key itself is only in the client credentials
 	TaskQueue         string // TIMDESK_TASK_QUEUE, default "timdesk"
+	temporal          client.Options
 
 	OpenAIBaseURL string // OPENAI_BASE_URL
 	OpenAIAPIKey  string // OPENAI_API_KEY (secret)
@@ -109,10 +122,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		JWTIssuer:      str("TIMDESK_AUTH_JWT_ISSUER", ""),
 		JWTAudience:    str("TIMDESK_AUTH_JWT_AUDIENCE", ""),
 
-		Listen:            str("TIMDESK_LISTEN", defaultListen),
-		TemporalAddress:   str("TEMPORAL_ADDRESS", defaultTemporalAddress),
-		TemporalNamespace: str("TEMPORAL_NAMESPACE", defaultNamespace),
-		TaskQueue:         str("TIMDESK_TASK_QUEUE", defaultTaskQueue),
+		Listen:    str("TIMDESK_LISTEN", defaultListen),
+		TaskQueue: str("TIMDESK_TASK_QUEUE", defaultTaskQueue),
 
 		OpenAIBaseURL: str("OPENAI_BASE_URL", ""),
 		OpenAIAPIKey:  str("OPENAI_API_KEY", ""),
@@ -120,6 +131,15 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		RosterFile:    str("TIMDESK_ROSTER_FILE", ""),
 		LogFormat:     strings.ToLower(str("TIMDESK_LOG_FORMAT", "json")),
 	}
+
+	temporalOpts, err := loadTemporalOptions(getenv)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	cfg.temporal = temporalOpts
+	cfg.TemporalAddress, cfg.TemporalNamespace = temporalOpts.HostPort, temporalOpts.Namespace
+	cfg.TemporalTLS = temporalOpts.ConnectionOptions.TLS != nil && !temporalOpts.ConnectionOptions.TLSDisabled
+	cfg.TemporalAPIKey = temporalOpts.Credentials != nil
 
 	rawID := required("TIMDESK_SDKAPPID")
 	cfg.SecretKey = required("TIMDESK_SECRET_KEY")
@@ -195,6 +215,56 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	return cfg, nil
 }
 
+// loadTemporalOptions loads the Temporal client options the way envconfig.LoadDefaultClientOptions
+// does (TOML profile, then TEMPORAL_* variables) but through getenv, and fills our defaults
+// (TEMPORAL_ADDRESS localhost:7233, TEMPORAL_NAMESPACE default). A variable counts as set when it is
+// not blank; TEMPORAL_GRPC_META_* are not read (getenv cannot list variables). The error names
+// variables, never their values. The caller adds the logger and metrics handler.
+func loadTemporalOptions(getenv func(string) string) (client.Options, error) {
+	env := envLookup(getenv)
+	var problems []string
+	for _, key := range []string{"TEMPORAL_TLS", "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"} {
+		if v, ok := env.LookupEnv(key); ok {
+			switch strings.ToLower(v) {
+			case "1", "0", "true", "false":
+			default:
+				problems = append(problems, key+" must be true or false")
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return client.Options{HostPort: defaultTemporalAddress, Namespace: defaultNamespace}, errors.New(strings.Join(problems, "; "))
+	}
+	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: env})
+	if err != nil {
+		return client.Options{HostPort: defaultTemporalAddress, Namespace: defaultNamespace},
+			fmt.Errorf("temporal connection (TEMPORAL_* or TEMPORAL_CONFIG_FILE): %w", err)
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = defaultTemporalAddress
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = defaultNamespace
+	}
+	return opts, nil
+}
+
+// envLookup adapts a getenv function to envconfig.EnvLookup.
+type envLookup func(string) string
+
+// LookupEnv reports a variable as set when its value is not blank.
+func (e envLookup) LookupEnv(key string) (string, bool) {
+	v := strings.TrimSpace(e(key))
+	return v, v != ""
+}
+
+// Environ lists nothing: getenv cannot enumerate (envconfig only needs it for TEMPORAL_GRPC_META_*).
+func (e envLookup) Environ() []string { return nil }
+
+// temporalClientOptions returns the loaded Temporal connection options (address, namespace, API
+// key credentials, TLS).
+func (c Config) temporalClientOptions() client.Options { return c.temporal }
+
 // errInvalidConfig marks configuration errors returned by loadConfig.
 var errInvalidConfig = errors.New("invalid configuration")
 
@@ -246,13 +316,17 @@ func (c Config) String() string {
 		}
 		return "[redacted]"
 	}
+	apiKey := ""
+	if c.TemporalAPIKey {
+		apiKey = "set"
+	}
 	return fmt.Sprintf("Config{SDKAppID:%d SecretKey:%s Admin:%q TIMBaseURL:%q CallbackToken:%s ServiceAccount:%q "+
 		"JWTSecret:%s JWTIssuer:%q JWTAudience:%q AdminAPIKey:%s Listen:%q TemporalAddress:%q TemporalNamespace:%q "+
-		"TaskQueue:%q OpenAIBaseURL:%q OpenAIAPIKey:%s LLMModel:%q RosterFile:%q LogFormat:%q UserSigTTL:%s "+
+		"TemporalTLS:%t TemporalAPIKey:%s TaskQueue:%q OpenAIBaseURL:%q OpenAIAPIKey:%s LLMModel:%q RosterFile:%q LogFormat:%q UserSigTTL:%s "+
 		"CallbackBudget:%s TranslateBudget:%s RequestTimeout:%s UserSigRate:%q TrustedProxies:%q}",
 		c.SDKAppID, red(c.SecretKey), c.Admin, c.TIMBaseURL, red(c.CallbackToken), c.ServiceAccount,
 		red(c.JWTSecret), c.JWTIssuer, c.JWTAudience, red(c.AdminAPIKey), c.Listen, c.TemporalAddress, c.TemporalNamespace,
-		c.TaskQueue, c.OpenAIBaseURL, red(c.OpenAIAPIKey), c.LLMModel, c.RosterFile, c.LogFormat, c.UserSigTTL,
+		c.TemporalTLS, red(apiKey), c.TaskQueue, c.OpenAIBaseURL, red(c.OpenAIAPIKey), c.LLMModel, c.RosterFile, c.LogFormat, c.UserSigTTL,
 		c.CallbackBudget, c.TranslateBudget, c.RequestTimeout, c.rawUserSigRate, c.TrustedProxies)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ func requiredEnv() map[string]string {
 		"TIMDESK_SECRET_KEY":      testSecretKey,
 		"TIMDESK_ADMIN_API_KEY":   testAdminKey,
 		"TIMDESK_AUTH_JWT_SECRET": testJWTSecret,
+		// Hermetic: no Temporal CLI profile from the developer's home directory.
+		"TEMPORAL_CONFIG_FILE": os.DevNull,
 	}
 }
 

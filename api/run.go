@@ -53,12 +53,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}()
 
 	// A lazy client: the API starts (and answers ErrorCode 1 / 503) while Temporal is down.
-	tc, err := client.NewLazyClient(client.Options{
-		HostPort:       cfg.TemporalAddress,
-		Namespace:      cfg.TemporalNamespace,
-		Logger:         tlog.NewStructuredLogger(logger),
-		MetricsHandler: sdktally.NewMetricsHandler(scope),
-	})
+	// Address, namespace, API key and TLS come from envconfig (loadTemporalOptions).
+	topts := cfg.temporalClientOptions()
+	topts.Logger = tlog.NewStructuredLogger(logger)
+	topts.MetricsHandler = sdktally.NewMetricsHandler(scope)
+	tc, err := client.NewLazyClient(topts)
 	if err != nil {
 		return fmt.Errorf("temporal client: %w", err)
 	}

@@ -60,7 +60,8 @@ func TestRunPortInUse(t *testing.T) {
 func TestRunServes(t *testing.T) {
 	env := requiredEnv()
 	env["TIMDESK_LISTEN"] = "127.0.0.1:0"
-	env["TEMPORAL_ADDRESS"] = "127.0.0.1:1" // nothing listens: lazy client, calls fail fast
+	env["TEMPORAL_ADDRESS"] = "127.0.0.1:1"               // nothing listens: lazy client, calls fail fast
+	env["TEMPORAL_API_KEY"] = "temporal-cloud-key-secret" // Temporal Cloud settings (TLS on) start lazily too
 	env["TIMDESK_CALLBACK_TOKEN"] = testCBToken
 	env["TIMDESK_CALLBACK_BUDGET"] = "300ms"
 	env["TIMDESK_LOG_FORMAT"] = "text"
@@ -134,7 +135,7 @@ func TestRunServes(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not stop")
 	}
-	for _, secret := range []string{testSecretKey, testAdminKey, testJWTSecret, testCBToken} {
+	for _, secret := range []string{testSecretKey, testAdminKey, testJWTSecret, testCBToken, "temporal-cloud-key-secret"} {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("logs contain a secret %q", secret)
 		}
