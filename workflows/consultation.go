@@ -223,6 +223,10 @@ const (
 	// versionRatingWindow: a closed consultation waits Policy.RatingWindow for the rating reply
 	// (histories before it completed right after the prompt; testdata/consultation_full.json).
 	versionRatingWindow = "timdesk-rating-window"
+	// versionAgentBeforeClose: agent messages accepted (Owned, so the API dropped the originals)
+	// before a close request are delivered before closing; before it they were lost. Only runs
+	// that had both pending at once record the marker.
+	versionAgentBeforeClose = "timdesk-agent-before-close"
 )
 
 // ConsultationWorkflow runs one consultation; see doc.go for the flows.
@@ -364,6 +368,13 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 		switch {
 		case s.closeReq != nil && s.closeReq.Reason == reasonInactivity && len(s.inbox) > 0:
 			s.closeReq = nil // the customer came back just in time
+		case s.closeReq != nil && len(s.agentInbox) > 0 &&
+			workflow.GetVersion(ctx, versionAgentBeforeClose, workflow.DefaultVersion, 1) >= 1:
+			// owned before the close: the original was dropped, so deliver it before closing
+			m := s.agentInbox[0]
+			s.agentInbox = s.agentInbox[1:]
+			s.handled++
+			s.handleAgentMessage(ctx, m)
 		case s.closeReq != nil:
 			return s.close(ctx, *s.closeReq)
 		case len(s.agentInbox) > 0:

@@ -51,7 +51,9 @@
 // consultation), a note to the agent, status "closed". The closed workflow then waits
 // Policy.RatingWindow (5 min) for the rating: a reply of 1-5 (also "５", "4分", "★★★") is kept as
 // Rating and thanked; any other message — or one that arrives while closing — continues-as-new
-// into the customer's next consultation instead of being lost; otherwise the workflow completes.
+// into the customer's next consultation instead of being lost (its Step goes on from the closed
+// one's, so send keys never repeat); otherwise the workflow completes. Agent messages the
+// workflow had already accepted when the close came are delivered first.
 //
 // Non-text messages (images, files) are forwarded as they are: the agent's to the customer From=
 // service account, the customer's to the assigned agent as a relay.
@@ -91,7 +93,9 @@
 // deskVersionBaseline). A change that alters the commands a running history produced adds its
 // own change ID with GetVersion and keeps the old branch until no history needs it — the rating
 // window is the first (versionRatingWindow: testdata/consultation_full.json was recorded before
-// it and still replays through the DefaultVersion branch). The checked-in histories in testdata/
+// it and still replays through the DefaultVersion branch). versionAgentBeforeClose delivers agent
+// messages that were accepted as Owned before a close request (the API had dropped the originals)
+// before closing; only runs with both pending at once record its marker. The checked-in histories in testdata/
 // are replayed by TestReplay; regenerate the current ones with TIMDESK_UPDATE_HISTORY=1 go test
 // -run TestGenerateHistories ./workflows (real dev server via TIMDESK_TEMPORAL_CLI or
 // bin/temporal) and keep the old files.
