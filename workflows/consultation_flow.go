@@ -544,6 +544,9 @@ func (s *consultation) close(ctx workflow.Context, req CloseRequest) (Consultati
 		next.Carry = &CarryOver{Pending: s.inbox, State: ConsultationState{
 			Customer: s.st.Customer, ServiceAccount: s.st.ServiceAccount, Owner: OwnerAI, Status: activities.StatusAI,
 			Phase: PhaseAI, StartedAt: s.now(ctx), FirstRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Runs: 0,
+			// Step goes on from this consultation's: send keys (workflow ID/FirstRunID/Step) must
+			// not repeat this consultation's when this run is also its first run (FirstRunID).
+			Step: s.st.Step,
 			Seen: s.st.Seen, Notified: map[string]bool{}, Language: s.st.Language,
 		}}
 		return ConsultationResult{}, workflow.NewContinueAsNewError(ctx, ConsultationWorkflow, next)
