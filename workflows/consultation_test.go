@@ -34,6 +34,8 @@ type fakeActs struct {
 	answer    func(in activities.AnswerInput) (activities.AnswerResult, error)
 	route     func(in activities.RouteInput, n int) activities.RouteResult
 	policy    activities.Policy
+	// sendGate, when set, runs before each Send (outside the lock): a test can hold a send.
+	sendGate func(in activities.SendInput)
 }
 
 func newFake() *fakeActs {
@@ -89,6 +91,12 @@ func (f *fakeActs) DetectLanguage(_ context.Context, in activities.DetectInput) 
 }
 
 func (f *fakeActs) Send(_ context.Context, in activities.SendInput) (activities.SendResult, error) {
+	f.mu.Lock()
+	gate := f.sendGate
+	f.mu.Unlock()
+	if gate != nil {
+		gate(in)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if in.To == f.failTo {

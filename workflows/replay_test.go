@@ -27,6 +27,8 @@ var replayHistories = []struct {
 	{"testdata/consultation_full.json", ConsultationWorkflow},
 	// with the rating window and a rating reply
 	{"testdata/consultation_rating.json", ConsultationWorkflow},
+	// an Owned agent message and a close pending together (versionAgentBeforeClose marker)
+	{"testdata/consultation_agent_before_close.json", ConsultationWorkflow},
 	{"testdata/desk.json", DeskWorkflow},
 }
 
@@ -43,8 +45,10 @@ func TestReplay(t *testing.T) {
 }
 
 // TestGenerateHistories runs a full consultation (AI answer, duplicate, explicit hand-off, accept
-// timeout escalation, agent reply, /close, rating reply) and a desk session against the real dev server and
-// rewrites testdata/consultation_rating.json and testdata/desk.json (consultation_full.json stays:
+// timeout escalation, agent reply, /close, rating reply), a consultation closed while an Owned
+// agent message waits (versionAgentBeforeClose) and a desk session against the real dev server and
+// rewrites testdata/consultation_rating.json, testdata/consultation_agent_before_close.json and
+// testdata/desk.json (consultation_full.json stays:
 // it is the history from before versionRatingWindow). Run with TIMDESK_UPDATE_HISTORY=1 (needs the Temporal CLI at
 // TIMDESK_TEMPORAL_CLI or ../bin/temporal; nothing is downloaded).
 func TestGenerateHistories(t *testing.T) {
@@ -145,6 +149,53 @@ func TestGenerateHistories(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	writeHistory(t, ctx, c, id, run.GetRunID(), "testdata/consultation_rating.json")
+
+	// ---- an agent message accepted while a relay is in flight, then a close ----
+	const cust2 = "cust_history_close"
+	id2 := ConsultationID(cust2)
+	release := make(chan struct{})
+	f.mu.Lock()
+	f.sendGate = func(in activities.SendInput) {
+		if strings.Contains(in.Text, "hold this relay") {
+			<-release
+		}
+	}
+	f.mu.Unlock()
+	run2, err := c.SignalWithStartWorkflow(ctx, id2, SignalMessage, InboundMessage{MsgKey: "c1", From: cust2, To: "support", Text: "human please"},
+		client.StartWorkflowOptions{ID: id2, TaskQueue: tq, TypedSearchAttributes: SearchAttributes()},
+		ConsultationWorkflow, ConsultationInput{Customer: cust2, ServiceAccount: "support"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "hand-off to agent_emma", func() bool { return f.find("agent_emma", "human please") != nil })
+	if err := c.SignalWorkflow(ctx, id2, "", SignalMessage, InboundMessage{MsgKey: "c2", From: cust2, To: "support", Text: "hold this relay"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the relay of c2 is now held in the Send activity
+	uh2, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id2, UpdateName: UpdateAgentMessage, UpdateID: "e1", WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{InboundMessage{MsgKey: "e1", From: "agent_emma", To: cust2, Text: "It ships today"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owned AgentMessageResult
+	if err := uh2.Get(ctx, &owned); err != nil || !owned.Owned {
+		t.Fatalf("agent message: %+v %v", owned, err)
+	}
+	if err := c.SignalWorkflow(ctx, id2, "", SignalClose, CloseRequest{Reason: "admin", By: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	close(release)
+	var res2 ConsultationResult
+	if err := run2.Get(ctx, &res2); err != nil {
+		t.Fatal(err)
+	}
+	if f.find(cust2, "It ships today") == nil || res2.Reason != "admin" {
+		t.Fatalf("agent message not delivered before closing: result %+v", res2)
+	}
+	writeHistory(t, ctx, c, id2, run2.GetRunID(), "testdata/consultation_agent_before_close.json")
 
 	// ---- desk ----
 	drun, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: DeskWorkflowID, TaskQueue: tq}, DeskWorkflow, DeskInput{})
