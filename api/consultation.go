@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-	"go.temporal.io/api/serviceerror"
 
 	"github.com/timdesk/timdesk/workflows"
 )
@@ -75,21 +72,4 @@ func (s *server) handleCloseConsultation(c *fiber.Ctx) error {
 		return temporalError(c.UserContext(), "no open consultation for this customer", fmt.Errorf("signal close %s: %w", id, err))
 	}
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"workflowID": id, "customer": customer, "closing": true})
-}
-
-// temporalError maps a Temporal call failure: not found → 404 with notFoundMsg, deadline → 504,
-// unavailable → 503; anything else stays unknown (500, logged).
-func temporalError(ctx context.Context, notFoundMsg string, err error) error {
-	var notFound *serviceerror.NotFound
-	var unavailable *serviceerror.Unavailable
-	var deadline *serviceerror.DeadlineExceeded
-	switch {
-	case errors.As(err, &notFound):
-		return wrapError(codeNotFound, notFoundMsg, err)
-	case errors.As(err, &unavailable):
-		return wrapError(codeUnavailable, "Temporal is unavailable", err)
-	case errors.As(err, &deadline), errors.Is(err, context.DeadlineExceeded), ctx.Err() != nil:
-		return wrapError(codeTimeout, "Temporal did not answer in time (is the worker running?)", err)
-	}
-	return err
 }

@@ -93,6 +93,7 @@ func classify(err error) (code, message string) {
 	var apiErr *tim.APIError
 	var notFound *serviceerror.NotFound
 	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
 	switch {
 	case errors.Is(err, tim.ErrCallbackSign), errors.Is(err, tim.ErrCallbackStale):
 		return codeUnauthorized, "callback signature missing, wrong or stale"
@@ -108,10 +109,25 @@ func classify(err error) (code, message string) {
 		return codeNotFound, "not found"
 	case errors.As(err, &unavailable):
 		return codeUnavailable, "Temporal is unavailable"
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &deadline), errors.Is(err, context.DeadlineExceeded):
 		return codeTimeout, "the request took too long"
 	}
 	return codeInternal, "internal error"
+}
+
+// temporalError maps a failed Temporal call of an admin handler: not found → 404 with notFoundMsg
+// (which workflow was missing); a call cut short by the request's deadline or cancellation → 504
+// (is the worker running?). Everything else is left to classify (Unavailable 503, DeadlineExceeded
+// 504, unknown 500).
+func temporalError(ctx context.Context, notFoundMsg string, err error) error {
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		return wrapError(codeNotFound, notFoundMsg, err)
+	case ctx.Err() != nil:
+		return wrapError(codeTimeout, "Temporal did not answer in time (is the worker running?)", err)
+	}
+	return err
 }
 
 func codeForStatus(status int) string {

@@ -13,7 +13,8 @@ import (
 // readyTimeout bounds the Temporal health check of /readyz.
 const readyTimeout = 2 * time.Second
 
-// registerHealthRoutes mounts /healthz, /readyz and /metrics.
+// registerHealthRoutes mounts GET /healthz, GET /readyz and GET /metrics (the Prometheus registry
+// in the text exposition format).
 func (s *server) registerHealthRoutes(app *fiber.App) {
 	app.Get("/healthz", s.handleHealthz)
 	app.Get("/readyz", s.handleReadyz)
