@@ -67,7 +67,15 @@ type InboundMessage struct {
 	Body   tim.MsgBody
 	Text   string // Body's text elements joined (Body.Text()); required for text messages
 	SentAt time.Time
+	// AnswerBy is when the callback that sent an agent message stops waiting for the update's
+	// answer (and tells Tencent the send failed). The update is refused after it, so a message the
+	// sender saw fail — and will resend — is never also delivered late (a worker that was down
+	// picks up admitted updates when it returns). Zero means no deadline.
+	AnswerBy time.Time `json:",omitzero"`
 }
+
+// ErrAgentMessageExpired rejects an agent message whose callback gave up waiting (AnswerBy).
+var ErrAgentMessageExpired = errors.New("agent message: the callback stopped waiting for it")
 
 // text is the message text. The caller fills Text (Body.Text()); the workflow does not decode
 // Body itself, which keeps JSON decoding out of workflow code.
@@ -432,9 +440,14 @@ func (s *consultation) registerHandlers(ctx workflow.Context) error {
 		func(ctx workflow.Context, m InboundMessage) (AgentMessageResult, error) {
 			return s.acceptAgent(ctx, m), nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(m InboundMessage) error {
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, m InboundMessage) error {
 			if m.From == "" {
 				return errors.New("agent message: From is required")
+			}
+			// Validators are not in history (a rejection writes nothing), so this check needs no
+			// GetVersion; workflow.Now is the time of the task delivering the update.
+			if !m.AnswerBy.IsZero() && workflow.Now(ctx).After(m.AnswerBy) {
+				return ErrAgentMessageExpired
 			}
 			return nil
 		}},
