@@ -172,6 +172,9 @@ type RouteInput struct {
 	Exclude        []string `json:"exclude,omitempty"` // timed out in this consultation: never picked again
 	Current        string   `json:"current,omitempty"` // the agent who has it now (not picked again)
 	Target         string   `json:"target,omitempty"`  // /transfer target: assign exactly this agent
+	// Language is the customer's language: among agents equally available, one who reads it is
+	// preferred (no translation in between), before load.
+	Language string `json:"language,omitempty"`
 }
 
 // RouteResult is the decision with a human-readable reason.
@@ -192,10 +195,12 @@ type candidate struct {
 	agent    Agent
 	load     int
 	presence int // 0 online, 1 unknown
+	foreign  int // 0 reads the customer's language (or it is unknown), 1 does not
 }
 
-// Route picks the agent: on duty (roster zone, overrides), not offline, under capacity, least
-// loaded (known-online first, then roster order), never one in Exclude or Current. With nobody
+// Route picks the agent: on duty (roster zone, overrides), not offline, under capacity, known-online
+// first, then one who reads the customer's language, then least loaded, then roster order; never
+// one in Exclude or Current. With nobody
 // usable but some on duty it asks a supervisor; with nobody on duty it returns off_hours and the
 // next shift start.
 func (r *Router) Route(ctx context.Context, in RouteInput) (RouteResult, error) {
@@ -271,12 +276,18 @@ func (r *Router) Route(ctx context.Context, in RouteInput) (RouteResult, error) 
 			continue
 		}
 		c.load = load
+		if lang := NormalizeLanguage(in.Language); lang != "" && NormalizeLanguage(language(a)) != lang {
+			c.foreign = 1
+		}
 		cands = append(cands, c)
 	}
 	if len(cands) > 0 {
 		slices.SortStableFunc(cands, func(x, y candidate) int {
 			if x.presence != y.presence {
 				return x.presence - y.presence
+			}
+			if x.foreign != y.foreign {
+				return x.foreign - y.foreign
 			}
 			return x.load - y.load
 		})
@@ -286,6 +297,9 @@ func (r *Router) Route(ctx context.Context, in RouteInput) (RouteResult, error) 
 			state = "presence unknown"
 		}
 		reason := fmt.Sprintf("%s on duty, %s, load %d/%d, least loaded of %d", c.agent.ID, state, c.load, c.agent.Capacity, len(cands))
+		if in.Language != "" && c.foreign == 0 {
+			reason += ", reads " + NormalizeLanguage(in.Language)
+		}
 		if len(skipped) > 0 {
 			reason += "; skipped: " + strings.Join(skipped, ", ")
 		}

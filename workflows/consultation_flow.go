@@ -239,7 +239,8 @@ func (s *consultation) handoff(ctx workflow.Context, trigger, summary string) {
 func (s *consultation) route(ctx workflow.Context, trigger, target string) {
 	prevPhase := s.st.Phase
 	var res activities.RouteResult
-	in := activities.RouteInput{ConsultationID: s.workflowID, Customer: s.st.Customer, Exclude: s.st.TimedOut, Current: s.st.Agent, Target: target}
+	in := activities.RouteInput{ConsultationID: s.workflowID, Customer: s.st.Customer, Exclude: s.st.TimedOut, Current: s.st.Agent, Target: target,
+		Language: s.st.Language}
 	err := workflow.ExecuteActivity(activityCtx(ctx, 20*time.Second, 2*time.Minute, 0), router.Route, in).Get(ctx, &res)
 	now := s.now(ctx)
 	if err != nil {

@@ -23,7 +23,8 @@
 //     From=customer, To=agent, SyncOtherMachine=2, both callbacks forbidden; if the agent had
 //     already replied, the reply deadline starts.
 //
-// Hand-off: the Route activity picks the agent (roster, presence, capacity, least loaded, never
+// Hand-off: the Route activity picks the agent (roster, presence, capacity, one who reads the
+// customer's language, least loaded, never
 // one in TimedOut) and returns a decision with its reason, kept as LastRouting:
 //
 //   - assigned / supervisor: the agent gets a [timdesk] header with the summary and the last 20
