@@ -24,8 +24,8 @@
 //     already replied, the reply deadline starts.
 //
 // Hand-off: the Route activity picks the agent (roster, presence, capacity, one who reads the
-// customer's language, least loaded, never
-// one in TimedOut) and returns a decision with its reason, kept as LastRouting:
+// customer's language, least loaded, never one in TimedOut) and returns a decision with its
+// reason, kept as LastRouting:
 //
 //   - assigned / supervisor: the agent gets a [timdesk] header with the summary and the last 20
 //     customer messages (relays as above); the customer is told once that a person is coming;
