@@ -1,10 +1,12 @@
 package workflows
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
 
@@ -54,8 +56,9 @@ func TestAgentMessageAfterCallbackDeadline(t *testing.T) {
 				}
 				return
 			}
-			if rejected == nil || !strings.Contains(rejected.Error(), ErrAgentMessageExpired.Error()) {
-				t.Errorf("got rejection %v, want %v", rejected, ErrAgentMessageExpired)
+			var appErr *temporal.ApplicationError
+			if !errors.As(rejected, &appErr) || appErr.Type() != ErrTypeAgentMessageExpired {
+				t.Errorf("got rejection %v, want an ApplicationError of type %s", rejected, ErrTypeAgentMessageExpired)
 			}
 			if delivered || got.Owned {
 				t.Errorf("expired agent message: owned=%v delivered=%v, want neither", got.Owned, delivered)

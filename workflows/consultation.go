@@ -74,8 +74,14 @@ type InboundMessage struct {
 	AnswerBy time.Time `json:",omitzero"`
 }
 
-// ErrAgentMessageExpired rejects an agent message whose callback gave up waiting (AnswerBy).
-var ErrAgentMessageExpired = errors.New("agent message: the callback stopped waiting for it")
+// ErrTypeAgentMessageExpired is the ApplicationError type of the rejection of an agent message
+// whose callback gave up waiting (AnswerBy): the caller must report the send as failed, never let
+// the original through.
+const ErrTypeAgentMessageExpired = "AgentMessageExpired"
+
+func errAgentMessageExpired() error {
+	return temporal.NewApplicationError("agent message: the callback stopped waiting for it", ErrTypeAgentMessageExpired)
+}
 
 // text is the message text. The caller fills Text (Body.Text()); the workflow does not decode
 // Body itself, which keeps JSON decoding out of workflow code.
@@ -447,7 +453,7 @@ func (s *consultation) registerHandlers(ctx workflow.Context) error {
 			// Validators are not in history (a rejection writes nothing), so this check needs no
 			// GetVersion; workflow.Now is the time of the task delivering the update.
 			if !m.AnswerBy.IsZero() && workflow.Now(ctx).After(m.AnswerBy) {
-				return ErrAgentMessageExpired
+				return errAgentMessageExpired()
 			}
 			return nil
 		}},
