@@ -226,6 +226,11 @@ func (s *server) agentMessage(ctx context.Context, m tim.C2CMsgCallback) (tim.Ca
 		return tim.Allow(), decisionAgentPassed
 	case errors.As(err, &notFound):
 		return tim.Allow(), decisionAgentPassed // no open consultation for this customer
+	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeAgentMessageExpired:
+		// The workflow saw the update after this callback's deadline: report the send as failed
+		// (the agent resends) rather than let the untranslated original through.
+		s.log.Warn("agent message reached the consultation after the callback budget", "workflowID", id, "msgKey", in.MsgKey)
+		return tim.Reject(), decisionAgentFailed
 	case errors.As(err, &appErr) && ctx.Err() == nil:
 		// The workflow rejected the update (e.g. its validator): it is not the agent's consultation.
 		s.log.Info("agent message not accepted by consultation", "workflowID", id, "reason", appErr.Message())
@@ -236,8 +241,15 @@ func (s *server) agentMessage(ctx context.Context, m tim.C2CMsgCallback) (tim.Ca
 	}
 }
 
+// updateAgentMessage runs the agent_message update within ctx's deadline, which it also hands to
+// the workflow as AnswerBy: an update that reaches the workflow after this callback gave up (a
+// worker coming back picks up admitted updates) is refused there, since the agent was told the
+// send failed and resends it.
 func (s *server) updateAgentMessage(ctx context.Context, workflowID string, in workflows.InboundMessage) (workflows.AgentMessageResult, error) {
 	var res workflows.AgentMessageResult
+	if deadline, ok := ctx.Deadline(); ok {
+		in.AnswerBy = deadline.UTC()
+	}
 	h, err := s.d.Updater.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflowID,
 		UpdateID:     in.MsgKey,

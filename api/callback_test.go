@@ -386,6 +386,9 @@ func TestCallbackAgentToCustomer(t *testing.T) {
 		{"update rejected → deliver", func(context.Context, call) (any, error) {
 			return nil, temporal.NewApplicationError("not the owner", "NotOwner")
 		}, 0},
+		{"reached the workflow after the callback gave up → reject", func(context.Context, call) (any, error) {
+			return nil, temporal.NewApplicationError("expired", workflows.ErrTypeAgentMessageExpired)
+		}, 1},
 		{"worker down (update timeout) → reject", func(ctx context.Context, _ call) (any, error) {
 			err := blockUntilDone(ctx)
 			return nil, client.NewWorkflowUpdateServiceTimeoutOrCanceledError(err)
@@ -418,8 +421,12 @@ func TestCallbackAgentToCustomer(t *testing.T) {
 				u.WaitForStage != client.WorkflowUpdateStageCompleted {
 				t.Errorf("update options = %+v", u)
 			}
-			if in := calls[0].Arg.(workflows.InboundMessage); in.From != "agent_li" || in.To != "alice" || in.Text != "Your parcel ships today" {
+			in := calls[0].Arg.(workflows.InboundMessage)
+			if in.From != "agent_li" || in.To != "alice" || in.Text != "Your parcel ships today" {
 				t.Errorf("update arg = %+v", in)
+			}
+			if in.AnswerBy.Before(start) || in.AnswerBy.After(start.Add(env.cfg.CallbackBudget+time.Second)) {
+				t.Errorf("update AnswerBy = %s, want the callback's deadline (start %s + budget %s)", in.AnswerBy, start, env.cfg.CallbackBudget)
 			}
 			if m := env.temporal.Calls("SignalWithStart", "Signal", "UpdateWithStart"); len(m) != 0 {
 				t.Errorf("unexpected calls: %+v", m)
