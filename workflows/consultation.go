@@ -196,6 +196,12 @@ type TranscriptEntry struct {
 	TranslatedTo      string    `json:"translatedTo,omitempty"`
 	TranslationStatus string    `json:"translationStatus,omitempty"` // translated | same | off | failed
 	Delivered         bool      `json:"delivered"`                   // outbound: sent; customer: relayed or answered
+	// Body holds the message's non-text elements (image, file, voice, video, face, location,
+	// custom), forwarded as they came: a customer's are relayed to the agent who takes the
+	// consultation; an agent's were sent to the customer. Text elements stay in Text.
+	Body tim.MsgBody `json:"body,omitempty"`
+	// BodyDropped: Body was removed to keep the transcript's bodies under 256 KB (oldest first).
+	BodyDropped bool `json:"bodyDropped,omitempty"`
 }
 
 // Deadline is a pending durable timer.
@@ -241,6 +247,13 @@ const (
 	// before a close request are delivered before closing; before it they were lost. Only runs
 	// that had both pending at once record the marker.
 	versionAgentBeforeClose = "timdesk-agent-before-close"
+	// versionAttachments: non-text elements are delivered instead of dropped — an attachment
+	// (image, file, voice, video) the AI cannot read hands off with trigger "attachment"; relays
+	// (live and on assignment) forward a customer's non-text elements after the text; an agent's
+	// mixed message sends its non-text elements after the translated text. Before it: the
+	// "text_only" notice, a "(non-text message)" placeholder, and text only. Only runs that met
+	// a non-text element on one of these paths record the marker.
+	versionAttachments = "timdesk-attachments"
 )
 
 // ConsultationWorkflow runs one consultation; see doc.go for the flows.

@@ -26,6 +26,7 @@ const (
 	// maxRetryRouteAfter caps the back-off between routing attempts while nobody is available.
 	maxRetryRouteAfter = 30 * time.Minute
 	reasonInactivity   = "inactivity"
+	triggerAttachment  = "attachment" // hand-off: the customer sent an image, file, voice or video
 	untranslatedMark   = "[untranslated] "
 	agentNoticeMark    = "[timdesk] "
 )
@@ -56,7 +57,7 @@ func (s *consultation) now(ctx workflow.Context) time.Time { return workflow.Now
 func (s *consultation) handleCustomerMessage(ctx workflow.Context, m InboundMessage) {
 	text := strings.TrimSpace(m.text())
 	s.st.Step++
-	e := TranscriptEntry{Seq: s.st.Step, At: s.now(ctx), Role: "customer", Sender: m.From, MsgKey: m.MsgKey, Text: text}
+	e := TranscriptEntry{Seq: s.st.Step, At: s.now(ctx), Role: "customer", Sender: m.From, MsgKey: m.MsgKey, Text: text, Body: nonText(m.Body)}
 	if text != "" {
 		var d activities.DetectResult
 		if err := workflow.ExecuteActivity(activityCtx(ctx, 15*time.Second, time.Minute, 3), llm.DetectLanguage,
@@ -106,14 +107,26 @@ func (s *consultation) handleCustomerMessage(ctx workflow.Context, m InboundMess
 	}
 }
 
-// aiTurn lets the answerer decide: answer, clarify or hand off.
+// aiTurn lets the answerer decide: answer, clarify or hand off. An attachment the AI cannot
+// read (image, file, voice, video) goes to a person; other non-text elements alone get a notice.
 func (s *consultation) aiTurn(ctx workflow.Context, e TranscriptEntry) {
-	if e.Text == "" {
+	attachment := attachments(e.Body)
+	if attachment != "" && !s.attachmentsOn(ctx) {
+		attachment = "" // histories before versionAttachments: text only
+	}
+	switch {
+	case e.Text == "" && attachment == "":
 		s.notice(ctx, "text_only")
 		return
-	}
-	if s.wantsHuman(e.Text) {
+	case e.Text != "" && s.wantsHuman(e.Text):
 		s.handoff(ctx, "customer_requested", "The customer asked for a human: "+e.Text)
+		return
+	case attachment != "":
+		summary := "The customer sent " + attachment + " the AI cannot read"
+		if e.Text != "" {
+			summary += ", with: " + e.Text
+		}
+		s.handoff(ctx, triggerAttachment, summary)
 		return
 	}
 	var res activities.AnswerResult
@@ -419,9 +432,10 @@ func (s *consultation) handleAgentMessage(ctx workflow.Context, m InboundMessage
 		s.command(ctx, m.From, text)
 		return
 	}
+	body := nonText(m.Body)
 	if text == "" {
 		if len(m.Body) > 0 { // an image, file...: forwarded as is
-			e := TranscriptEntry{Role: "agent", Sender: m.From, MsgKey: m.MsgKey, Text: "(non-text message)"}
+			e := TranscriptEntry{Role: "agent", Sender: m.From, MsgKey: m.MsgKey, Text: "(non-text message)", Body: body}
 			e.Delivered = s.sendMsg(ctx, s.st.Customer, "", m.Body, false)
 			s.st.Step++
 			e.Seq, e.At = s.st.Step, s.now(ctx)
@@ -444,6 +458,12 @@ func (s *consultation) handleAgentMessage(ctx workflow.Context, m InboundMessage
 		e.TranslationStatus = activities.TranslationOff
 	}
 	e.Delivered = s.sendTo(ctx, s.st.Customer, out, false)
+	if len(body) > 0 && s.attachmentsOn(ctx) {
+		// text + image...: the non-text elements follow as their own message (the API dropped
+		// the original, so nothing else delivers them)
+		e.Body = body
+		e.Delivered = s.sendMsg(ctx, s.st.Customer, "", body, false) && e.Delivered
+	}
 	s.st.Step++
 	e.Seq, e.At = s.st.Step, s.now(ctx)
 	s.appendEntry(e)
@@ -649,29 +669,48 @@ func (s *consultation) sendMsg(ctx workflow.Context, to, text string, body tim.M
 	return true
 }
 
-// relay sends customer entries to the current agent in the agent's language.
+// relay sends customer entries to the current agent in the agent's language; an entry's non-text
+// elements (Body) follow its text as a message of their own, forwarded as they came.
 func (s *consultation) relay(ctx workflow.Context, entries []TranscriptEntry) bool {
 	ok := true
 	for _, e := range entries {
-		text := e.Text
-		if text == "" {
-			text = agentNoticeMark + "(non-text message)"
-		} else if e.Language != "" && e.Language != s.st.AgentLanguage {
-			if e.TranslatedTo == s.st.AgentLanguage && e.Translated != "" {
-				text = e.Translated + "\n(" + e.Language + ": " + e.Text + ")"
-			} else {
-				tr := s.translate(ctx, e.Text, e.Language, s.st.AgentLanguage)
-				switch tr.Status {
-				case activities.TranslationTranslated:
-					text = tr.Text + "\n(" + e.Language + ": " + e.Text + ")"
-				case activities.TranslationFailed:
-					text = untranslatedMark + e.Text
-				}
-			}
+		forward := len(e.Body) > 0 && s.attachmentsOn(ctx)
+		if e.Text != "" || !forward {
+			ok = s.relayText(ctx, e) && ok
 		}
-		ok = s.sendTo(ctx, s.st.Agent, text, true) && ok
+		if forward {
+			ok = s.sendMsg(ctx, s.st.Agent, "", e.Body, true) && ok
+		}
 	}
 	return ok
+}
+
+// attachmentsOn reports whether this run delivers non-text elements (versionAttachments); call it
+// only where a non-text element would change the commands, so other runs record no marker.
+func (s *consultation) attachmentsOn(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, versionAttachments, workflow.DefaultVersion, 1) >= 1
+}
+
+// relayText relays the text of a customer entry, translated to the agent's language (a
+// placeholder when the entry has no text).
+func (s *consultation) relayText(ctx workflow.Context, e TranscriptEntry) bool {
+	text := e.Text
+	if text == "" {
+		text = agentNoticeMark + "(non-text message)"
+	} else if e.Language != "" && e.Language != s.st.AgentLanguage {
+		if e.TranslatedTo == s.st.AgentLanguage && e.Translated != "" {
+			text = e.Translated + "\n(" + e.Language + ": " + e.Text + ")"
+		} else {
+			tr := s.translate(ctx, e.Text, e.Language, s.st.AgentLanguage)
+			switch tr.Status {
+			case activities.TranslationTranslated:
+				text = tr.Text + "\n(" + e.Language + ": " + e.Text + ")"
+			case activities.TranslationFailed:
+				text = untranslatedMark + e.Text
+			}
+		}
+	}
+	return s.sendTo(ctx, s.st.Agent, text, true)
 }
 
 // notice sends a fixed text to the customer in the customer's language.
@@ -705,6 +744,7 @@ func (s *consultation) appendEntry(e TranscriptEntry) {
 		s.st.TranscriptDropped += n - maxTranscript
 		s.st.Transcript = slices.Clone(s.st.Transcript[n-maxTranscript:])
 	}
+	trimBodies(s.st.Transcript)
 }
 
 func (s *consultation) markDelivered(seq int) {
