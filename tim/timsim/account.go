@@ -122,6 +122,7 @@ func (s *Server) restAccountDelete(c *restCall) (any, *apiError) {
 			r.ResultCode, r.ResultInfo = 70107, "account does not exist"
 		default:
 			delete(s.accounts, it.UserID)
+			s.accountsChangedLocked()
 		}
 		resp.ResultItem = append(resp.ResultItem, r)
 	}

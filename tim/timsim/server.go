@@ -49,7 +49,13 @@ type Options struct {
 	Accounts []string
 	// Windows are the chat windows the web page opens on first visit (default DefaultWindows).
 	Windows []Window
+	// ServiceAccount is the app's service account (default DefaultServiceAccount). The emulator
+	// treats it like any account; the web page only uses it to mark its messages.
+	ServiceAccount string
 }
+
+// DefaultServiceAccount is Options.ServiceAccount when empty (timdesk's default service account).
+const DefaultServiceAccount = "support"
 
 // Window is one chat window on the emulator's web page: the user it acts as and the peer it writes to.
 type Window struct {
@@ -93,7 +99,9 @@ type Server struct {
 	feed       activityFeed
 	failClosed bool
 	presence   map[string]int // open presence streams per user
-	anyChanged chan struct{}  // closed and replaced on every timeline or activity change
+	anyChanged chan struct{}  // closed and replaced on every timeline, activity or account change
+	// accountsVer counts changes of the account list and presence (GET /sim/stream "accounts").
+	accountsVer uint64
 	// presenceGrace is how long a closed presence stream waits for a reconnect (a page reload)
 	// before the user is disconnected.
 	presenceGrace time.Duration
@@ -120,6 +128,9 @@ func New(opts Options) *Server {
 	}
 	if len(opts.Windows) == 0 {
 		opts.Windows = DefaultWindows
+	}
+	if opts.ServiceAccount == "" {
+		opts.ServiceAccount = DefaultServiceAccount
 	}
 	signer := tim.NewSigner(opts.SDKAppID, opts.SecretKey)
 	signer.Now = opts.Now

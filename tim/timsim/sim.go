@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"sort"
 	"strconv"
 	"time"
 
@@ -66,6 +65,7 @@ func (s *Server) login(ctx context.Context, userID, platform, ip string) error {
 	s.mu.Lock()
 	a := s.importLocked(userID)
 	a.Online, a.Platform = true, platform
+	s.accountsChangedLocked()
 	s.pushLocked(userID, &event{Kind: "state", State: tim.StateLogin})
 	s.mu.Unlock()
 	s.note("state", fmt.Sprintf("%s logged in (%s)", userID, platform), nil)
@@ -93,6 +93,7 @@ func (s *Server) goOffline(ctx context.Context, userID, action, reason, ip strin
 	was, platform := a.Online, a.Platform
 	a.Online = false
 	if was {
+		s.accountsChangedLocked()
 		s.pushLocked(userID, &event{Kind: "state", State: action})
 	}
 	s.mu.Unlock()
@@ -352,14 +353,16 @@ type simUser struct {
 
 // simState is the answer of GET /sim/state.
 type simState struct {
-	SDKAppID    uint64    `json:"sdkAppID"`
-	Admin       string    `json:"admin"`
-	CallbackURL string    `json:"callbackURL"`
-	Signed      bool      `json:"signedCallbacks"`
-	FailClosed  bool      `json:"failClosed"`
-	Windows     []Window  `json:"windows"`
-	Users       []simUser `json:"users"`
-	BootID      string    `json:"bootID"`
+	SDKAppID    uint64   `json:"sdkAppID"`
+	Admin       string   `json:"admin"`
+	CallbackURL string   `json:"callbackURL"`
+	Signed      bool     `json:"signedCallbacks"`
+	FailClosed  bool     `json:"failClosed"`
+	Windows     []Window `json:"windows"`
+	// ServiceAccount is the app's service account; the page marks its messages.
+	ServiceAccount string    `json:"serviceAccount"`
+	Users          []simUser `json:"users"`
+	BootID         string    `json:"bootID"`
 }
 
 // handleSimState is GET /sim/state: configuration (without secrets), accounts and presence.
@@ -367,14 +370,10 @@ func (s *Server) handleSimState(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	st := simState{
 		SDKAppID: s.opts.SDKAppID, Admin: s.opts.Admin, CallbackURL: s.opts.CallbackURL,
-		Signed: s.opts.CallbackToken != "", FailClosed: s.failClosed, Windows: s.opts.Windows, Users: []simUser{},
-		BootID: s.bootID,
-	}
-	for _, a := range s.accounts {
-		st.Users = append(st.Users, simUser{UserID: a.UserID, Online: a.Online, Platform: a.Platform})
+		Signed: s.opts.CallbackToken != "", FailClosed: s.failClosed, Windows: s.opts.Windows,
+		ServiceAccount: s.opts.ServiceAccount, Users: s.usersLocked(), BootID: s.bootID,
 	}
 	s.mu.Unlock()
-	sort.Slice(st.Users, func(i, j int) bool { return st.Users[i].UserID < st.Users[j].UserID })
 	writeJSON(w, http.StatusOK, st)
 }
 

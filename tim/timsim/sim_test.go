@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -240,6 +241,63 @@ func TestSimStreamForThePage(t *testing.T) {
 	}
 }
 
+// nextAccounts returns the presence of the next "accounts" event on ch (UserID → online),
+// skipping other events.
+func nextAccounts(t *testing.T, ch <-chan sseEvent) map[string]bool {
+	t.Helper()
+	for {
+		ev := next(t, ch)
+		if ev.Name != "accounts" {
+			continue
+		}
+		var d struct {
+			Users []struct {
+				UserID string `json:"userID"`
+				Online bool   `json:"online"`
+			} `json:"users"`
+		}
+		if err := json.Unmarshal([]byte(ev.Data), &d); err != nil {
+			t.Fatalf("accounts event %q: %v", ev.Data, err)
+		}
+		out := map[string]bool{}
+		for _, u := range d.Users {
+			out[u.UserID] = u.Online
+		}
+		return out
+	}
+}
+
+func TestSimStreamAccounts(t *testing.T) {
+	e := newEnv(t, withoutCallbacks())
+	e.login("alice")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	ch := readSSE(t, ctx, e.srv.URL+"/sim/stream?users=alice", nil)
+	steps := []struct {
+		name string
+		do   func()
+		want map[string]bool
+	}{
+		{"snapshot on connect", func() {}, map[string]bool{testAdmin: false, "alice": true}},
+		{"login", func() { e.login("bob") }, map[string]bool{testAdmin: false, "alice": true, "bob": true}},
+		{"logout", func() { e.simPost("/sim/logout", map[string]string{"userID": "alice"}, nil) },
+			map[string]bool{testAdmin: false, "alice": false, "bob": true}},
+		{"disconnect", func() { e.simPost("/sim/disconnect", map[string]string{"userID": "bob"}, nil) },
+			map[string]bool{testAdmin: false, "alice": false, "bob": false}},
+		{"import", func() { e.simPost("/sim/import", map[string]string{"userID": "carol"}, nil) },
+			map[string]bool{testAdmin: false, "alice": false, "bob": false, "carol": false}},
+		{"delete", func() {
+			e.rest("im_open_login_svc/account_delete", map[string]any{"DeleteItem": []map[string]string{{"UserID": "carol"}}})
+		}, map[string]bool{testAdmin: false, "alice": false, "bob": false}},
+	}
+	for _, st := range steps {
+		st.do()
+		if got := nextAccounts(t, ch); !maps.Equal(got, st.want) {
+			t.Errorf("%s: accounts event %v, want %v", st.name, got, st.want)
+		}
+	}
+}
+
 func TestPageAndState(t *testing.T) {
 	e := newEnv(t, withoutToken())
 	e.login("alice")
@@ -266,6 +324,7 @@ func TestPageAndState(t *testing.T) {
 		SDKAppID uint64          `json:"sdkAppID"`
 		Admin    string          `json:"admin"`
 		Signed   bool            `json:"signedCallbacks"`
+		Service  string          `json:"serviceAccount"`
 		Windows  []timsim.Window `json:"windows"`
 		Users    []struct {
 			UserID string `json:"userID"`
@@ -274,7 +333,7 @@ func TestPageAndState(t *testing.T) {
 	}
 	err = json.NewDecoder(resp.Body).Decode(&st)
 	_ = resp.Body.Close()
-	if err != nil || st.SDKAppID != testAppID || st.Admin != testAdmin || st.Signed || len(st.Windows) != 3 || len(st.Users) != 2 || st.Users[1].UserID != "alice" || !st.Users[1].Online {
+	if err != nil || st.SDKAppID != testAppID || st.Admin != testAdmin || st.Signed || st.Service != timsim.DefaultServiceAccount || len(st.Windows) != 3 || len(st.Users) != 2 || st.Users[1].UserID != "alice" || !st.Users[1].Online {
 		t.Errorf("GET /sim/state: %+v (%v)", st, err)
 	}
 	resp, err = http.Get(e.srv.URL + "/nope")

@@ -132,8 +132,25 @@ func (s *Server) importLocked(userID string) *account {
 	if a == nil {
 		a = &account{UserID: userID}
 		s.accounts[userID] = a
+		s.accountsChangedLocked()
 	}
 	return a
+}
+
+// accountsChangedLocked records that an account was imported or deleted or went on- or offline.
+func (s *Server) accountsChangedLocked() {
+	s.accountsVer++
+	s.changedLocked()
+}
+
+// usersLocked lists every account and its presence, sorted by UserID.
+func (s *Server) usersLocked() []simUser {
+	users := make([]simUser, 0, len(s.accounts))
+	for _, a := range s.accounts {
+		users = append(users, simUser{UserID: a.UserID, Online: a.Online, Platform: a.Platform})
+	}
+	sort.Slice(users, func(i, j int) bool { return users[i].UserID < users[j].UserID })
+	return users
 }
 
 // ImportAccount imports userIDs as account_import would (idempotent). Invalid ids are reported.

@@ -223,11 +223,18 @@ type streamEvent struct {
 	Online  bool     `json:"online"`
 }
 
+// accountsEvent is the "accounts" event of GET /sim/stream: every account and its presence.
+type accountsEvent struct {
+	Users []simUser `json:"users"`
+}
+
 // handleSimStream is GET /sim/stream?users=a,b[&presence=1][&activitySince=<seq>] (server-sent
 // events): the devices of several users and the activity feed on one connection, for the page
 // (browsers allow only a few connections per host). Events "message" ({"user","message"}),
 // "recall" ({"user","msgKey"}), "state" ({"user","action","online"}) replay from the start;
-// "activity" entries follow activitySince. presence=1 works as on /sim/events, for every user.
+// "activity" entries follow activitySince; "accounts" ({"users":[{"userID","online","platform"}]})
+// is every account with its presence, sent first and again whenever an account is imported or
+// deleted or anyone logs in or out. presence=1 works as on /sim/events, for every user.
 func (s *Server) handleSimStream(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var users []string
@@ -254,13 +261,19 @@ func (s *Server) handleSimStream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	last := map[string]uint64{}
+	accountsSent, sentAccounts := uint64(0), false
 	heartbeat := time.NewTicker(sseHeartbeat)
 	defer heartbeat.Stop()
 	for {
 		var out []streamEvent
 		var kinds []string
 		var acts []activityEntry
+		var accounts *accountsEvent
 		s.mu.Lock()
+		if !sentAccounts || s.accountsVer != accountsSent {
+			accounts = &accountsEvent{Users: s.usersLocked()}
+			accountsSent, sentAccounts = s.accountsVer, true
+		}
 		for _, u := range users {
 			for _, e := range s.timelineLocked(u).events {
 				if e.Seq <= last[u] {
@@ -287,6 +300,9 @@ func (s *Server) handleSimStream(w http.ResponseWriter, r *http.Request) {
 		}
 		changed := s.anyChanged
 		s.mu.Unlock()
+		if accounts != nil && writeSSE(w, 0, "accounts", accounts) != nil {
+			return
+		}
 		for i, se := range out {
 			if writeSSE(w, 0, kinds[i], se) != nil {
 				return
@@ -297,7 +313,7 @@ func (s *Server) handleSimStream(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		if len(out)+len(acts) > 0 {
+		if len(out)+len(acts) > 0 || accounts != nil {
 			flusher.Flush()
 		}
 		select {

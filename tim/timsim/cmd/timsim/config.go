@@ -32,7 +32,9 @@ type config struct {
 	CallbackTimeout time.Duration
 	Accounts        []string
 	Windows         []timsim.Window
-	LogFormat       string
+	// ServiceAccount is the app's service account, marked on the chat page.
+	ServiceAccount string
+	LogFormat      string
 }
 
 // loadConfig reads the environment through getenv and reports every problem in one error:
@@ -47,16 +49,18 @@ type config struct {
 //	TIMSIM_CALLBACK_TIMEOUT callback timeout as a Go duration (default 2s, as Tencent)
 //	TIMSIM_ACCOUNTS        comma-separated UserIDs imported at start (optional)
 //	TIMSIM_WINDOWS         the page's first windows, "user:peer,user:peer" (default alice:support,agent_emma:alice,agent_li:alice)
+//	TIMDESK_SERVICE_ACCOUNT the app's service account, whose messages the page marks (default support)
 //	TIMDESK_LOG_FORMAT     json or text (default json)
 func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
-		Listen:        orDefault(getenv("TIMSIM_LISTEN"), defaultListen),
-		SDKAppID:      defaultSDKAppID,
-		SecretKey:     getenv("TIMDESK_SECRET_KEY"),
-		Admin:         orDefault(getenv("TIMDESK_ADMIN"), tim.DefaultAdmin),
-		CallbackURL:   orDefault(getenv("TIMSIM_CALLBACK_URL"), defaultCallbackURL),
-		CallbackToken: getenv("TIMDESK_CALLBACK_TOKEN"),
-		LogFormat:     orDefault(getenv("TIMDESK_LOG_FORMAT"), "json"),
+		Listen:         orDefault(getenv("TIMSIM_LISTEN"), defaultListen),
+		SDKAppID:       defaultSDKAppID,
+		SecretKey:      getenv("TIMDESK_SECRET_KEY"),
+		Admin:          orDefault(getenv("TIMDESK_ADMIN"), tim.DefaultAdmin),
+		CallbackURL:    orDefault(getenv("TIMSIM_CALLBACK_URL"), defaultCallbackURL),
+		CallbackToken:  getenv("TIMDESK_CALLBACK_TOKEN"),
+		LogFormat:      orDefault(getenv("TIMDESK_LOG_FORMAT"), "json"),
+		ServiceAccount: orDefault(getenv("TIMDESK_SERVICE_ACCOUNT"), timsim.DefaultServiceAccount),
 	}
 	var problems []string
 	if v := getenv("TIMDESK_SDKAPPID"); v != "" {
@@ -106,6 +110,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			continue
 		}
 		c.Windows = append(c.Windows, timsim.Window{User: user, Peer: peer})
+	}
+	if err := tim.ValidateUserID(c.ServiceAccount); err != nil {
+		problems = append(problems, "TIMDESK_SERVICE_ACCOUNT: "+err.Error())
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		problems = append(problems, "TIMDESK_LOG_FORMAT must be json or text")

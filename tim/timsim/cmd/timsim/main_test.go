@@ -24,7 +24,8 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{"defaults", map[string]string{"TIMDESK_SECRET_KEY": "k"}, nil, func(t *testing.T, c config) {
 			if c.Listen != "127.0.0.1:9800" || c.SDKAppID != 1400000000 || c.Admin != "administrator" ||
-				c.CallbackURL != "http://127.0.0.1:8080/tim/callback" || c.FailClosed || c.LogFormat != "json" || c.CallbackTimeout != 2*time.Second {
+				c.CallbackURL != "http://127.0.0.1:8080/tim/callback" || c.FailClosed || c.LogFormat != "json" || c.CallbackTimeout != 2*time.Second ||
+				c.ServiceAccount != "support" {
 				t.Errorf("defaults: %+v", c)
 			}
 		}},
@@ -32,10 +33,11 @@ func TestLoadConfig(t *testing.T) {
 			"TIMDESK_SECRET_KEY": "k", "TIMSIM_LISTEN": ":0", "TIMDESK_SDKAPPID": "1400000042", "TIMDESK_ADMIN": "root",
 			"TIMSIM_CALLBACK_URL": "https://example.test/cb", "TIMDESK_CALLBACK_TOKEN": "tok", "TIMSIM_FAIL_CLOSED": "true",
 			"TIMSIM_ACCOUNTS": "support, agent_1,", "TIMSIM_WINDOWS": "alice:support,agent_1:alice", "TIMDESK_LOG_FORMAT": "text",
-			"TIMSIM_CALLBACK_TIMEOUT": "5s",
+			"TIMSIM_CALLBACK_TIMEOUT": "5s", "TIMDESK_SERVICE_ACCOUNT": "helpdesk",
 		}, nil, func(t *testing.T, c config) {
 			if c.SDKAppID != 1400000042 || c.Admin != "root" || !c.FailClosed || len(c.Accounts) != 2 || c.Accounts[1] != "agent_1" ||
-				len(c.Windows) != 2 || c.Windows[1].Peer != "alice" || c.CallbackToken != "tok" || c.CallbackTimeout != 5*time.Second {
+				len(c.Windows) != 2 || c.Windows[1].Peer != "alice" || c.CallbackToken != "tok" || c.CallbackTimeout != 5*time.Second ||
+				c.ServiceAccount != "helpdesk" {
 				t.Errorf("config: %+v", c)
 			}
 		}},
@@ -47,8 +49,8 @@ func TestLoadConfig(t *testing.T) {
 		{"all problems at once", map[string]string{
 			"TIMDESK_SDKAPPID": "abc", "TIMSIM_CALLBACK_URL": "ftp://x", "TIMSIM_FAIL_CLOSED": "maybe",
 			"TIMSIM_ACCOUNTS": strings.Repeat("x", 33), "TIMSIM_WINDOWS": "alice", "TIMDESK_LOG_FORMAT": "xml",
-			"TIMSIM_CALLBACK_TIMEOUT": "soon",
-		}, []string{"TIMSIM_CALLBACK_TIMEOUT", "TIMDESK_SDKAPPID", "TIMDESK_SECRET_KEY", "TIMSIM_CALLBACK_URL", "TIMSIM_FAIL_CLOSED", "TIMSIM_ACCOUNTS", "TIMSIM_WINDOWS", "TIMDESK_LOG_FORMAT"}, nil},
+			"TIMSIM_CALLBACK_TIMEOUT": "soon", "TIMDESK_SERVICE_ACCOUNT": strings.Repeat("s", 33),
+		}, []string{"TIMDESK_SERVICE_ACCOUNT", "TIMSIM_CALLBACK_TIMEOUT", "TIMDESK_SDKAPPID", "TIMDESK_SECRET_KEY", "TIMSIM_CALLBACK_URL", "TIMSIM_FAIL_CLOSED", "TIMSIM_ACCOUNTS", "TIMSIM_WINDOWS", "TIMDESK_LOG_FORMAT"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,6 +35,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Logger:          log,
 		Accounts:        cfg.Accounts,
 		Windows:         cfg.Windows,
+		ServiceAccount:  cfg.ServiceAccount,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
