@@ -30,7 +30,8 @@
 //	     → {"errorCode","errorInfo","msgKey","msgTime","msgSeq","msgRandom"}; runs the callbacks like a client send
 //	GET  /sim/messages?userID=u&since=<seq>&wait=<s>&direction=in|out → {"messages":[...],"next":<seq>}
 //	GET  /sim/events?userID=u&since=<seq>[&presence=1]    server-sent events: message, recall, state
-//	GET  /sim/stream?users=a,b[&presence=1]               the page's users and the activity log on one stream
+//	GET  /sim/stream?users=a,b[&presence=1]               the page's users, every account's presence ("accounts")
+//	                                                      and the activity log on one stream
 //	GET  /sim/activity                                    server-sent activity log (callbacks and their answers)
 //	GET|POST|DELETE /sim/faults                           fault injection (see Fault and RateLimit)
 //	POST /sim/policy {"failClosed":bool}                  before-send failure policy
