@@ -241,14 +241,15 @@ func (s *server) agentMessage(ctx context.Context, m tim.C2CMsgCallback) (tim.Ca
 	}
 }
 
-// updateAgentMessage runs the agent_message update within ctx's deadline, which it also hands to
-// the workflow as AnswerBy: an update that reaches the workflow after this callback gave up (a
-// worker coming back picks up admitted updates) is refused there, since the agent was told the
-// send failed and resends it.
+// updateAgentMessage runs the agent_message update within ctx's deadline, a quarter of the
+// callback budget before which it hands to the workflow as AnswerBy: an update that reaches the
+// workflow after that (a worker coming back picks up admitted updates) is refused there, since
+// the agent was told the send failed and resends it. The quarter leaves the accepted update's
+// answer time to travel back before the callback gives up (and absorbs small clock skew).
 func (s *server) updateAgentMessage(ctx context.Context, workflowID string, in workflows.InboundMessage) (workflows.AgentMessageResult, error) {
 	var res workflows.AgentMessageResult
 	if deadline, ok := ctx.Deadline(); ok {
-		in.AnswerBy = deadline.UTC()
+		in.AnswerBy = deadline.Add(-s.cfg.CallbackBudget / 4).UTC()
 	}
 	h, err := s.d.Updater.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflowID,
