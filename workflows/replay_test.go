@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,24 +14,30 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/tim"
 )
 
 // Checked-in histories of real dev-server runs; TestReplay replays them with the current code.
 var replayHistories = []struct {
 	file     string
 	workflow any
+	changes  []string // GetVersion change IDs the history must have recorded (the branch it covers)
 }{
 	// before the rating window (versionRatingWindow): replays through the DefaultVersion branch
-	{"testdata/consultation_full.json", ConsultationWorkflow},
+	{"testdata/consultation_full.json", ConsultationWorkflow, nil},
 	// with the rating window and a rating reply
-	{"testdata/consultation_rating.json", ConsultationWorkflow},
+	{"testdata/consultation_rating.json", ConsultationWorkflow, []string{versionRatingWindow}},
 	// an Owned agent message and a close pending together (versionAgentBeforeClose marker)
-	{"testdata/consultation_agent_before_close.json", ConsultationWorkflow},
-	{"testdata/desk.json", DeskWorkflow},
+	{"testdata/consultation_agent_before_close.json", ConsultationWorkflow, []string{versionAgentBeforeClose}},
+	// an image while the AI owns it → hand-off "attachment", queued, relayed on assignment; mixed
+	// text + non-text both ways (versionAttachments marker)
+	{"testdata/consultation_attachment.json", ConsultationWorkflow, []string{versionAttachments}},
+	{"testdata/desk.json", DeskWorkflow, nil},
 }
 
 func TestReplay(t *testing.T) {
@@ -40,17 +48,30 @@ func TestReplay(t *testing.T) {
 			if err := rp.ReplayWorkflowHistoryFromJSONFile(nil, h.file); err != nil {
 				t.Fatalf("replay %s: %v", h.file, err)
 			}
+			recorded := changeIDs(t, h.file)
+			for _, id := range h.changes {
+				if !slices.Contains(recorded, id) {
+					t.Errorf("%s recorded change IDs %v, want %s", h.file, recorded, id)
+				}
+			}
 		})
 	}
 }
 
-// TestGenerateHistories runs a full consultation (AI answer, duplicate, explicit hand-off, accept
-// timeout escalation, agent reply, /close, rating reply), a consultation closed while an Owned
-// agent message waits (versionAgentBeforeClose) and a desk session against the real dev server and
-// rewrites testdata/consultation_rating.json, testdata/consultation_agent_before_close.json and
-// testdata/desk.json (consultation_full.json stays:
-// it is the history from before versionRatingWindow). Run with TIMDESK_UPDATE_HISTORY=1 (needs the Temporal CLI at
-// TIMDESK_TEMPORAL_CLI or ../bin/temporal; nothing is downloaded).
+// TestGenerateHistories runs scenarios against the real dev server, one subtest per history file:
+//   - rating: a full consultation (AI answer, duplicate, explicit hand-off, accept timeout
+//     escalation, agent reply, /close, rating reply) → testdata/consultation_rating.json;
+//   - agent_before_close: a consultation closed while an Owned agent message waits
+//     (versionAgentBeforeClose) → testdata/consultation_agent_before_close.json;
+//   - attachment: an image while the AI owns the consultation (hand-off "attachment", nobody free,
+//     a file while queued, both relayed on assignment), an agent's text + image, a customer's
+//     text + file (versionAttachments) → testdata/consultation_attachment.json;
+//   - desk: a desk session → testdata/desk.json.
+//
+// consultation_full.json stays: it is the history from before versionRatingWindow. Histories
+// recorded before a later change replay its DefaultVersion branch, so regenerate only the file
+// a change needs, e.g. -run 'TestGenerateHistories/attachment'. Run with TIMDESK_UPDATE_HISTORY=1
+// (needs the Temporal CLI at TIMDESK_TEMPORAL_CLI or ../bin/temporal; nothing is downloaded).
 func TestGenerateHistories(t *testing.T) {
 	if os.Getenv("TIMDESK_UPDATE_HISTORY") != "1" {
 		t.Skip("set TIMDESK_UPDATE_HISTORY=1 to regenerate testdata histories")
@@ -62,7 +83,7 @@ func TestGenerateHistories(t *testing.T) {
 	if _, err := os.Stat(cli); err != nil {
 		t.Fatalf("temporal CLI %s: %v", cli, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:     cli,
@@ -75,13 +96,29 @@ func TestGenerateHistories(t *testing.T) {
 	defer func() { _ = srv.Stop() }()
 	c := srv.Client()
 
+	const attachCust = "cust_history_attachment"
 	f := newFake()
 	f.policy.AcceptTimeout = 2 * time.Second
+	f.policy.RetryRouteAfter = 3 * time.Second
 	f.policy.RatingWindow = 5 * time.Second
 	base := f.route
+	var attachMu sync.Mutex
+	attachRoutes := 0
 	f.route = func(in activities.RouteInput, n int) activities.RouteResult {
 		r := base(in, n)
 		r.AcceptTimeout = 2 * time.Second
+		if in.Customer == attachCust {
+			// nobody free at the hand-off (the attachments wait in the queue), then agent_emma
+			// with time to answer
+			attachMu.Lock()
+			attachRoutes++
+			first := attachRoutes == 1
+			attachMu.Unlock()
+			if first {
+				return activities.RouteResult{Decision: activities.DecisionUnavailable, Reason: "everyone busy"}
+			}
+			r.AcceptTimeout = time.Minute
+		}
 		return r
 	}
 	const tq = "timdesk-history"
@@ -94,7 +131,15 @@ func TestGenerateHistories(t *testing.T) {
 	}
 	defer w.Stop()
 
-	// ---- consultation ----
+	t.Run("rating", func(t *testing.T) { generateRating(ctx, t, c, tq, f) })
+	t.Run("agent_before_close", func(t *testing.T) { generateAgentBeforeClose(ctx, t, c, tq, f) })
+	t.Run("attachment", func(t *testing.T) { generateAttachment(ctx, t, c, tq, f, attachCust) })
+	t.Run("desk", func(t *testing.T) { generateDesk(ctx, t, c, tq) })
+}
+
+// generateRating: AI answer, duplicate, explicit hand-off, accept timeout escalation, agent
+// reply, /close, rating reply.
+func generateRating(ctx context.Context, t *testing.T, c client.Client, tq string, f *fakeActs) {
 	const cust = "cust_history"
 	id := ConsultationID(cust)
 	msg := func(key, text string) InboundMessage {
@@ -149,8 +194,10 @@ func TestGenerateHistories(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	writeHistory(t, ctx, c, id, run.GetRunID(), "testdata/consultation_rating.json")
+}
 
-	// ---- an agent message accepted while a relay is in flight, then a close ----
+// generateAgentBeforeClose: an agent message accepted while a relay is in flight, then a close.
+func generateAgentBeforeClose(ctx context.Context, t *testing.T, c client.Client, tq string, f *fakeActs) {
 	const cust2 = "cust_history_close"
 	id2 := ConsultationID(cust2)
 	release := make(chan struct{})
@@ -161,6 +208,11 @@ func TestGenerateHistories(t *testing.T) {
 		}
 	}
 	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.sendGate = nil
+		f.mu.Unlock()
+	}()
 	run2, err := c.SignalWithStartWorkflow(ctx, id2, SignalMessage, InboundMessage{MsgKey: "c1", From: cust2, To: "support", Text: "human please"},
 		client.StartWorkflowOptions{ID: id2, TaskQueue: tq, TypedSearchAttributes: SearchAttributes()},
 		ConsultationWorkflow, ConsultationInput{Customer: cust2, ServiceAccount: "support"})
@@ -196,8 +248,129 @@ func TestGenerateHistories(t *testing.T) {
 		t.Fatalf("agent message not delivered before closing: result %+v", res2)
 	}
 	writeHistory(t, ctx, c, id2, run2.GetRunID(), "testdata/consultation_agent_before_close.json")
+}
 
-	// ---- desk ----
+// generateAttachment: an image while the AI owns the consultation hands off ("attachment"); nobody
+// is free, so it waits in the queue with a file sent meanwhile; both are relayed to agent_emma on
+// assignment; agent_emma answers with text + image, the customer with text + file; /close and a
+// rating.
+func generateAttachment(ctx context.Context, t *testing.T, c client.Client, tq string, f *fakeActs, cust string) {
+	id := ConsultationID(cust)
+	img, file := body("", imageEl), body("", fileEl)
+	sent := func(from, to string, b tim.MsgBody) func() bool {
+		return func() bool {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			for _, s := range f.sends {
+				if s.From == from && s.To == to && sameBody(s.Body, b) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	msg := func(key string, b tim.MsgBody) InboundMessage {
+		return InboundMessage{MsgKey: key, From: cust, To: "support", Body: b, Text: b.Text()}
+	}
+	run, err := c.SignalWithStartWorkflow(ctx, id, SignalMessage, msg("p1", img),
+		client.StartWorkflowOptions{ID: id, TaskQueue: tq, TypedSearchAttributes: SearchAttributes()},
+		ConsultationWorkflow, ConsultationInput{Customer: cust, ServiceAccount: "support"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "busy notice", func() bool { return f.find(cust, "busy") != nil })
+	if err := c.SignalWorkflow(ctx, id, "", SignalMessage, msg("p2", file)); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "queued image relayed to agent_emma", sent(cust, "agent_emma", img))
+	waitUntil(t, "queued file relayed to agent_emma", sent(cust, "agent_emma", file))
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: UpdateAgentMessage, UpdateID: "q1", WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{InboundMessage{MsgKey: "q1", From: "agent_emma", To: cust, Body: body("Here is the return label", imageEl), Text: "Here is the return label"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owned AgentMessageResult
+	if err := h.Get(ctx, &owned); err != nil || !owned.Owned {
+		t.Fatalf("agent message: %+v %v", owned, err)
+	}
+	waitUntil(t, "agent's image to the customer", sent("support", cust, img))
+	if err := c.SignalWorkflow(ctx, id, "", SignalMessage, msg("p3", body("the box is damaged too", fileEl))); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "customer's text relayed", func() bool { return f.find("agent_emma", "the box is damaged too") != nil })
+	waitUntil(t, "customer's second file relayed", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		n := 0
+		for _, s := range f.sends {
+			if s.From == cust && s.To == "agent_emma" && sameBody(s.Body, file) {
+				n++
+			}
+		}
+		return n == 2
+	})
+	h, err = c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: UpdateAgentMessage, UpdateID: "q2", WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{InboundMessage{MsgKey: "q2", From: "agent_emma", To: cust, Body: body("/close"), Text: "/close"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Get(ctx, &owned); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "rating prompt", func() bool { return f.find(cust, "rating from 1") != nil })
+	if err := c.SignalWorkflow(ctx, id, "", SignalMessage, msg("p4", body("4"))); err != nil {
+		t.Fatal(err)
+	}
+	var res ConsultationResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.ClosedBy != "agent_emma" || res.Rating != 4 {
+		t.Fatalf("result %+v", res)
+	}
+	var st ConsultationState
+	if v, err := c.QueryWorkflow(ctx, id, run.GetRunID(), QueryState); err != nil || v.Get(&st) != nil {
+		t.Fatalf("query state: %v", err)
+	}
+	writeHistory(t, ctx, c, id, run.GetRunID(), "testdata/consultation_attachment.json")
+	if got := changeIDs(t, "testdata/consultation_attachment.json"); !slices.Contains(got, versionAttachments) {
+		t.Errorf("the attachment history recorded %v, want %s", got, versionAttachments)
+	}
+}
+
+// changeIDs lists the change IDs of the GetVersion markers recorded in a JSON history file.
+func changeIDs(t *testing.T, file string) []string {
+	t.Helper()
+	r, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = r.Close() }()
+	hist, err := client.HistoryFromJSON(r, client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatalf("read %s: %v", file, err)
+	}
+	var ids []string
+	for _, ev := range hist.GetEvents() {
+		m := ev.GetMarkerRecordedEventAttributes()
+		if m == nil || m.GetMarkerName() != "Version" {
+			continue
+		}
+		var id string
+		if err := converter.GetDefaultDataConverter().FromPayloads(m.GetDetails()["change-id"], &id); err != nil {
+			t.Fatalf("%s: decode change-id: %v", file, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// generateDesk: presence, language preference and a roster update.
+func generateDesk(ctx context.Context, t *testing.T, c client.Client, tq string) {
 	drun, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: DeskWorkflowID, TaskQueue: tq}, DeskWorkflow, DeskInput{})
 	if err != nil {
 		t.Fatal(err)
