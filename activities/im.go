@@ -39,7 +39,7 @@ const (
 	SendHistorySlack = 2 * time.Minute
 )
 
-// SendInput is one text message. Key (workflow ID + "/" + step) derives MsgSeq/MsgRandom, so a
+// SendInput is one message: Text, or Body forwarded as it came (non-text elements). Key (workflow ID + "/" + step) derives MsgSeq/MsgRandom, so a
 // retried send is deduplicated by Tencent (120 s window; later retries look in the history first). Relay marks a copy impersonating the
 // customer for an agent: SyncOtherMachine=2, so it never shows on the customer's devices. Both
 // before/after-send callbacks are always forbidden: timdesk's own sends must not come back to it.
@@ -64,12 +64,12 @@ type SendResult struct {
 	Recovered bool   `json:"recovered,omitempty"`
 }
 
-// Send sends one C2C text message (sendmsg). An account that is not imported is imported once
+// Send sends one C2C message (sendmsg): Text as a TIMTextElem, or Body as is. An account that is not imported is imported once
 // and the message resent with the same MsgSeq/MsgRandom. A retry more than SendDedupeSafeAge after
 // the first scheduling returns the earlier attempt's message when the history has it.
 func (m *IM) Send(ctx context.Context, in SendInput) (SendResult, error) {
 	if in.Key == "" || in.To == "" || (strings.TrimSpace(in.Text) == "" && len(in.Body) == 0) {
-		return SendResult{}, temporal.NewNonRetryableApplicationError("send: key, to and text are required", ErrTypeBadInput, nil)
+		return SendResult{}, temporal.NewNonRetryableApplicationError("send: key, to and text or body are required", ErrTypeBadInput, nil)
 	}
 	body := in.Body
 	if len(body) == 0 {

@@ -229,17 +229,41 @@ func TestImportRoster(t *testing.T) {
 	}
 }
 
+// TestSendForwardsBody: a Body (non-text elements) goes out as it came, From=service account to a
+// customer or as a relay impersonating the customer (SyncOtherMachine=2); callbacks are always
+// forbidden.
 func TestSendForwardsBody(t *testing.T) {
-	f, c := newTIMFake(t)
-	im := &IM{Client: c, ServiceAccount: "support"}
-	env := activityEnv()
-	register(env, im)
 	body := tim.MsgBody{{MsgType: tim.MsgTypeImage, MsgContent: json.RawMessage(`{"UUID":"img1"}`)}}
-	if _, err := env.ExecuteActivity(im.Send, SendInput{Key: "k", To: "u1", Body: body}); err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		name     string
+		in       SendInput
+		wantFrom string
+		wantSync float64
+	}{
+		{"to the customer", SendInput{Key: "k1", To: "cust1", Body: body}, "support", SyncToSender},
+		{"relay to the agent", SendInput{Key: "k2", From: "cust1", To: "agent_emma", Relay: true, Body: body}, "cust1", NoSyncToSender},
 	}
-	got, _ := json.Marshal(f.sends[0]["MsgBody"])
-	if string(got) != `[{"MsgContent":{"UUID":"img1"},"MsgType":"TIMImageElem"}]` {
-		t.Errorf("MsgBody = %s", got)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f, cl := newTIMFake(t)
+			im := &IM{Client: cl, ServiceAccount: "support"}
+			env := activityEnv()
+			register(env, im)
+			if _, err := env.ExecuteActivity(im.Send, c.in); err != nil {
+				t.Fatal(err)
+			}
+			got := f.sends[0]
+			b, _ := json.Marshal(got["MsgBody"])
+			if string(b) != `[{"MsgContent":{"UUID":"img1"},"MsgType":"TIMImageElem"}]` {
+				t.Errorf("MsgBody = %s", b)
+			}
+			if got["From_Account"] != c.wantFrom || got["SyncOtherMachine"] != c.wantSync {
+				t.Errorf("From_Account=%v SyncOtherMachine=%v, want %s/%v", got["From_Account"], got["SyncOtherMachine"], c.wantFrom, c.wantSync)
+			}
+			forbid, _ := json.Marshal(got["ForbidCallbackControl"])
+			if string(forbid) != `["ForbidBeforeSendMsgCallback","ForbidAfterSendMsgCallback"]` {
+				t.Errorf("ForbidCallbackControl = %s, want both callbacks forbidden", forbid)
+			}
+		})
 	}
 }

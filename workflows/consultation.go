@@ -64,6 +64,8 @@ type InboundMessage struct {
 	MsgKey string
 	From   string
 	To     string
+	// Body is the message as sent, every element; its non-text elements (images, files...) are
+	// forwarded as they came, after the text.
 	Body   tim.MsgBody
 	Text   string // Body's text elements joined (Body.Text()); required for text messages
 	SentAt time.Time

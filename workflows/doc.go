@@ -15,10 +15,14 @@
 // says translation "off" and nothing pretends to be translated); then by owner:
 //
 //   - ai: an explicit request for a human (Policy.HumanKeywords: 人工, 转人工, human, agent, 真人)
-//     hands off at once. Otherwise the Answer activity decides answer | clarify | handoff.
-//     Answers below Policy.MinConfidence, a second clarifying question in a row, or an Answer
-//     failure after its bounded retries (trigger "ai_unavailable") hand off.
-//   - queue: the message waits in the transcript and is relayed when an agent is assigned.
+//     hands off at once. An attachment the AI cannot read (image, file, voice, video; with or
+//     without text) hands off with trigger "attachment" and a summary naming it; a face,
+//     location or custom element alone only gets the "text only" notice. Otherwise the Answer
+//     activity decides answer | clarify | handoff. Answers below Policy.MinConfidence, a second
+//     clarifying question in a row, or an Answer failure after its bounded retries (trigger
+//     "ai_unavailable") hand off.
+//   - queue: the message (attachments included) waits in the transcript and is relayed when an
+//     agent is assigned.
 //   - agent: the message is relayed to the agent, translated to the agent's language, as
 //     From=customer, To=agent, SyncOtherMachine=2, both callbacks forbidden; if the agent had
 //     already replied, the reply deadline starts.
@@ -28,7 +32,8 @@
 // reason, kept as LastRouting:
 //
 //   - assigned / supervisor: the agent gets a [timdesk] header with the summary and the last 20
-//     customer messages (relays as above); the customer is told once that a person is coming;
+//     customer messages (relays as above, attachments as real messages); the customer is told
+//     once that a person is coming;
 //     the accept deadline (roster accept_timeout) starts.
 //   - off_hours: the customer is told, in their language, when the next shift starts; the
 //     workflow waits durably until then (deadline "shift"), then routes again.
@@ -42,9 +47,9 @@
 //
 // Agent messages (update "agent_message"): the handler answers at once — Owned when the sender is
 // the assigned agent (the API then drops the original); the main loop translates the text to the
-// customer's language and sends it From=service account. A failed translation delivers the
-// original prefixed "[untranslated] ". Slash commands: /close, /transfer <agentID> (Route with
-// Target), /ai (back to the AI).
+// customer's language and sends it From=service account, its non-text elements right after (see
+// below). A failed translation delivers the original prefixed "[untranslated] ". Slash
+// commands: /close, /transfer <agentID> (Route with Target), /ai (back to the AI).
 //
 // Close: agent /close, signal "close", or the inactivity deadline of the current owner
 // (Policy.AIIdleTimeout, QueueIdleTimeout counted from the next shift start when waiting for one,
@@ -56,8 +61,15 @@
 // one's, so send keys never repeat); otherwise the workflow completes. Agent messages the
 // workflow had already accepted when the close came are delivered first.
 //
-// Non-text messages (images, files) are forwarded as they are: the agent's to the customer From=
-// service account, the customer's to the assigned agent as a relay.
+// Non-text messages (images, files, voice, video, faces, locations, custom elements): the API
+// signals them with Text empty and Body as sent (mixed messages: Text = the text elements). The
+// workflow keeps a message's non-text elements (MsgType other than TIMTextElem, never decoded) in
+// its TranscriptEntry.Body — at most 256 KB of bodies in the transcript, the oldest dropped first
+// (BodyDropped) — and forwards them as they came, as a message of their own right after the
+// text part (which is translated and sent as usual): an agent's to the customer From=service
+// account (the API dropped the original: ErrorCode 2), a customer's to the agent as a relay
+// (From=customer, SyncOtherMachine=2, callbacks forbidden), live or on assignment. A message
+// without text is forwarded whole.
 //
 // All deadlines are absolute times in the state; the main loop waits with AwaitWithTimeout until
 // the earliest one, so timers are re-created after continue-as-new or a worker restart.
@@ -96,10 +108,16 @@
 // window is the first (versionRatingWindow: testdata/consultation_full.json was recorded before
 // it and still replays through the DefaultVersion branch). versionAgentBeforeClose delivers agent
 // messages that were accepted as Owned before a close request (the API had dropped the originals)
-// before closing; only runs with both pending at once record its marker. The checked-in histories in testdata/
-// are replayed by TestReplay; regenerate the current ones with TIMDESK_UPDATE_HISTORY=1 go test
-// -run TestGenerateHistories ./workflows (real dev server via TIMDESK_TEMPORAL_CLI or
-// bin/temporal) and keep the old files.
+// before closing; only runs with both pending at once record its marker. versionAttachments
+// delivers non-text elements (the attachment hand-off, relays of Body, the non-text part of an
+// agent's mixed message); before it they got the "text only" notice, a "(non-text message)"
+// placeholder or were dropped; only runs that met one record its marker. The checked-in
+// histories in testdata/ are replayed by TestReplay, which also checks that each records the
+// change IDs it is there for (consultation_attachment.json: versionAttachments). Generate a
+// history with TIMDESK_UPDATE_HISTORY=1 go test -run 'TestGenerateHistories/<name>' ./workflows
+// (one subtest per file: rating, agent_before_close, attachment, desk; real dev server via
+// TIMDESK_TEMPORAL_CLI or bin/temporal) and keep the old files: a history recorded before a
+// change is what proves its DefaultVersion branch still replays.
 //
 // # Desk (workflow ID "timdesk/desk")
 //
