@@ -91,8 +91,9 @@ func (s *stack) restart(t *testing.T, name string, down func()) {
 	t.Fatalf("no process %s", name)
 }
 
+// e2eRoster is the roster of the e2e tests; %s is the accept timeout.
 const e2eRoster = `timezone: Asia/Shanghai
-accept_timeout: 4s
+accept_timeout: %s
 reply_timeout: 10m
 agents:
   - id: agent_emma
@@ -129,6 +130,8 @@ type stackOptions struct {
 	// offline: no LLM configured (offline FAQ answerer, translation off), with the demo roster and
 	// FAQ that `make run` uses.
 	offline bool
+	// acceptTimeout of the roster (default 4 s, short enough to watch an escalation).
+	acceptTimeout time.Duration
 }
 
 // startStack brings everything up and registers its teardown.
@@ -170,7 +173,10 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	}
 	rosterFile := filepath.Join(dir, "roster.yaml")
 	faqFile := filepath.Join(dir, "faq.yaml")
-	if err := os.WriteFile(rosterFile, []byte(e2eRoster), 0o600); err != nil {
+	if opts.acceptTimeout == 0 {
+		opts.acceptTimeout = 4 * time.Second
+	}
+	if err := os.WriteFile(rosterFile, []byte(fmt.Sprintf(e2eRoster, opts.acceptTimeout)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(faqFile, []byte(e2eFAQ), 0o600); err != nil {

@@ -13,7 +13,9 @@ func TestTemporalCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	s := startStack(t, stackOptions{fileBacked: true})
+	// A long accept timeout: the outage and the agent's resends must not look like an agent who
+	// never answered (that escalation is TestConsultationEndToEnd's).
+	s := startStack(t, stackOptions{fileBacked: true, acceptTimeout: 10 * time.Minute})
 	s.login(t, "dave", "agent_emma", "agent_tom")
 
 	s.send(t, "dave", "support", "我的包裹坏了，我要找人工")
