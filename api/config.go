@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/timdesk/timdesk/internal/temporalenv"
 )
 
 // Config is the API program's whole configuration, read once from the environment by loadConfig.
@@ -31,7 +32,7 @@ type Config struct {
 	Listen string // TIMDESK_LISTEN, default ":8080"
 
 	// The Temporal connection is loaded by go.temporal.io/sdk/contrib/envconfig (see
-	// loadTemporalOptions): the optional TOML profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE), then
+	// temporalenv.Load): the optional TOML profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE), then
 	// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY (secret; turns TLS on unless
 	// TEMPORAL_TLS=false), TEMPORAL_CLIENT_AUTHORITY, TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH|DATA,
 	// TEMPORAL_TLS_CLIENT_KEY_PATH|DATA (secret), TEMPORAL_TLS_SERVER_CA_CERT_PATH|DATA,
@@ -68,8 +69,8 @@ const (
 	defaultTIMBaseURL      = "https://console.tim.qq.com"
 	defaultServiceAccount  = "support"
 	defaultListen          = ":8080"
-	defaultTemporalAddress = "localhost:7233"
-	defaultNamespace       = "default"
+	defaultTemporalAddress = temporalenv.DefaultAddress
+	defaultNamespace       = temporalenv.DefaultNamespace
 	defaultTaskQueue       = "timdesk"
 	defaultUserSigTTL      = 24 * time.Hour
 	defaultCallbackBudget  = 1200 * time.Millisecond
@@ -132,7 +133,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		LogFormat:     strings.ToLower(str("TIMDESK_LOG_FORMAT", "json")),
 	}
 
-	temporalOpts, err := loadTemporalOptions(getenv)
+	temporalOpts, err := temporalenv.Load(getenv)
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
@@ -214,52 +215,6 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	return cfg, nil
 }
-
-// loadTemporalOptions loads the Temporal client options the way envconfig.LoadDefaultClientOptions
-// does (TOML profile, then TEMPORAL_* variables) but through getenv, and fills our defaults
-// (TEMPORAL_ADDRESS localhost:7233, TEMPORAL_NAMESPACE default). A variable counts as set when it is
-// not blank; TEMPORAL_GRPC_META_* are not read (getenv cannot list variables). The error names
-// variables, never their values. The caller adds the logger and metrics handler.
-func loadTemporalOptions(getenv func(string) string) (client.Options, error) {
-	env := envLookup(getenv)
-	var problems []string
-	for _, key := range []string{"TEMPORAL_TLS", "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"} {
-		if v, ok := env.LookupEnv(key); ok {
-			switch strings.ToLower(v) {
-			case "1", "0", "true", "false":
-			default:
-				problems = append(problems, key+" must be true or false")
-			}
-		}
-	}
-	if len(problems) > 0 {
-		return client.Options{HostPort: defaultTemporalAddress, Namespace: defaultNamespace}, errors.New(strings.Join(problems, "; "))
-	}
-	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: env})
-	if err != nil {
-		return client.Options{HostPort: defaultTemporalAddress, Namespace: defaultNamespace},
-			fmt.Errorf("temporal connection (TEMPORAL_* or TEMPORAL_CONFIG_FILE): %w", err)
-	}
-	if opts.HostPort == "" {
-		opts.HostPort = defaultTemporalAddress
-	}
-	if opts.Namespace == "" {
-		opts.Namespace = defaultNamespace
-	}
-	return opts, nil
-}
-
-// envLookup adapts a getenv function to envconfig.EnvLookup.
-type envLookup func(string) string
-
-// LookupEnv reports a variable as set when its value is not blank.
-func (e envLookup) LookupEnv(key string) (string, bool) {
-	v := strings.TrimSpace(e(key))
-	return v, v != ""
-}
-
-// Environ lists nothing: getenv cannot enumerate (envconfig only needs it for TEMPORAL_GRPC_META_*).
-func (e envLookup) Environ() []string { return nil }
 
 // temporalClientOptions returns the loaded Temporal connection options (address, namespace, API
 // key credentials, TLS).

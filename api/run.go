@@ -53,7 +53,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}()
 
 	// A lazy client: the API starts (and answers ErrorCode 1 / 503) while Temporal is down.
-	// Address, namespace, API key and TLS come from envconfig (loadTemporalOptions).
+	// Address, namespace, API key and TLS come from envconfig (temporalenv.Load).
 	topts := cfg.temporalClientOptions()
 	topts.Logger = tlog.NewStructuredLogger(logger)
 	topts.MetricsHandler = sdktally.NewMetricsHandler(scope)

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/internal/temporalenv"
 	"github.com/timdesk/timdesk/workflows"
 )
 
@@ -129,7 +129,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RatingWindow:     dur("TIMDESK_RATING_WINDOW", def.RatingWindow),
 		RatingPrompt:     true,
 	}
-	if opts, err := LoadTemporalOptions(getenv); err != nil {
+	if opts, err := temporalenv.Load(getenv); err != nil {
 		problems = append(problems, err.Error())
 	} else {
 		c.temporal, c.TemporalAddress, c.TemporalNamespace = opts, opts.HostPort, opts.Namespace
@@ -177,58 +177,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 // Temporal connection defaults, used when neither the environment nor a config profile sets them.
 const (
-	DefaultTemporalAddress   = "localhost:7233"
-	DefaultTemporalNamespace = "default"
+	DefaultTemporalAddress   = temporalenv.DefaultAddress
+	DefaultTemporalNamespace = temporalenv.DefaultNamespace
 )
 
 // TemporalClientOptions returns the Temporal client options LoadConfig loaded (address,
 // namespace, API key credentials, TLS); the caller adds its logger and metrics.
 func (c Config) TemporalClientOptions() client.Options { return c.temporal }
-
-// LoadTemporalOptions loads the Temporal client options with envconfig.LoadClientOptions — what
-// envconfig.LoadDefaultClientOptions does, with getenv injected — and fills our defaults
-// (DefaultTemporalAddress, DefaultTemporalNamespace). A variable counts as set when it is not
-// blank. TEMPORAL_GRPC_META_* are not read (getenv cannot list variables). The error names the
-// variables, never their values.
-func LoadTemporalOptions(getenv func(string) string) (client.Options, error) {
-	env := envLookup(getenv)
-	var problems []string
-	for _, key := range []string{"TEMPORAL_TLS", "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"} {
-		if v, ok := env.LookupEnv(key); ok {
-			switch strings.ToLower(v) {
-			case "1", "0", "true", "false":
-			default:
-				problems = append(problems, key+" must be true or false")
-			}
-		}
-	}
-	if len(problems) > 0 {
-		return client.Options{}, errors.New(strings.Join(problems, "; "))
-	}
-	opts, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{EnvLookup: env})
-	if err != nil {
-		return client.Options{}, fmt.Errorf("temporal connection (TEMPORAL_* or TEMPORAL_CONFIG_FILE): %w", err)
-	}
-	if opts.HostPort == "" {
-		opts.HostPort = DefaultTemporalAddress
-	}
-	if opts.Namespace == "" {
-		opts.Namespace = DefaultTemporalNamespace
-	}
-	return opts, nil
-}
-
-// envLookup adapts a getenv function to envconfig.EnvLookup.
-type envLookup func(string) string
-
-// LookupEnv reports a variable as set when its value is not blank.
-func (e envLookup) LookupEnv(key string) (string, bool) {
-	v := strings.TrimSpace(e(key))
-	return v, v != ""
-}
-
-// Environ lists nothing: getenv cannot enumerate (envconfig only needs it for TEMPORAL_GRPC_META_*).
-func (e envLookup) Environ() []string { return nil }
 
 // Policy is the consultation policy this configuration gives (roster timeouts are added by the Router).
 func (c Config) Policy() activities.Policy {
