@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"unicode"
 )
 
 // fakeLLM is an OpenAI-compatible chat-completions server for the e2e tests. Translation requests
@@ -123,14 +122,4 @@ func translate(text string) string {
 		}
 	}
 	return text
-}
-
-// hasHan reports whether s contains a Chinese character.
-func hasHan(s string) bool {
-	for _, r := range s {
-		if unicode.Is(unicode.Han, r) {
-			return true
-		}
-	}
-	return false
 }

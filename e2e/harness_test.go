@@ -55,7 +55,7 @@ func freePort(tb testing.TB) int {
 	if err != nil {
 		tb.Fatalf("free port: %v", err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port
 }
 
@@ -154,19 +154,19 @@ func waitHTTP(ctx context.Context, url string, procs ...*process) error {
 	for {
 		resp, err := http.Get(url)
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
 		}
 		for _, p := range procs {
 			if p.Exited() {
-				return fmt.Errorf("%s exited: %v\n%s", p.name, p.err, tail(p.Output(), 40))
+				return fmt.Errorf("%s exited (%s)\n%s", p.name, p.cmd.ProcessState, tail(p.Output(), 40))
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for %s: %w (last error %v)", url, ctx.Err(), err)
+			return fmt.Errorf("wait for %s: %w", url, errors.Join(ctx.Err(), err))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -200,7 +200,7 @@ func postJSON(ctx context.Context, url string, v, out any) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
@@ -247,7 +247,7 @@ func httpGetJSON(url string, out any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return "", err

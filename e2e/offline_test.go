@@ -50,7 +50,7 @@ func TestOfflineDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET consultation state: HTTP %d", resp.StatusCode)
 	}

@@ -179,7 +179,7 @@ func (c *C2CMsgCallback) UnmarshalJSON(b []byte) error {
 func DecodeC2CMsg(body []byte) (C2CMsgCallback, error) {
 	var cb C2CMsgCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
-		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w: %v", ErrCallbackBody, err)
+		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w: %w", ErrCallbackBody, err)
 	}
 	switch {
 	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdC2CBeforeSendMsg && cb.CallbackCommand != CmdC2CAfterSendMsg:
@@ -243,7 +243,7 @@ func (c *StateChangeCallback) UnmarshalJSON(b []byte) error {
 func DecodeStateChange(body []byte) (StateChangeCallback, error) {
 	var cb StateChangeCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
-		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w: %v", ErrCallbackBody, err)
+		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w: %w", ErrCallbackBody, err)
 	}
 	switch {
 	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdStateChange:
@@ -322,7 +322,7 @@ func (c *GroupMsgCallback) UnmarshalJSON(b []byte) error {
 func DecodeGroupMsg(body []byte) (GroupMsgCallback, error) {
 	var cb GroupMsgCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
-		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w: %v", ErrCallbackBody, err)
+		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w: %w", ErrCallbackBody, err)
 	}
 	switch {
 	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdGroupAfterSendMsg && cb.CallbackCommand != CmdGroupBeforeSendMsg:

@@ -83,7 +83,7 @@ func TestVerifyCallback(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
 			for _, other := range sentinels {
-				if err != nil && other != tt.want && errors.Is(err, other) {
+				if err != nil && !errors.Is(other, tt.want) && errors.Is(err, other) {
 					t.Errorf("%v also matches %v", err, other)
 				}
 			}

@@ -254,7 +254,7 @@ func (c *Client) send(ctx context.Context, command string, body []byte, out any)
 		ErrorInfo    string  `json:"ErrorInfo"`
 	}
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return fmt.Errorf("tim %s: %w: %v", command, ErrBadResponse, err)
+		return fmt.Errorf("tim %s: %w: %w", command, ErrBadResponse, err)
 	}
 	if env.ErrorCode == nil && env.ActionStatus == nil {
 		return fmt.Errorf("tim %s: %w: no ActionStatus/ErrorCode", command, ErrBadResponse)
@@ -267,7 +267,7 @@ func (c *Client) send(ctx context.Context, command string, body []byte, out any)
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("tim %s: %w: %v", command, ErrBadResponse, err)
+			return fmt.Errorf("tim %s: %w: %w", command, ErrBadResponse, err)
 		}
 	}
 	return nil

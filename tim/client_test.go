@@ -302,7 +302,7 @@ func TestInvalidRequestsNotSent(t *testing.T) {
 	}
 	for name, call := range calls {
 		err := call()
-		if err == nil || !(errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrInvalidUserID)) {
+		if err == nil || !errors.Is(err, ErrInvalidRequest) && !errors.Is(err, ErrInvalidUserID) {
 			t.Errorf("%s: got %v", name, err)
 		}
 		if !IsPermanent(err) || IsRetryable(err) {

@@ -287,32 +287,32 @@ func decodeToken(token string) (sigDoc, error) {
 	z := make([]byte, tokenEncodingRaw.DecodedLen(len(trimmed)))
 	n, err := tokenEncodingRaw.Decode(z, []byte(trimmed))
 	if err != nil {
-		return doc, fmt.Errorf("%w: base64: %v", ErrMalformed, err)
+		return doc, fmt.Errorf("%w: base64: %w", ErrMalformed, err)
 	}
 	z = z[:n]
 	var zr io.ReadCloser
 	if pooled, ok := zlibReaders.Get().(io.ReadCloser); ok {
 		if err := pooled.(zlib.Resetter).Reset(bytes.NewReader(z), nil); err != nil {
 			zlibReaders.Put(pooled)
-			return doc, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
+			return doc, fmt.Errorf("%w: zlib: %w", ErrMalformed, err)
 		}
 		zr = pooled
 	} else {
 		zr, err = zlib.NewReader(bytes.NewReader(z))
 		if err != nil {
-			return doc, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
+			return doc, fmt.Errorf("%w: zlib: %w", ErrMalformed, err)
 		}
 	}
 	js, err := io.ReadAll(io.LimitReader(zr, maxDocLen+1))
 	zlibReaders.Put(zr)
 	if err != nil {
-		return doc, fmt.Errorf("%w: zlib: %v", ErrMalformed, err)
+		return doc, fmt.Errorf("%w: zlib: %w", ErrMalformed, err)
 	}
 	if len(js) > maxDocLen {
 		return doc, fmt.Errorf("%w: document over %d bytes", ErrMalformed, maxDocLen)
 	}
 	if err := json.Unmarshal(js, &doc); err != nil {
-		return doc, fmt.Errorf("%w: json: %v", ErrMalformed, err)
+		return doc, fmt.Errorf("%w: json: %w", ErrMalformed, err)
 	}
 	switch {
 	case doc.Identifier == nil:
@@ -362,7 +362,7 @@ func (s *Signer) verify(userID, userSig string, now time.Time, wantBuf bool) ([]
 		return nil, fmt.Errorf("verify usersig: %w: unexpected TLS.userbuf", ErrMalformed)
 	case wantBuf:
 		if userBuf, err = base64.StdEncoding.DecodeString(*doc.UserBuf); err != nil {
-			return nil, fmt.Errorf("verify usersig: %w: TLS.userbuf: %v", ErrMalformed, err)
+			return nil, fmt.Errorf("verify usersig: %w: TLS.userbuf: %w", ErrMalformed, err)
 		}
 	}
 	if *doc.SDKAppID != s.sdkAppID {

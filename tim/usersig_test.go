@@ -142,7 +142,7 @@ func encodeToken(t testing.TB, doc string, level int) string {
 // docSig is the base64 HMAC over the §1.2 lines for the test key and app.
 func docSig(identifier string, issued, expire int64) string {
 	m := hmac.New(sha256.New, []byte(testKey))
-	fmt.Fprintf(m, "TLS.identifier:%s\nTLS.sdkappid:%d\nTLS.time:%d\nTLS.expire:%d\n", identifier, testAppID, issued, expire)
+	_, _ = fmt.Fprintf(m, "TLS.identifier:%s\nTLS.sdkappid:%d\nTLS.time:%d\nTLS.expire:%d\n", identifier, testAppID, issued, expire)
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
@@ -306,7 +306,7 @@ func TestVerifyErrors(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
 			for _, other := range sentinels {
-				if other != tt.want && errors.Is(err, other) {
+				if !errors.Is(other, tt.want) && errors.Is(err, other) {
 					t.Errorf("error %v also matches %v", err, other)
 				}
 			}
