@@ -75,6 +75,8 @@ type Router struct {
 	// Temporal answers the desk query and the load counts; nil means no presence (everyone
 	// counts as online) and zero load.
 	Temporal DeskClient
+	// Waker lists and signals the queued consultations for WakeQueued (nil: nothing is woken).
+	Waker WakeClient
 	// Roster is the roster file (TIMDESK_ROSTER_FILE).
 	Roster *Roster
 	// DeskWorkflowID and DeskQuery name the desk workflow and its query.
@@ -189,6 +191,11 @@ type RouteResult struct {
 	AcceptTimeout  time.Duration `json:"acceptTimeout"`
 	ReplyTimeout   time.Duration `json:"replyTimeout"`
 	At             time.Time     `json:"at"`
+	// TimedOutAvailable (decision unavailable only): agents and supervisors on duty who were
+	// skipped only because they are in Exclude (timed out in this consultation) and would
+	// otherwise be usable (not offline, under capacity). Non-empty means the escalation ladder is
+	// exhausted: a new round without exclusions would find someone.
+	TimedOutAvailable []string `json:"timedOutAvailable,omitempty"`
 }
 
 type candidate struct {
@@ -319,7 +326,39 @@ func (r *Router) Route(ctx context.Context, in RouteInput) (RouteResult, error) 
 	}
 	res.Decision = DecisionUnavailable
 	res.Reason = "nobody available: " + strings.Join(skipped, ", ")
+	res.TimedOutAvailable, err = r.timedOutAvailable(ctx, ro, ds, onDuty, in)
+	if err != nil {
+		return RouteResult{}, err
+	}
 	return res, nil
+}
+
+// timedOutAvailable lists the on-duty agents and supervisors that Route skipped only because
+// they are in in.Exclude: not offline and, for agents, under capacity.
+func (r *Router) timedOutAvailable(ctx context.Context, ro *Roster, ds DeskState, onDuty []Agent, in RouteInput) ([]string, error) {
+	if len(in.Exclude) == 0 {
+		return nil, nil
+	}
+	offline := func(id string) bool { p, ok := ds.Presence[id]; return ok && !p.Online }
+	var out []string
+	for _, a := range onDuty {
+		if !slices.Contains(in.Exclude, a.ID) || offline(a.ID) {
+			continue
+		}
+		load, err := r.load(ctx, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		if load < a.Capacity {
+			out = append(out, a.ID)
+		}
+	}
+	for _, id := range ro.Supervisors {
+		if slices.Contains(in.Exclude, id) && !offline(id) && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // load counts the agent's open consultations with status human through Temporal visibility.

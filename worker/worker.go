@@ -63,6 +63,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	router := &activities.Router{
 		Temporal:       c,
+		Waker:          c,
 		Roster:         roster,
 		DeskWorkflowID: workflows.DeskWorkflowID,
 		DeskQuery:      workflows.QueryDesk,

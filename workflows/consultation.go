@@ -26,7 +26,14 @@ const (
 	SignalClose = "close"
 	// QueryState returns ConsultationState.
 	QueryState = "state"
+	// SignalRouteNow (RouteNowRequest) asks a consultation waiting for an agent to route at once
+	// instead of at its next retry; the desk sends it (WakeQueued activity) when an agent comes
+	// online. Any other consultation ignores it, so it is safe to repeat.
+	SignalRouteNow = "route_now"
 )
+
+// RouteNowRequest is the SignalRouteNow argument (Reason e.g. "agent_li online").
+type RouteNowRequest = activities.WakeSignal
 
 // Owners of a consultation (ConsultationState.Owner).
 const (
@@ -150,10 +157,13 @@ type ConsultationState struct {
 	AgentName     string   `json:"agentName,omitempty"`
 	AgentLanguage string   `json:"agentLanguage,omitempty"`
 	Accepted      bool     `json:"accepted"`           // the assigned agent has replied
-	TimedOut      []string `json:"timedOut,omitempty"` // never picked again in this consultation
-	HandoffReason string   `json:"handoffReason,omitempty"`
-	Summary       string   `json:"summary,omitempty"`
-	ClarifyCount  int      `json:"clarifyCount"`
+	TimedOut      []string `json:"timedOut,omitempty"` // not picked again in this ladder round
+	// Round is the escalation ladder round (0 or 1: the first). When routing finds nobody only
+	// because every usable agent timed out, TimedOut is cleared and the next round starts.
+	Round         int    `json:"round,omitempty"`
+	HandoffReason string `json:"handoffReason,omitempty"`
+	Summary       string `json:"summary,omitempty"`
+	ClarifyCount  int    `json:"clarifyCount"`
 
 	Transcript        []TranscriptEntry `json:"transcript"`
 	TranscriptDropped int               `json:"transcriptDropped,omitempty"`
@@ -256,6 +266,15 @@ const (
 	// "text_only" notice, a "(non-text message)" placeholder, and text only. Only runs that met
 	// a non-text element on one of these paths record the marker.
 	versionAttachments = "timdesk-attachments"
+	// versionRouteNow: signal "route_now" makes a consultation waiting for an agent route at
+	// once (the desk sends it when an agent comes online). Only runs that handled one while
+	// waiting record the marker; before it the signal was ignored.
+	versionRouteNow = "timdesk-route-now"
+	// versionLadderRounds: when Route finds nobody only because every usable agent timed out
+	// (RouteResult.TimedOutAvailable), TimedOut is cleared and a new round starts at the next
+	// retry (back-off kept, growing with the round). Before it the timed-out agents stayed
+	// excluded for good. Only runs whose ladder was exhausted record the marker.
+	versionLadderRounds = "timdesk-ladder-rounds"
 )
 
 // ConsultationWorkflow runs one consultation; see doc.go for the flows.
@@ -282,6 +301,8 @@ type consultation struct {
 	seen         map[string]int // MsgKey → index in st.Seen
 	msgCh        workflow.ReceiveChannel
 	closeCh      workflow.ReceiveChannel
+	routeNowCh   workflow.ReceiveChannel
+	routeNow     *RouteNowRequest // a route_now signal not handled yet
 	workflowID   string
 	fresh        bool // the first run of this consultation
 	continueNext bool // CAN requested because messages arrived while closing
@@ -298,7 +319,9 @@ type deadlineTimer struct {
 
 // wait blocks until there is work or the earliest deadline (kind at) passes.
 func (s *consultation) wait(ctx workflow.Context, kind string, at, now time.Time) error {
-	work := func() bool { return s.closeReq != nil || len(s.inbox) > 0 || len(s.agentInbox) > 0 }
+	work := func() bool {
+		return s.closeReq != nil || len(s.inbox) > 0 || len(s.agentInbox) > 0 || s.routeNow != nil
+	}
 	if s.timer != nil && (kind == "" || !s.timer.at.Equal(at)) {
 		s.timer.cancel()
 		s.timer = nil
@@ -368,6 +391,8 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 	s.closeCh = workflow.GetSignalChannel(ctx, SignalClose)
 	pumpSignals(ctx, s.msgCh, func(m InboundMessage) { s.acceptCustomer(ctx, m) })
 	pumpSignals(ctx, s.closeCh, s.acceptClose)
+	s.routeNowCh = workflow.GetSignalChannel(ctx, SignalRouteNow)
+	pumpSignals(ctx, s.routeNowCh, s.acceptRouteNow)
 
 	// Policy: from the input, else the Policy activity (once per run, recorded in history).
 	if s.in.Policy != nil {
@@ -416,6 +441,12 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 			s.inbox = s.inbox[1:]
 			s.handled++
 			s.handleCustomerMessage(ctx, m)
+		case s.routeNow != nil:
+			req := *s.routeNow
+			s.routeNow = nil
+			if s.waitingForAgent() && workflow.GetVersion(ctx, versionRouteNow, workflow.DefaultVersion, 1) >= 1 {
+				s.routeAtOnce(ctx, req)
+			}
 		default:
 			kind, at := s.nextDeadline()
 			now := workflow.Now(ctx)
@@ -542,6 +573,13 @@ func (s *consultation) acceptCustomer(ctx workflow.Context, m InboundMessage) {
 	s.inbox = append(s.inbox, m)
 }
 
+// acceptRouteNow keeps one pending route_now request (a burst of them routes once).
+func (s *consultation) acceptRouteNow(r RouteNowRequest) {
+	if s.routeNow == nil {
+		s.routeNow = &r
+	}
+}
+
 func (s *consultation) acceptClose(c CloseRequest) {
 	if s.closeReq == nil {
 		if c.Reason == "" {
@@ -595,6 +633,10 @@ func (s *consultation) continueAsNew(ctx workflow.Context) error {
 	next := s.in
 	next.Carry = &CarryOver{State: s.st, Pending: s.inbox, PendingAgent: s.agentInbox}
 	next.Carry.State.Deadlines = nil
+	if s.routeNow != nil && s.waitingForAgent() {
+		// a wake-up not handled yet: the next run routes at once
+		next.Carry.State.RetryRouteAt = s.now(ctx)
+	}
 	if !s.continueNext {
 		next.Carry.Close = s.closeReq // a close that arrived while draining: the next run handles it
 	}
@@ -606,4 +648,7 @@ func (s *consultation) continueAsNew(ctx workflow.Context) error {
 func (s *consultation) drainSignals(ctx workflow.Context) {
 	receiveAsync(s.msgCh, func(m InboundMessage) { s.acceptCustomer(ctx, m) })
 	receiveAsync(s.closeCh, s.acceptClose)
+	if s.routeNowCh != nil {
+		receiveAsync(s.routeNowCh, s.acceptRouteNow)
+	}
 }

@@ -289,7 +289,18 @@ func (s *consultation) route(ctx workflow.Context, trigger, target string) {
 		s.unassign()
 		s.st.Owner, s.st.Status, s.st.Phase = OwnerQueue, activities.StatusQueued, PhaseWaitingAgent
 		// back off: RetryRouteAfter, doubling up to maxRetryRouteAfter
-		wait := s.st.Policy.RetryRouteAfter << min(s.st.Unavailable, 5)
+		exp := s.st.Unavailable
+		if len(res.TimedOutAvailable) > 0 && workflow.GetVersion(ctx, versionLadderRounds, workflow.DefaultVersion, 1) >= 1 {
+			// the ladder is exhausted: everyone usable timed out. A new round (nobody excluded)
+			// starts at the next retry; the back-off keeps growing with the rounds, so agents
+			// who do not answer are not asked again every few minutes.
+			s.st.Round = max(s.st.Round, 1) + 1
+			s.st.TimedOut = nil
+			exp = max(exp, s.st.Round-2)
+			s.st.LastRouting.Reason += fmt.Sprintf("; ladder exhausted, starting round %d (%s available again)",
+				s.st.Round, strings.Join(res.TimedOutAvailable, ", "))
+		}
+		wait := s.st.Policy.RetryRouteAfter << min(exp, 5)
 		s.st.Unavailable++
 		s.st.RetryRouteAt = now.Add(min(wait, max(maxRetryRouteAfter, s.st.Policy.RetryRouteAfter)))
 		s.syncSearchAttributes(ctx)
@@ -299,6 +310,35 @@ func (s *consultation) route(ctx workflow.Context, trigger, target string) {
 		}
 	}
 	s.resetIdle(ctx)
+}
+
+// waitingForAgent: queued with a routing retry pending (nobody was free, or no shift was found).
+func (s *consultation) waitingForAgent() bool {
+	return s.st.Owner == OwnerQueue && s.st.Phase != PhaseClosed && !s.st.RetryRouteAt.IsZero()
+}
+
+// routeAtOnce handles route_now (an agent came online): route now instead of at RetryRouteAt.
+// If that finds the ladder exhausted, the new round starts at once too (the one who came online
+// may have timed out before). If nobody is free after all, the retry already planned and its
+// back-off stay, so a wake-up never pushes the next attempt later.
+func (s *consultation) routeAtOnce(ctx workflow.Context, req RouteNowRequest) {
+	prevAt, prevUnavailable, prevRound := s.st.RetryRouteAt, s.st.Unavailable, s.st.Round
+	s.st.Step++
+	s.st.RetryRouteAt = time.Time{}
+	trigger := "agent_online"
+	s.route(ctx, trigger, "")
+	if s.st.Round != prevRound && s.waitingForAgent() {
+		exhausted := s.st.LastRouting.Reason
+		s.st.RetryRouteAt = time.Time{}
+		s.route(ctx, trigger, "")
+		s.st.LastRouting.Reason = fmt.Sprintf("round %d at once (%s): %s", s.st.Round, exhausted, s.st.LastRouting.Reason)
+	}
+	if s.waitingForAgent() && prevAt.Before(s.st.RetryRouteAt) {
+		s.st.RetryRouteAt, s.st.Unavailable = prevAt, prevUnavailable
+	}
+	if s.st.LastRouting != nil && req.Reason != "" {
+		s.st.LastRouting.Reason += " (woken: " + req.Reason + ")"
+	}
 }
 
 func (s *consultation) unassign() {

@@ -36,6 +36,9 @@ type fakeActs struct {
 	policy    activities.Policy
 	// sendGate, when set, runs before each Send (outside the lock): a test can hold a send.
 	sendGate func(in activities.SendInput)
+	wakes    []activities.WakeInput
+	// wake, when set, answers WakeQueued (default: nothing woken).
+	wake func(ctx context.Context, in activities.WakeInput) (activities.WakeResult, error)
 }
 
 func newFake() *fakeActs {
@@ -125,6 +128,17 @@ func (f *fakeActs) Route(_ context.Context, in activities.RouteInput) (activitie
 	n := len(f.routes)
 	f.mu.Unlock()
 	return f.route(in, n), nil
+}
+
+func (f *fakeActs) WakeQueued(ctx context.Context, in activities.WakeInput) (activities.WakeResult, error) {
+	f.mu.Lock()
+	f.wakes = append(f.wakes, in)
+	wake := f.wake
+	f.mu.Unlock()
+	if wake != nil {
+		return wake(ctx, in)
+	}
+	return activities.WakeResult{}, nil
 }
 
 func (f *fakeActs) Policy(_ context.Context) (activities.Policy, error) { return f.policy, nil }

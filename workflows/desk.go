@@ -45,6 +45,11 @@ type DeskInput struct {
 
 const deskVersionBaseline = "timdesk-desk-baseline"
 
+// deskVersionWakeQueued: an agent coming online (presence offline or unknown → online) runs the
+// WakeQueued activity, which signals route_now to every consultation waiting for an agent.
+// Before it presence was only recorded. Only runs that saw such an event record the marker.
+const deskVersionWakeQueued = "timdesk-desk-wake-queued"
+
 // DeskWorkflow keeps the desk's shared state: presence (State.StateChange), users' language
 // preferences and the roster override (imported into Tencent IM when it changes).
 func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
@@ -92,6 +97,34 @@ func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
 		return err
 	}
 
+	// Wake-ups run one at a time in their own coroutine (presence keeps flowing); agents who come
+	// online while one runs get one more wake-up after it, which covers them all.
+	wakeRunning, wakeNext := false, ""
+	wake := func(agent string) {
+		if workflow.GetVersion(ctx, deskVersionWakeQueued, workflow.DefaultVersion, 1) < 1 {
+			return
+		}
+		if wakeRunning {
+			wakeNext = agent
+			return
+		}
+		wakeRunning = true
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer func() { wakeRunning = false }()
+			actx := activityCtx(ctx, 2*time.Minute, 5*time.Minute, 3)
+			for agent != "" {
+				var res activities.WakeResult
+				err := workflow.ExecuteActivity(actx, router.WakeQueued, activities.WakeInput{Agent: agent, Signal: SignalRouteNow}).Get(ctx, &res)
+				if err != nil {
+					logger.Error("waking queued consultations failed; they route at their next retry", "agent", agent, "error", err)
+				} else {
+					logger.Info("woke queued consultations", "agent", agent, "signaled", res.Signaled, "listed", res.Listed)
+				}
+				agent, wakeNext = wakeNext, ""
+			}
+		})
+	}
+
 	presenceCh := workflow.GetSignalChannel(ctx, SignalPresence)
 	languageCh := workflow.GetSignalChannel(ctx, SignalLanguage)
 	onPresence := func(ev PresenceEvent) {
@@ -99,10 +132,14 @@ func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
 		if ev.UserID == "" {
 			return
 		}
-		if old, ok := st.Presence[ev.UserID]; ok && old.At.After(ev.At) {
+		old, had := st.Presence[ev.UserID]
+		if had && old.At.After(ev.At) {
 			return // an older event delivered late
 		}
 		st.Presence[ev.UserID] = Presence{Online: ev.Online, At: ev.At}
+		if ev.Online && !(had && old.Online) {
+			wake(ev.UserID) // the API records presence of roster agents only
+		}
 	}
 	onLanguage := func(p LanguagePreference) {
 		events++
@@ -126,7 +163,7 @@ func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
 	}
 	receiveAsync(presenceCh, onPresence)
 	receiveAsync(languageCh, onLanguage)
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && !wakeRunning }); err != nil {
 		return err
 	}
 	next := in

@@ -1,0 +1,112 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/temporal"
+)
+
+// WakeClient is what WakeQueued needs from Temporal (client.Client satisfies it): list the
+// consultations waiting for an agent through visibility and signal them.
+type WakeClient interface {
+	ListWorkflow(ctx context.Context, request *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+}
+
+// Bounds of one wake-up: visibility pages of wakePageSize, at most wakeMaxPages of them.
+const (
+	wakePageSize = 100
+	wakeMaxPages = 100
+)
+
+// WakeInput asks WakeQueued to signal every running consultation with TimdeskStatus="queued".
+type WakeInput struct {
+	Agent  string `json:"agent"`  // the agent who came online (for the signal and the logs)
+	Signal string `json:"signal"` // the consultation's route-now signal name
+}
+
+// WakeSignal is the argument of the route-now signal WakeQueued sends.
+type WakeSignal struct {
+	Reason string `json:"reason"` // e.g. "agent_li online"
+	Agent  string `json:"agent,omitempty"`
+}
+
+// WakeResult counts what one wake-up did.
+type WakeResult struct {
+	Listed   int `json:"listed"`   // queued consultations found
+	Signaled int `json:"signaled"` // signalled
+	Gone     int `json:"gone"`     // closed between the listing and the signal
+	Failed   int `json:"failed"`   // signal errors (logged; the consultation's own retry still runs)
+	Pages    int `json:"pages"`
+}
+
+// queuedQuery is the visibility query of the consultations waiting for an agent.
+func queuedQuery() string {
+	return fmt.Sprintf("%s = %s AND ExecutionStatus = %s", StatusAttribute, strconv.Quote(StatusQueued), strconv.Quote("Running"))
+}
+
+// WakeQueued signals every running consultation waiting for an agent (TimdeskStatus="queued",
+// all visibility pages of wakePageSize) with in.Signal, so they route at once instead of at their
+// next retry. It is idempotent: a consultation that is not waiting ignores the signal, one that
+// closed meanwhile is counted as gone. A listing failure is returned (retried); signal failures
+// are counted and logged. With no Waker configured there is nothing to wake.
+func (r *Router) WakeQueued(ctx context.Context, in WakeInput) (WakeResult, error) {
+	var res WakeResult
+	if in.Signal == "" {
+		return res, temporal.NewNonRetryableApplicationError("wake queued: signal name is required", ErrTypeBadInput, nil)
+	}
+	if r.Waker == nil {
+		logger(ctx).Warn("wake queued: no Temporal client configured; nothing woken", "agent", in.Agent)
+		return res, nil
+	}
+	arg := WakeSignal{Reason: in.Agent + " online", Agent: in.Agent}
+	seen := map[string]bool{}
+	var token []byte
+	for res.Pages < wakeMaxPages {
+		resp, err := r.Waker.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			PageSize: wakePageSize, NextPageToken: token, Query: queuedQuery(),
+		})
+		if err != nil {
+			return res, fmt.Errorf("wake queued: list page %d: %w", res.Pages+1, err)
+		}
+		res.Pages++
+		for _, ex := range resp.GetExecutions() {
+			id := ex.GetExecution().GetWorkflowId()
+			if id == "" || seen[id] {
+				continue
+			}
+			seen[id] = true
+			res.Listed++
+			// runID "" signals the current run: the listed one may have continued-as-new.
+			err := r.Waker.SignalWorkflow(ctx, id, "", in.Signal, arg)
+			var nf *serviceerror.NotFound
+			switch {
+			case err == nil:
+				res.Signaled++
+			case errors.As(err, &nf):
+				res.Gone++
+			default:
+				res.Failed++
+				logger(ctx).Warn("wake queued: signal failed", "workflowID", id, "error", err)
+			}
+		}
+		token = resp.GetNextPageToken()
+		if len(token) == 0 {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("wake queued: %w", err)
+		}
+	}
+	if len(token) > 0 {
+		logger(ctx).Warn("wake queued: stopped at the page limit", "pages", res.Pages, "listed", res.Listed)
+	}
+	logger(ctx).Info("woke queued consultations", "agent", in.Agent, "listed", res.Listed, "signaled", res.Signaled,
+		"gone", res.Gone, "failed", res.Failed, "pages", res.Pages)
+	return res, nil
+}
