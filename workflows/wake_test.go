@@ -1,0 +1,263 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/timdesk/timdesk/activities"
+)
+
+// TestDeskWakesQueuedConsultations: an agent coming online (offline or unknown → online) runs
+// WakeQueued with the route_now signal; repeated or stale online events do not; a failed wake-up
+// is logged and the desk goes on.
+func TestDeskWakesQueuedConsultations(t *testing.T) {
+	at := func(d time.Duration) time.Time { return testStart.Add(d) }
+	tests := []struct {
+		name     string
+		events   []PresenceEvent // all delivered at once, in order
+		later    []PresenceEvent // delivered a minute later
+		wakeErr  error
+		want     []string // agents of the WakeQueued calls, in order
+		wantLast bool     // the last event's user is recorded online
+	}{
+		{name: "offline then online", events: []PresenceEvent{{UserID: "agent_li", Online: false, At: at(0)}},
+			later: []PresenceEvent{{UserID: "agent_li", Online: true, At: at(time.Minute)}}, want: []string{"agent_li"}, wantLast: true},
+		{name: "first seen online", events: []PresenceEvent{{UserID: "agent_li", Online: true, At: at(0)}},
+			want: []string{"agent_li"}, wantLast: true},
+		{name: "online twice wakes once", events: []PresenceEvent{{UserID: "agent_li", Online: true, At: at(0)}},
+			later: []PresenceEvent{{UserID: "agent_li", Online: true, At: at(time.Minute)}}, want: []string{"agent_li"}, wantLast: true},
+		{name: "offline only", events: []PresenceEvent{{UserID: "agent_li", Online: false, At: at(0)}}, want: nil},
+		{name: "stale online ignored", events: []PresenceEvent{{UserID: "agent_li", Online: false, At: at(time.Hour)}},
+			later: []PresenceEvent{{UserID: "agent_li", Online: true, At: at(time.Minute)}}, want: nil},
+		{name: "burst coalesces into one more wake-up", events: []PresenceEvent{
+			{UserID: "agent_li", Online: true, At: at(0)}, {UserID: "agent_emma", Online: true, At: at(0)}, {UserID: "agent_sam", Online: true, At: at(0)},
+		}, want: []string{"agent_li", "agent_sam"}, wantLast: true},
+		{name: "failure logged, desk goes on", events: []PresenceEvent{{UserID: "agent_li", Online: true, At: at(0)}},
+			later: []PresenceEvent{{UserID: "agent_emma", Online: true, At: at(time.Minute)}}, wakeErr: errors.New("visibility down"),
+			want: []string{"agent_li", "agent_li", "agent_li", "agent_emma", "agent_emma", "agent_emma"}, wantLast: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			if tt.wakeErr != nil {
+				f.wake = func(context.Context, activities.WakeInput) (activities.WakeResult, error) { return activities.WakeResult{}, tt.wakeErr }
+			}
+			env := newDeskEnv(t, f)
+			var st DeskState
+			env.RegisterDelayedCallback(func() {
+				for _, ev := range tt.events {
+					env.SignalWorkflow(SignalPresence, ev)
+				}
+			}, time.Second)
+			env.RegisterDelayedCallback(func() {
+				for _, ev := range tt.later {
+					env.SignalWorkflow(SignalPresence, ev)
+				}
+			}, time.Minute)
+			env.RegisterDelayedCallback(func() { st = queryDesk(t, env) }, 30*time.Minute)
+			env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour)
+			env.ExecuteWorkflow(DeskWorkflow, DeskInput{})
+
+			f.mu.Lock()
+			var got []string
+			for _, w := range f.wakes {
+				got = append(got, w.Agent)
+				if w.Signal != SignalRouteNow {
+					t.Errorf("wake signal = %q, want %q", w.Signal, SignalRouteNow)
+				}
+			}
+			f.mu.Unlock()
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("WakeQueued calls = %v, want %v", got, tt.want)
+			}
+			all := append(slices.Clone(tt.events), tt.later...)
+			if last := all[len(all)-1]; tt.wantLast && !st.Presence[last.UserID].Online {
+				t.Errorf("presence of %s = %+v, want online (the desk keeps running)", last.UserID, st.Presence[last.UserID])
+			}
+		})
+	}
+}
+
+// TestRouteNow: a consultation waiting for an agent routes as soon as route_now arrives, long
+// before its retry deadline; one that is not waiting ignores it; if nobody is free after all, the
+// retry already planned is kept.
+func TestRouteNow(t *testing.T) {
+	const retry = 30 * time.Minute
+	tests := []struct {
+		name       string
+		free       func(n int) bool // route call n finds agent_li free
+		signals    []time.Duration  // route_now deliveries
+		wantAgent  string
+		wantRoutes int
+		wantRetry  time.Time // RetryRouteAt at the snapshot (zero: none)
+		wantTrig   string
+	}{
+		{name: "waiting routes at once", free: func(n int) bool { return n > 1 }, signals: []time.Duration{5 * time.Minute},
+			wantAgent: "agent_li", wantRoutes: 2, wantTrig: "agent_online"},
+		{name: "burst routes once", free: func(n int) bool { return n > 1 }, signals: []time.Duration{5 * time.Minute, 5 * time.Minute, 5 * time.Minute},
+			wantAgent: "agent_li", wantRoutes: 2, wantTrig: "agent_online"},
+		{name: "nobody free keeps the planned retry", free: func(int) bool { return false }, signals: []time.Duration{5 * time.Minute},
+			wantRoutes: 2, wantRetry: testStart.Add(time.Second + retry), wantTrig: "agent_online"},
+		{name: "with an agent it is ignored", free: func(int) bool { return true }, signals: []time.Duration{5 * time.Minute},
+			wantAgent: "agent_li", wantRoutes: 1, wantTrig: "customer_requested"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			f.policy.RetryRouteAfter = retry
+			f.route = func(in activities.RouteInput, n int) activities.RouteResult {
+				if tt.free(n) {
+					return activities.RouteResult{Decision: activities.DecisionAssigned, Agent: "agent_li", AgentLanguage: "en", Reason: "agent_li online", AcceptTimeout: time.Hour}
+				}
+				return activities.RouteResult{Decision: activities.DecisionUnavailable, Reason: "nobody available: agent_li offline"}
+			}
+			h := newHarness(t, f)
+			var st ConsultationState
+			h.customer(time.Second, "k1", "human please")
+			for _, d := range tt.signals {
+				h.at(d, func() { h.env.SignalWorkflow(SignalRouteNow, RouteNowRequest{Reason: "agent_li online", Agent: "agent_li"}) })
+			}
+			h.snapshot(6*time.Minute, &st) // long before the retry at 30m1s
+			h.at(7*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
+			h.run(ConsultationInput{})
+
+			f.mu.Lock()
+			routes := len(f.routes)
+			f.mu.Unlock()
+			if st.Agent != tt.wantAgent || routes != tt.wantRoutes {
+				t.Errorf("agent=%q routes=%d, want %q and %d (routing %+v)", st.Agent, routes, tt.wantAgent, tt.wantRoutes, st.LastRouting)
+			}
+			if !st.RetryRouteAt.Equal(tt.wantRetry) {
+				t.Errorf("retry at %v, want %v", st.RetryRouteAt, tt.wantRetry)
+			}
+			if st.LastRouting == nil || st.LastRouting.Trigger != tt.wantTrig {
+				t.Fatalf("last routing = %+v, want trigger %s", st.LastRouting, tt.wantTrig)
+			}
+			if tt.wantTrig == "agent_online" && !st.LastRouting.At.Equal(testStart.Add(5*time.Minute)) {
+				t.Errorf("routed at %v, want at the signal (start+5m)", st.LastRouting.At)
+			}
+			if n := len(h.f.sentTo("cust1")); tt.wantAgent != "" && h.f.find("cust1", "connect you") == nil {
+				t.Errorf("customer got %d messages, none the connecting notice", n)
+			}
+		})
+	}
+}
+
+// ladderRouter mimics Router.Route on a desk of agent_emma and agent_sam with supervisor
+// agent_zhang: the first one not excluded and online; else unavailable, naming the excluded
+// ones who are online (the ladder is exhausted).
+type ladderRouter struct {
+	mu      sync.Mutex
+	offline map[string]bool
+}
+
+func (l *ladderRouter) setOffline(id string, off bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.offline[id] = off
+}
+
+func (l *ladderRouter) route(in activities.RouteInput, _ int) activities.RouteResult {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var avail []string
+	for _, a := range []string{"agent_emma", "agent_sam", "agent_zhang"} {
+		if l.offline[a] {
+			continue
+		}
+		if a == in.Current || contains(in.Exclude, a) {
+			if contains(in.Exclude, a) {
+				avail = append(avail, a)
+			}
+			continue
+		}
+		d := activities.DecisionAssigned
+		if a == "agent_zhang" {
+			d = activities.DecisionSupervisor
+		}
+		return activities.RouteResult{Decision: d, Agent: a, AgentLanguage: "en", Reason: a + " free", AcceptTimeout: 2 * time.Minute}
+	}
+	return activities.RouteResult{Decision: activities.DecisionUnavailable, Reason: "nobody available", TimedOutAvailable: avail}
+}
+
+// TestLadderNewRound: when everyone usable has timed out, TimedOut is cleared and the next
+// retry starts a new round that picks an agent who timed out in round 1; agents who are offline
+// are not retried that way, but one who comes back online starts the round at once (route_now).
+// The customer hears nothing new.
+func TestLadderNewRound(t *testing.T) {
+	// Round 1: agent_emma 0:01, agent_sam 2:01, agent_zhang 4:01; all timed out at 6:01.
+	tests := []struct {
+		name        string
+		offlineAt6  bool          // everyone goes offline at 5m (before the ladder ends)
+		wakeAt      time.Duration // agent_emma back online + route_now (0: never)
+		snapAt      time.Duration
+		wantAgent   string
+		wantRound   int
+		wantReason  string
+		wantRetryIn time.Duration // RetryRouteAt - LastRouting.At at snapAt (0: no check)
+	}{
+		{name: "exhausted: round 2 at the next retry", snapAt: 7 * time.Minute,
+			wantRound: 2, wantReason: "ladder exhausted, starting round 2", wantRetryIn: 2 * time.Minute},
+		{name: "round 2 picks an agent who timed out", snapAt: 9 * time.Minute, wantAgent: "agent_emma", wantRound: 2},
+		{name: "round 3 backs off further", snapAt: 15 * time.Minute,
+			wantRound: 3, wantReason: "ladder exhausted, starting round 3", wantRetryIn: 4 * time.Minute},
+		{name: "offline agents are not a new round", offlineAt6: true, snapAt: 9 * time.Minute, wantRound: 0},
+		{name: "a timed-out agent back online starts the round at once", offlineAt6: true, wakeAt: 10 * time.Minute,
+			snapAt: 10*time.Minute + time.Second, wantAgent: "agent_emma", wantRound: 2, wantReason: "ladder exhausted, starting round 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			lr := &ladderRouter{offline: map[string]bool{}}
+			f.route = lr.route
+			h := newHarness(t, f)
+			var st ConsultationState
+			var before int
+			h.customer(time.Second, "k1", "human please")
+			if tt.offlineAt6 {
+				h.at(5*time.Minute, func() {
+					for _, a := range []string{"agent_emma", "agent_sam", "agent_zhang"} {
+						lr.setOffline(a, true)
+					}
+				})
+			}
+			h.at(6*time.Minute+30*time.Second, func() { before = len(f.sentTo("cust1")) })
+			if tt.wakeAt > 0 {
+				h.at(tt.wakeAt, func() {
+					lr.setOffline("agent_emma", false)
+					h.env.SignalWorkflow(SignalRouteNow, RouteNowRequest{Reason: "agent_emma online", Agent: "agent_emma"})
+				})
+			}
+			var after int
+			h.at(tt.snapAt, func() { st, after = h.state(), len(f.sentTo("cust1")) })
+			h.at(tt.snapAt+time.Second, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
+			h.run(ConsultationInput{})
+
+			if st.Agent != tt.wantAgent || st.Round != tt.wantRound {
+				t.Errorf("agent=%q round=%d, want %q round %d (timed out %v, routing %+v)", st.Agent, st.Round, tt.wantAgent, tt.wantRound, st.TimedOut, st.LastRouting)
+			}
+			if tt.wantReason != "" && (st.LastRouting == nil || !strings.Contains(st.LastRouting.Reason, tt.wantReason)) {
+				t.Errorf("last routing = %+v, want reason with %q", st.LastRouting, tt.wantReason)
+			}
+			if tt.wantRetryIn > 0 {
+				if len(st.TimedOut) != 0 || st.Phase != PhaseWaitingAgent {
+					t.Errorf("after exhaustion: timed out %v phase %s, want none and waiting_agent", st.TimedOut, st.Phase)
+				}
+				if d := st.RetryRouteAt.Sub(st.LastRouting.At); d != tt.wantRetryIn {
+					t.Errorf("next retry in %v, want %v", d, tt.wantRetryIn)
+				}
+			}
+			if tt.wantRound == 0 && len(st.TimedOut) != 3 {
+				t.Errorf("timed out %v, want all three kept (they were offline, not exhausted)", st.TimedOut)
+			}
+			if after != before {
+				t.Errorf("customer got %d new messages during the new round, want none (%q)", after-before, f.sentTo("cust1")[before:after])
+			}
+		})
+	}
+}
