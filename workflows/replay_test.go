@@ -13,6 +13,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
@@ -37,7 +38,13 @@ var replayHistories = []struct {
 	// an image while the AI owns it → hand-off "attachment", queued, relayed on assignment; mixed
 	// text + non-text both ways (versionAttachments marker)
 	{"testdata/consultation_attachment.json", ConsultationWorkflow, []string{versionAttachments}},
+	// the escalation ladder exhausted (round 2, versionLadderRounds), then woken by the desk when
+	// an agent came online (route_now, versionRouteNow) and assigned at once
+	{"testdata/consultation_ladder.json", ConsultationWorkflow, []string{versionLadderRounds, versionRouteNow}},
+	// before deskVersionWakeQueued: an agent coming online was only recorded
 	{"testdata/desk.json", DeskWorkflow, nil},
+	// an agent coming online runs WakeQueued (deskVersionWakeQueued)
+	{"testdata/desk_wake.json", DeskWorkflow, []string{deskVersionWakeQueued}},
 }
 
 func TestReplay(t *testing.T) {
@@ -66,7 +73,11 @@ func TestReplay(t *testing.T) {
 //   - attachment: an image while the AI owns the consultation (hand-off "attachment", nobody free,
 //     a file while queued, both relayed on assignment), an agent's text + image, a customer's
 //     text + file (versionAttachments) → testdata/consultation_attachment.json;
-//   - desk: a desk session → testdata/desk.json.
+//   - desk: a desk session → testdata/desk.json (recorded before deskVersionWakeQueued: do not
+//     regenerate it, it proves the old branch replays);
+//   - wake: a consultation whose ladder is exhausted (round 2 pending) is woken when an agent
+//     comes online (the desk's WakeQueued lists it through the dev server's visibility and
+//     signals route_now) → testdata/consultation_ladder.json and testdata/desk_wake.json.
 //
 // consultation_full.json stays: it is the history from before versionRatingWindow. Histories
 // recorded before a later change replay its DefaultVersion branch, so regenerate only the file
@@ -97,6 +108,7 @@ func TestGenerateHistories(t *testing.T) {
 	c := srv.Client()
 
 	const attachCust = "cust_history_attachment"
+	const ladderCust = "cust_history_ladder"
 	f := newFake()
 	f.policy.AcceptTimeout = 2 * time.Second
 	f.policy.RetryRouteAfter = 3 * time.Second
@@ -104,7 +116,23 @@ func TestGenerateHistories(t *testing.T) {
 	base := f.route
 	var attachMu sync.Mutex
 	attachRoutes := 0
+	ladder := &ladderRouter{offline: map[string]bool{}}
+	ladderRoutes := 0
 	f.route = func(in activities.RouteInput, n int) activities.RouteResult {
+		if in.Customer == ladderCust {
+			// round 1 times out quickly (emma, sam, zhang: 2 s each), then the ladder is
+			// exhausted; the agent of round 2 has time to answer
+			r := ladder.route(in, n)
+			attachMu.Lock()
+			ladderRoutes++
+			round1 := ladderRoutes <= 4
+			attachMu.Unlock()
+			r.AcceptTimeout = time.Minute
+			if round1 {
+				r.AcceptTimeout = 2 * time.Second
+			}
+			return r
+		}
 		r := base(in, n)
 		r.AcceptTimeout = 2 * time.Second
 		if in.Customer == attachCust {
@@ -135,6 +163,96 @@ func TestGenerateHistories(t *testing.T) {
 	t.Run("agent_before_close", func(t *testing.T) { generateAgentBeforeClose(ctx, t, c, tq, f) })
 	t.Run("attachment", func(t *testing.T) { generateAttachment(ctx, t, c, tq, f, attachCust) })
 	t.Run("desk", func(t *testing.T) { generateDesk(ctx, t, c, tq) })
+	t.Run("wake", func(t *testing.T) { generateWake(ctx, t, c, tq, f, ladderCust) })
+}
+
+// generateWake: a consultation asks for a human; agent_emma, agent_sam and supervisor
+// agent_zhang time out, the ladder is exhausted and round 2 waits for the next retry (an hour);
+// agent_li comes online, the desk's WakeQueued (a real Router on the dev server's visibility)
+// signals route_now and round 2 starts at once with agent_emma, who answers; /close and a rating.
+func generateWake(ctx context.Context, t *testing.T, c client.Client, tq string, f *fakeActs, cust string) {
+	id := ConsultationID(cust)
+	f.mu.Lock()
+	f.wake = func(ctx context.Context, in activities.WakeInput) (activities.WakeResult, error) {
+		return (&activities.Router{Waker: c}).WakeQueued(ctx, in)
+	}
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.wake = nil
+		f.mu.Unlock()
+	}()
+	p := f.policy
+	p.AcceptTimeout, p.RetryRouteAfter, p.RatingWindow = 2*time.Second, time.Hour, 5*time.Second
+	run, err := c.SignalWithStartWorkflow(ctx, id, SignalMessage, InboundMessage{MsgKey: "w1", From: cust, To: "support", Text: "human please"},
+		client.StartWorkflowOptions{ID: id, TaskQueue: tq, TypedSearchAttributes: SearchAttributes()},
+		ConsultationWorkflow, ConsultationInput{Customer: cust, ServiceAccount: "support", Policy: &p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func() ConsultationState {
+		var st ConsultationState
+		if v, err := c.QueryWorkflow(ctx, id, "", QueryState); err == nil {
+			_ = v.Get(&st)
+		}
+		return st
+	}
+	waitUntil(t, "ladder exhausted", func() bool { st := state(); return st.Round == 2 && st.Phase == PhaseWaitingAgent })
+	waitUntil(t, "queued in visibility", func() bool {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: `TimdeskStatus = "queued" AND ExecutionStatus = "Running" AND WorkflowId = "` + id + `"`,
+		})
+		return err == nil && len(resp.GetExecutions()) == 1
+	})
+	drun, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: DeskWorkflowID, TaskQueue: tq}, DeskWorkflow, DeskInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SignalWorkflow(ctx, DeskWorkflowID, "", SignalPresence, PresenceEvent{UserID: "agent_li", Online: true, At: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "round 2 assigned at once", func() bool { st := state(); return st.Agent == "agent_emma" && st.Round == 2 })
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: UpdateAgentMessage, UpdateID: "we1", WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{InboundMessage{MsgKey: "we1", From: "agent_emma", To: cust, Text: "Sorry for the wait, how can I help?"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var owned AgentMessageResult
+	if err := h.Get(ctx, &owned); err != nil || !owned.Owned {
+		t.Fatalf("agent message: %+v %v", owned, err)
+	}
+	if err := c.SignalWorkflow(ctx, id, "", SignalClose, CloseRequest{Reason: "resolved", By: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "rating prompt", func() bool { return f.find(cust, "rating from 1") != nil })
+	if err := c.SignalWorkflow(ctx, id, "", SignalMessage, InboundMessage{MsgKey: "w2", From: cust, To: "support", Text: "5"}); err != nil {
+		t.Fatal(err)
+	}
+	var res ConsultationResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Rating != 5 {
+		t.Fatalf("result %+v", res)
+	}
+	if err := c.TerminateWorkflow(ctx, DeskWorkflowID, drun.GetRunID(), "history captured"); err != nil {
+		t.Fatal(err)
+	}
+	writeHistory(t, ctx, c, id, run.GetRunID(), "testdata/consultation_ladder.json")
+	writeHistory(t, ctx, c, DeskWorkflowID, drun.GetRunID(), "testdata/desk_wake.json")
+	for file, want := range map[string][]string{
+		"testdata/consultation_ladder.json": {versionLadderRounds, versionRouteNow},
+		"testdata/desk_wake.json":           {deskVersionWakeQueued},
+	} {
+		got := changeIDs(t, file)
+		for _, id := range want {
+			if !slices.Contains(got, id) {
+				t.Errorf("%s recorded %v, want %s", file, got, id)
+			}
+		}
+	}
 }
 
 // generateRating: AI answer, duplicate, explicit hand-off, accept timeout escalation, agent

@@ -45,7 +45,9 @@ func TestDeskWakesQueuedConsultations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFake()
 			if tt.wakeErr != nil {
-				f.wake = func(context.Context, activities.WakeInput) (activities.WakeResult, error) { return activities.WakeResult{}, tt.wakeErr }
+				f.wake = func(context.Context, activities.WakeInput) (activities.WakeResult, error) {
+					return activities.WakeResult{}, tt.wakeErr
+				}
 			}
 			env := newDeskEnv(t, f)
 			var st DeskState
@@ -120,7 +122,9 @@ func TestRouteNow(t *testing.T) {
 			var st ConsultationState
 			h.customer(time.Second, "k1", "human please")
 			for _, d := range tt.signals {
-				h.at(d, func() { h.env.SignalWorkflow(SignalRouteNow, RouteNowRequest{Reason: "agent_li online", Agent: "agent_li"}) })
+				h.at(d, func() {
+					h.env.SignalWorkflow(SignalRouteNow, RouteNowRequest{Reason: "agent_li online", Agent: "agent_li"})
+				})
 			}
 			h.snapshot(6*time.Minute, &st) // long before the retry at 30m1s
 			h.at(7*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
