@@ -6,7 +6,8 @@
 //
 // Inputs: the API SignalWithStarts the workflow with signal "message" (InboundMessage, customer →
 // service account) and sends agent messages as update "agent_message" (UpdateID = MsgKey). Signal
-// "close" (CloseRequest) closes; query "state" returns ConsultationState. The state lives in one
+// "close" (CloseRequest) closes; signal "route_now" (RouteNowRequest, from the desk) makes a
+// consultation waiting for an agent route at once; query "state" returns ConsultationState. The state lives in one
 // struct (ConsultationState) that the "state" query returns and continue-as-new carries.
 //
 // Per customer message: drop it if its MsgKey is in the dedupe window (500 keys, carried across
@@ -38,10 +39,28 @@
 //   - off_hours: the customer is told, in their language, when the next shift starts; the
 //     workflow waits durably until then (deadline "shift"), then routes again.
 //   - unavailable: everyone on duty is offline, full or timed out; route again after
-//     Policy.RetryRouteAfter (deadline "retry_route"); the customer is told once.
+//     Policy.RetryRouteAfter, doubling up to 30 minutes (deadline "retry_route"); the customer is
+//     told once. An agent coming online wakes it at once (below).
 //
-// Escalation ladder: no agent reply before the accept deadline → the agent joins TimedOut (never
-// picked again in this consultation), is told, and Route picks the next agent, then a supervisor.
+// Escalation ladder: no agent reply before the accept deadline → the agent joins TimedOut (not
+// picked again in this round), is told, and Route picks the next agent, then a supervisor.
+// When Route finds nobody only because everyone usable timed out (RouteResult.TimedOutAvailable:
+// on duty, not offline, under capacity, but in TimedOut), the ladder is exhausted: TimedOut is
+// cleared, Round goes up (LastRouting says "ladder exhausted, starting round 2") and the new
+// round starts at the next retry; the back-off keeps growing with the rounds (round n waits at
+// least RetryRouteAfter·2^(n-2)), so agents who never answer are not asked every few minutes.
+// The customer hears nothing new (the busy and connecting notices are once per consultation).
+// Agents who are offline or full are skipped as before and never start a round.
+//
+// Waking: when an agent comes online (desk signal "presence", offline or unknown → online), the
+// desk runs the WakeQueued activity: it lists the running consultations with
+// TimdeskStatus="queued" through visibility (pages of 100, all pages) and signals each with
+// "route_now" (current run). A consultation waiting with a retry pending routes at once (trigger
+// "agent_online"); if that finds the ladder exhausted, the new round starts at once too; if nobody
+// is free after all, the retry already planned and its back-off stay. Any other consultation
+// ignores the signal, and a burst of them routes once, so the wake-up is idempotent. Wake-ups run
+// one at a time in a desk coroutine (agents who come online meanwhile get one more after it);
+// a failure is logged and never fails the desk — the consultations route at their next retry.
 // A customer waiting longer than reply_timeout on an agent who had replied → one nudge, and after
 // another reply_timeout the same reassignment. An agent message stops the ladder.
 //
@@ -111,17 +130,26 @@
 // before closing; only runs with both pending at once record its marker. versionAttachments
 // delivers non-text elements (the attachment hand-off, relays of Body, the non-text part of an
 // agent's mixed message); before it they got the "text only" notice, a "(non-text message)"
-// placeholder or were dropped; only runs that met one record its marker. The checked-in
+// placeholder or were dropped; only runs that met one record its marker. versionRouteNow
+// handles "route_now" (before it the signal was ignored; only runs woken while waiting record
+// it); versionLadderRounds starts a new ladder round when the ladder is exhausted (before it the
+// timed-out agents stayed excluded; only runs whose ladder was exhausted record it); the desk's
+// deskVersionWakeQueued runs WakeQueued when an agent comes online (desk.json was recorded before
+// it). The checked-in
 // histories in testdata/ are replayed by TestReplay, which also checks that each records the
-// change IDs it is there for (consultation_attachment.json: versionAttachments). Generate a
-// history with TIMDESK_UPDATE_HISTORY=1 go test -run 'TestGenerateHistories/<name>' ./workflows
-// (one subtest per file: rating, agent_before_close, attachment, desk; real dev server via
+// change IDs it is there for (consultation_attachment.json: versionAttachments;
+// consultation_ladder.json: versionLadderRounds and versionRouteNow; desk_wake.json:
+// deskVersionWakeQueued). Generate a history with TIMDESK_UPDATE_HISTORY=1 go test -run
+// 'TestGenerateHistories/<name>' ./workflows (one subtest per file or pair: rating,
+// agent_before_close, attachment, desk (do not regenerate desk.json: it is the pre-wake history),
+// wake (consultation_ladder.json + desk_wake.json); real dev server via
 // TIMDESK_TEMPORAL_CLI or bin/temporal) and keep the old files: a history recorded before a
 // change is what proves its DefaultVersion branch still replays.
 //
 // # Desk (workflow ID "timdesk/desk")
 //
-// Signal "presence" (PresenceEvent from State.StateChange; older events are ignored), signal
+// Signal "presence" (PresenceEvent from State.StateChange, roster agents only; older events are
+// ignored; an agent coming online wakes the queued consultations, see Waking), signal
 // "language" (LanguagePreference), update "roster" (RosterUpdate; the validator rejects rosters
 // ParseRoster rejects; accepted rosters are imported into Tencent IM), query "desk" (DeskState).
 // It continues-as-new when suggested (or after DeskInput.MaxEventsPerRun events) carrying the state.
