@@ -6,6 +6,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -337,6 +338,39 @@ func (s *stack) waitForAny(t *testing.T, users []string, timeout time.Duration, 
 		return errNotYet
 	})
 	return who
+}
+
+// consultationView is the part of a consultation's live state the tests look at.
+type consultationView struct {
+	Owner             string `json:"owner"`
+	Status            string `json:"status"`
+	Agent             string `json:"agent"`
+	TranslationStatus string `json:"translationStatus"`
+	Transcript        []struct {
+		Text string `json:"text"`
+	} `json:"transcript"`
+}
+
+// consultationState reads a customer's consultation through the admin API, as an operator would.
+func (s *stack) consultationState(customer string) (consultationView, error) {
+	var got struct {
+		State consultationView `json:"state"`
+	}
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, s.apiURL+"/api/v1/consultations/"+customer, nil)
+	if err != nil {
+		return got.State, err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.adminKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return got.State, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return got.State, fmt.Errorf("GET consultation %s: HTTP %d", customer, resp.StatusCode)
+	}
+	err = decodeJSON(resp, &got)
+	return got.State, err
 }
 
 // listWorkflows runs `temporal workflow list --query q` against the dev server, as a person would.

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -31,33 +29,10 @@ func TestOfflineDemo(t *testing.T) {
 		return m.From == "erin" && strings.Contains(m.Text, "我要人工")
 	})
 
-	var got struct {
-		State struct {
-			Owner             string `json:"owner"`
-			Status            string `json:"status"`
-			TranslationStatus string `json:"translationStatus"`
-			Transcript        []struct {
-				Text string `json:"text"`
-			} `json:"transcript"`
-		} `json:"state"`
-	}
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, s.apiURL+"/api/v1/consultations/erin", nil)
+	state, err := s.consultationState("erin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+s.adminKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET consultation state: HTTP %d", resp.StatusCode)
-	}
-	if err := decodeJSON(resp, &got); err != nil {
-		t.Fatal(err)
-	}
-	state := got.State
 	if state.Owner != "agent" || state.Status != "human" || state.TranslationStatus != "off" {
 		t.Errorf("state: got owner %q status %q translation %q, want agent, human, off", state.Owner, state.Status, state.TranslationStatus)
 	}
