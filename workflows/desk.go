@@ -137,7 +137,7 @@ func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
 			return // an older event delivered late
 		}
 		st.Presence[ev.UserID] = Presence{Online: ev.Online, At: ev.At}
-		if ev.Online && !(had && old.Online) {
+		if ev.Online && (!had || !old.Online) {
 			wake(ev.UserID) // the API records presence of roster agents only
 		}
 	}
