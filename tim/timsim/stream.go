@@ -80,9 +80,7 @@ func (s *Server) handleSimEvents(w http.ResponseWriter, r *http.Request) {
 		s.presenceOpen(userID)
 		defer s.presenceClose(r.Context(), userID, clientIP(r))
 	}
-	heartbeat := time.NewTicker(sseHeartbeat)
-	defer heartbeat.Stop()
-	for {
+	s.serveSSE(w, r, flusher, func() (<-chan struct{}, bool, error) {
 		s.mu.Lock()
 		tl := s.timelineLocked(userID)
 		var pending []event
@@ -109,26 +107,12 @@ func (s *Server) handleSimEvents(w http.ResponseWriter, r *http.Request) {
 				err = writeSSE(w, e.Seq, "state", map[string]any{"userID": userID, "action": e.State, "online": e.State == tim.StateLogin})
 			}
 			if err != nil {
-				return
+				return nil, false, err
 			}
 			last = e.Seq
 		}
-		if len(pending) > 0 {
-			flusher.Flush()
-		}
-		select {
-		case <-changed:
-		case <-heartbeat.C:
-			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
-				return
-			}
-			flusher.Flush()
-		case <-r.Context().Done():
-			return
-		case <-s.done:
-			return
-		}
-	}
+		return changed, len(pending) > 0, nil
+	})
 }
 
 func (s *Server) presenceOpen(userID string) {
@@ -178,9 +162,7 @@ func (s *Server) handleSimActivity(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	heartbeat := time.NewTicker(sseHeartbeat)
-	defer heartbeat.Stop()
-	for {
+	s.serveSSE(w, r, flusher, func() (<-chan struct{}, bool, error) {
 		s.mu.Lock()
 		var pending []activityEntry
 		for _, e := range s.feed.entries {
@@ -192,26 +174,12 @@ func (s *Server) handleSimActivity(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		for _, e := range pending {
 			if err := writeSSE(w, e.Seq, "activity", e); err != nil {
-				return
+				return nil, false, err
 			}
 			last = e.Seq
 		}
-		if len(pending) > 0 {
-			flusher.Flush()
-		}
-		select {
-		case <-changed:
-		case <-heartbeat.C:
-			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
-				return
-			}
-			flusher.Flush()
-		case <-r.Context().Done():
-			return
-		case <-s.done:
-			return
-		}
-	}
+		return changed, len(pending) > 0, nil
+	})
 }
 
 // streamEvent is one event of GET /sim/stream for user.
@@ -262,9 +230,7 @@ func (s *Server) handleSimStream(w http.ResponseWriter, r *http.Request) {
 	}
 	last := map[string]uint64{}
 	accountsSent, sentAccounts := uint64(0), false
-	heartbeat := time.NewTicker(sseHeartbeat)
-	defer heartbeat.Stop()
-	for {
+	s.serveSSE(w, r, flusher, func() (<-chan struct{}, bool, error) {
 		var out []streamEvent
 		var kinds []string
 		var acts []activityEntry
@@ -300,20 +266,38 @@ func (s *Server) handleSimStream(w http.ResponseWriter, r *http.Request) {
 		}
 		changed := s.anyChanged
 		s.mu.Unlock()
-		if accounts != nil && writeSSE(w, 0, "accounts", accounts) != nil {
-			return
+		if accounts != nil {
+			if err := writeSSE(w, 0, "accounts", accounts); err != nil {
+				return nil, false, err
+			}
 		}
 		for i, se := range out {
-			if writeSSE(w, 0, kinds[i], se) != nil {
-				return
+			if err := writeSSE(w, 0, kinds[i], se); err != nil {
+				return nil, false, err
 			}
 		}
 		for _, a := range acts {
-			if writeSSE(w, a.Seq, "activity", a) != nil {
-				return
+			if err := writeSSE(w, a.Seq, "activity", a); err != nil {
+				return nil, false, err
 			}
 		}
-		if len(out)+len(acts) > 0 || accounts != nil {
+		return changed, len(out)+len(acts) > 0 || accounts != nil, nil
+	})
+}
+
+// serveSSE runs an event stream until the client goes away, the emulator closes or a write
+// fails. Each round, next writes what is new (wrote reports whether anything was) and returns the
+// channel that closes on the next change; in between, a comment line keeps the connection alive.
+func (s *Server) serveSSE(w http.ResponseWriter, r *http.Request, flusher http.Flusher,
+	next func() (changed <-chan struct{}, wrote bool, err error)) {
+	heartbeat := time.NewTicker(sseHeartbeat)
+	defer heartbeat.Stop()
+	for {
+		changed, wrote, err := next()
+		if err != nil {
+			return
+		}
+		if wrote {
 			flusher.Flush()
 		}
 		select {
