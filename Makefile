@@ -70,7 +70,7 @@ workflowcheck: $(WORKFLOWCHECK) ## static determinism check of workflow code
 	$(WORKFLOWCHECK) -config workflowcheck.config.yaml ./workflows/...
 
 .PHONY: lint
-lint: $(GOLANGCI) ## golangci-lint with .golangci.yml (not part of `make test`: the linter's first build is slow)
+lint: $(GOLANGCI) ## golangci-lint with .golangci.yml
 	$(GOLANGCI) run ./...
 
 .PHONY: unit
@@ -84,7 +84,7 @@ fuzz: ## run each fuzz target for FUZZ_TIME
 		go test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZ_TIME) -fuzzminimizetime=1s $$pkg; done
 
 .PHONY: test
-test: vet workflowcheck build unit fuzz ## everything CI runs
+test: vet lint workflowcheck build unit fuzz ## everything CI runs
 
 .PHONY: bench
 bench: ## benchmarks (speed and memory goals live here, not in unit tests)
