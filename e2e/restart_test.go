@@ -38,12 +38,7 @@ func TestTemporalCrash(t *testing.T) {
 	s.startTemporal(t)
 
 	// Both resend; each is handled exactly once.
-	eventually(t, 60*time.Second, "agent resend accepted", func() error {
-		if r := s.send(t, agent, "dave", "Please send me your order number."); r.ErrorCode != 0 {
-			return errNotYet
-		}
-		return nil
-	})
+	s.sendUntilAccepted(t, 60*time.Second, agent, "dave", "Please send me your order number.")
 	s.waitFor(t, "dave", 60*time.Second, "translated agent reply after the restart", func(m simMessage) bool {
 		return m.From == "support" && m.Text == "请把您的订单号发给我。"
 	})
