@@ -214,6 +214,9 @@ type TranscriptEntry struct {
 	Body tim.MsgBody `json:"body,omitempty"`
 	// BodyDropped: Body was removed to keep the transcript's bodies under 256 KB (oldest first).
 	BodyDropped bool `json:"bodyDropped,omitempty"`
+	// TextTrimmed: Text and Translated were cut to a short prefix ending in "…" to keep the
+	// transcript's texts under 1 MiB (oldest first).
+	TextTrimmed bool `json:"textTrimmed,omitempty"`
 }
 
 // Deadline is a pending durable timer.

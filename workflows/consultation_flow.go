@@ -785,6 +785,7 @@ func (s *consultation) appendEntry(e TranscriptEntry) {
 		s.st.Transcript = slices.Clone(s.st.Transcript[n-maxTranscript:])
 	}
 	trimBodies(s.st.Transcript)
+	trimTexts(s.st.Transcript)
 }
 
 func (s *consultation) markDelivered(seq int) {

@@ -98,7 +98,8 @@
 //
 // Continue-as-new: when Temporal suggests it (or ConsultationInput.MaxMessagesPerRun is reached,
 // a test hook) the loop drains the signal channels, waits for AllHandlersFinished and continues
-// with CarryOver: the whole state (dedupe window, transcript capped at 200 entries, deadlines)
+// with CarryOver: the whole state (dedupe window, transcript capped at 200 entries and 1 MiB of
+// text — the oldest texts cut to a 256-byte prefix, TextTrimmed — deadlines)
 // and the messages accepted but not yet processed. Signals are taken by coroutines that wait on
 // the channel's length and ReceiveAsync (pumpSignals), never blocked in Receive: a blocked Receive
 // takes a signal as it is delivered but handles it only on its next turn, which a continue-as-new

@@ -1,0 +1,89 @@
+package workflows
+
+import "unicode/utf8"
+
+// Bounds of the transcript's texts (Text and Translated of each entry), which the state query
+// returns and continue-as-new carries next to everything else in one payload (Temporal refuses
+// payloads over 2 MiB). maxTranscript entries of Tencent's longest messages (12 KB, plus a
+// translation, plus JSON escaping of characters such as '<') would be several MiB, so past
+// maxTranscriptTextBytes the oldest entries' texts are cut to a prefix of trimmedTextBytes
+// (TextTrimmed). A cut text is never empty, so relays of old entries on assignment send the
+// same messages as before, only shorter.
+const (
+	maxTranscriptTextBytes = 1 << 20
+	trimmedTextBytes       = 256
+)
+
+// trimTexts cuts the texts of the oldest entries until the texts kept, JSON-encoded, fit in
+// maxTranscriptTextBytes.
+func trimTexts(entries []TranscriptEntry) {
+	total := transcriptTextSize(entries)
+	for i := 0; i < len(entries) && total > maxTranscriptTextBytes; i++ {
+		e := &entries[i]
+		before := jsonStringSize(e.Text) + jsonStringSize(e.Translated)
+		text, cut1 := cutText(e.Text)
+		translated, cut2 := cutText(e.Translated)
+		if !cut1 && !cut2 {
+			continue
+		}
+		e.Text, e.Translated, e.TextTrimmed = text, translated, true
+		total -= before - jsonStringSize(e.Text) - jsonStringSize(e.Translated)
+	}
+}
+
+// transcriptTextSize is the JSON-encoded size of the entries' texts.
+func transcriptTextSize(entries []TranscriptEntry) int {
+	n := 0
+	for _, e := range entries {
+		n += jsonStringSize(e.Text) + jsonStringSize(e.Translated)
+	}
+	return n
+}
+
+// cutText shortens s to at most trimmedTextBytes on a rune boundary, followed by "…"; it
+// reports whether it cut anything.
+func cutText(s string) (string, bool) {
+	if len(s) <= trimmedTextBytes+len("…") {
+		return s, false
+	}
+	n := trimmedTextBytes
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	if n == 0 { // no rune boundary in the prefix (invalid UTF-8): cut at the byte limit
+		n = trimmedTextBytes
+	}
+	return s[:n] + "…", true
+}
+
+// jsonStringSize is an upper bound of s's size as a JSON string as encoding/json writes it
+// (quotes, escapes, '<' '>' '&' as \u003c..., invalid bytes as \ufffd).
+func jsonStringSize(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
+				n += 2
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				n += 6
+			default:
+				n++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			n += 6
+		case r == '\u2028' || r == '\u2029':
+			n += 6
+		default:
+			n += size
+		}
+		i += size
+	}
+	return n
+}
