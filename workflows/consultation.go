@@ -278,6 +278,12 @@ const (
 	// retry (back-off kept, growing with the round). Before it the timed-out agents stayed
 	// excluded for good. Only runs whose ladder was exhausted record the marker.
 	versionLadderRounds = "timdesk-ladder-rounds"
+	// versionQueueIdle: a routing retry that leaves a queued consultation waiting as before (nobody
+	// free, or no shift to wait for) keeps its inactivity deadline, so QueueIdleTimeout counts from
+	// the customer's last message (or the shift start). Before it every retry pushed the deadline
+	// out by QueueIdleTimeout, so a queued consultation never closed. Only runs that retried in
+	// vain record the marker.
+	versionQueueIdle = "timdesk-queue-idle"
 )
 
 // ConsultationWorkflow runs one consultation; see doc.go for the flows.

@@ -250,7 +250,7 @@ func (s *consultation) handoff(ctx workflow.Context, trigger, summary string) {
 
 // route asks the Router and applies its decision.
 func (s *consultation) route(ctx workflow.Context, trigger, target string) {
-	prevPhase := s.st.Phase
+	prevPhase, prevIdle := s.st.Phase, s.st.IdleDeadline
 	var res activities.RouteResult
 	in := activities.RouteInput{ConsultationID: s.workflowID, Customer: s.st.Customer, Exclude: s.st.TimedOut, Current: s.st.Agent, Target: target,
 		Language: s.st.Language}
@@ -310,6 +310,21 @@ func (s *consultation) route(ctx workflow.Context, trigger, target string) {
 		}
 	}
 	s.resetIdle(ctx)
+	if queueRetry(prevPhase, s.st) && !prevIdle.IsZero() && prevIdle.Before(s.st.IdleDeadline) &&
+		workflow.GetVersion(ctx, versionQueueIdle, workflow.DefaultVersion, 1) >= 1 {
+		// Routing again and finding nobody again is not the customer's activity: the queue's
+		// inactivity deadline stays where the customer's last message (or the shift) put it.
+		s.st.IdleDeadline = prevIdle
+	}
+}
+
+// queueRetry reports whether a routing that started in phase prev left the consultation waiting
+// in the queue as before: nobody free (again), or nobody on duty with no shift start to wait for.
+func queueRetry(prev string, st ConsultationState) bool {
+	if prev != PhaseWaitingAgent && prev != PhaseWaitingShift {
+		return false
+	}
+	return st.Phase == PhaseWaitingAgent || (st.Phase == PhaseWaitingShift && st.ShiftWaitUntil.IsZero())
 }
 
 // waitingForAgent: queued with a routing retry pending (nobody was free, or no shift was found).

@@ -72,7 +72,8 @@
 //
 // Close: agent /close, signal "close", or the inactivity deadline of the current owner
 // (Policy.AIIdleTimeout, QueueIdleTimeout counted from the next shift start when waiting for one,
-// HumanIdleTimeout) → goodbye in the customer's language, the rating prompt (once per
+// HumanIdleTimeout; a routing retry that finds nobody again does not move it — versionQueueIdle)
+// → goodbye in the customer's language, the rating prompt (once per
 // consultation), a note to the agent, status "closed". The closed workflow then waits
 // Policy.RatingWindow (5 min) for the rating: a reply of 1-5 (also "５", "4分", "★★★") is kept as
 // Rating and thanked; any other message — or one that arrives while closing — continues-as-new
@@ -134,7 +135,10 @@
 // placeholder or were dropped; only runs that met one record its marker. versionRouteNow
 // handles "route_now" (before it the signal was ignored; only runs woken while waiting record
 // it); versionLadderRounds starts a new ladder round when the ladder is exhausted (before it the
-// timed-out agents stayed excluded; only runs whose ladder was exhausted record it); the desk's
+// timed-out agents stayed excluded; only runs whose ladder was exhausted record it);
+// versionQueueIdle keeps a queued consultation's inactivity deadline when a routing retry finds
+// nobody again (before it every retry pushed it out, so a queued consultation never closed;
+// only runs that retried in vain record it); the desk's
 // deskVersionWakeQueued runs WakeQueued when an agent comes online (desk.json was recorded before
 // it). The checked-in
 // histories in testdata/ are replayed by TestReplay, which also checks that each records the
