@@ -41,6 +41,9 @@ var replayHistories = []struct {
 	// the escalation ladder exhausted (round 2, versionLadderRounds), then woken by the desk when
 	// an agent came online (route_now, versionRouteNow) and assigned at once
 	{"testdata/consultation_ladder.json", ConsultationWorkflow, []string{versionLadderRounds, versionRouteNow}},
+	// nobody free at the hand-off nor at any retry: the customer stays silent and the queued
+	// consultation closes for inactivity (versionQueueIdle)
+	{"testdata/consultation_queue_idle.json", ConsultationWorkflow, []string{versionQueueIdle}},
 	// before deskVersionWakeQueued: an agent coming online was only recorded
 	{"testdata/desk.json", DeskWorkflow, nil},
 	// an agent coming online runs WakeQueued (deskVersionWakeQueued)
@@ -78,6 +81,8 @@ func TestReplay(t *testing.T) {
 //   - wake: a consultation whose ladder is exhausted (round 2 pending) is woken when an agent
 //     comes online (the desk's WakeQueued lists it through the dev server's visibility and
 //     signals route_now) → testdata/consultation_ladder.json and testdata/desk_wake.json.
+//   - queue_idle: a hand-off that finds nobody at any retry, the customer silent: the queued
+//     consultation closes for inactivity (versionQueueIdle) → testdata/consultation_queue_idle.json.
 //
 // consultation_full.json stays: it is the history from before versionRatingWindow. Histories
 // recorded before a later change replay its DefaultVersion branch, so regenerate only the file
@@ -109,6 +114,7 @@ func TestGenerateHistories(t *testing.T) {
 
 	const attachCust = "cust_history_attachment"
 	const ladderCust = "cust_history_ladder"
+	const queueIdleCust = "cust_history_queue_idle"
 	f := newFake()
 	f.policy.AcceptTimeout = 2 * time.Second
 	f.policy.RetryRouteAfter = 3 * time.Second
@@ -119,6 +125,9 @@ func TestGenerateHistories(t *testing.T) {
 	ladder := &ladderRouter{offline: map[string]bool{}}
 	ladderRoutes := 0
 	f.route = func(in activities.RouteInput, n int) activities.RouteResult {
+		if in.Customer == queueIdleCust {
+			return activities.RouteResult{Decision: activities.DecisionUnavailable, Reason: "all offline"}
+		}
 		if in.Customer == ladderCust {
 			// round 1 times out quickly (emma, sam, zhang: 2 s each), then the ladder is
 			// exhausted; the agent of round 2 has time to answer
@@ -164,6 +173,30 @@ func TestGenerateHistories(t *testing.T) {
 	t.Run("attachment", func(t *testing.T) { generateAttachment(ctx, t, c, tq, f, attachCust) })
 	t.Run("desk", func(t *testing.T) { generateDesk(ctx, t, c, tq) })
 	t.Run("wake", func(t *testing.T) { generateWake(ctx, t, c, tq, f, ladderCust) })
+	t.Run("queue_idle", func(t *testing.T) { generateQueueIdle(ctx, t, c, tq, f, queueIdleCust) })
+}
+
+// generateQueueIdle: "human please", nobody free at the hand-off nor at the retries (2 s, 4 s...);
+// the customer stays silent and the consultation closes for inactivity QueueIdleTimeout (8 s)
+// after the message, then waits out the rating window.
+func generateQueueIdle(ctx context.Context, t *testing.T, c client.Client, tq string, f *fakeActs, cust string) {
+	id := ConsultationID(cust)
+	p := f.policy
+	p.QueueIdleTimeout, p.RetryRouteAfter, p.RatingWindow = 8*time.Second, 2*time.Second, 2*time.Second
+	run, err := c.SignalWithStartWorkflow(ctx, id, SignalMessage, InboundMessage{MsgKey: "i1", From: cust, To: "support", Text: "human please"},
+		client.StartWorkflowOptions{ID: id, TaskQueue: tq, TypedSearchAttributes: SearchAttributes()},
+		ConsultationWorkflow, ConsultationInput{Customer: cust, ServiceAccount: "support", Policy: &p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res ConsultationResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Reason != reasonInactivity {
+		t.Fatalf("result %+v, want closed for inactivity", res)
+	}
+	writeHistory(t, ctx, c, id, run.GetRunID(), "testdata/consultation_queue_idle.json")
 }
 
 // generateWake: a consultation asks for a human; agent_emma, agent_sam and supervisor
