@@ -641,6 +641,42 @@ func TestCallbackTranslationBudget(t *testing.T) {
 	}
 }
 
+// TestCallbackTranslationPartsBounded: one translator call per text element, so a message made
+// of many text elements (any customer can send one) must not fan out into as many LLM calls: past
+// maxTranslateParts it is delivered unchanged without calling the translator.
+func TestCallbackTranslationPartsBounded(t *testing.T) {
+	tests := []struct {
+		name      string
+		parts     int
+		wantCalls int
+	}{
+		{"one element", 1, 1},
+		{"at the limit", maxTranslateParts, maxTranslateParts},
+		{"one over", maxTranslateParts + 1, 0},
+		{"hundreds", 300, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) {
+				e.temporal.query = deskWithLanguages(map[string]string{"bob": "en"})
+				e.trans.fn = fakeTranslation
+			})
+			var body tim.MsgBody
+			for i := range tt.parts {
+				body = append(body, tim.TextElem(fmt.Sprintf("你好 %d", i)))
+			}
+			cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg),
+				c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "bob", body, "")))
+			if got := len(env.trans.Calls()); got != tt.wantCalls {
+				t.Errorf("translator calls = %d, want %d", got, tt.wantCalls)
+			}
+			if translated := cr.MsgBody != nil; cr.ErrorCode != 0 || translated != (tt.wantCalls > 0) {
+				t.Errorf("answer = code %d, %d elements; want code 0, translated %v", cr.ErrorCode, len(cr.MsgBody), tt.wantCalls > 0)
+			}
+		})
+	}
+}
+
 func TestCallbackTranslationFallbacks(t *testing.T) {
 	tests := []struct {
 		name    string

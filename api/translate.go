@@ -19,6 +19,10 @@ const (
 	maxModifiedBytes = 11 << 10
 	// cloudDataKey is the CloudCustomData key holding the original of a translated message.
 	cloudDataKey = "timdeskTranslation"
+	// maxTranslateParts bounds the text elements of one message that are translated (one LLM
+	// call each, in parallel): a message with more is delivered unchanged, so a sender cannot fan
+	// one message out into hundreds of LLM calls.
+	maxTranslateParts = 8
 )
 
 // translator translates customer ↔ customer messages inside the before-send callback, within a
@@ -84,6 +88,9 @@ func (t *translator) translateMessage(ctx context.Context, m tim.C2CMsgCallback,
 	}
 	if len(parts) == 0 {
 		return tim.Allow(), "no_text"
+	}
+	if len(parts) > maxTranslateParts {
+		return tim.Allow(), "too_many_parts"
 	}
 	if target == "" {
 		return tim.Allow(), "recipient_unknown"
