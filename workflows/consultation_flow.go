@@ -505,9 +505,9 @@ func (s *consultation) handleAgentMessage(ctx workflow.Context, m InboundMessage
 		e.TranslationStatus = tr.Status
 		switch tr.Status {
 		case activities.TranslationTranslated:
-			e.Translated, e.TranslatedTo, out = tr.Text, s.st.Language, tr.Text
+			e.Translated, e.TranslatedTo, out = tr.Text, s.st.Language, fitText(tr.Text, untranslatedMark+text, text)
 		case activities.TranslationFailed:
-			out = untranslatedMark + text
+			out = fitText(untranslatedMark+text, text)
 		}
 	} else if !s.st.Policy.TranslationEnabled {
 		e.TranslationStatus = activities.TranslationOff
@@ -702,6 +702,9 @@ func (s *consultation) sendTo(ctx workflow.Context, to, text string, relay bool)
 // sendMsg sends text, or body as is when set (non-text messages).
 func (s *consultation) sendMsg(ctx workflow.Context, to, text string, body tim.MsgBody, relay bool) bool {
 	s.st.Step++
+	if text != "" {
+		text = fitText(text) // Tencent refuses longer messages for good
+	}
 	in := activities.SendInput{
 		Key:  fmt.Sprintf("%s/%s/%d", s.workflowID, s.st.FirstRunID, s.st.Step),
 		From: s.st.ServiceAccount, To: to, Text: text, Relay: relay, Body: body,
@@ -753,15 +756,16 @@ func (s *consultation) relayText(ctx workflow.Context, e TranscriptEntry) bool {
 	if text == "" {
 		text = agentNoticeMark + "(non-text message)"
 	} else if e.Language != "" && e.Language != s.st.AgentLanguage {
+		// translation + original when that fits one message, else the translation alone
 		if e.TranslatedTo == s.st.AgentLanguage && e.Translated != "" {
-			text = e.Translated + "\n(" + e.Language + ": " + e.Text + ")"
+			text = fitText(e.Translated+"\n("+e.Language+": "+e.Text+")", e.Translated)
 		} else {
 			tr := s.translate(ctx, e.Text, e.Language, s.st.AgentLanguage)
 			switch tr.Status {
 			case activities.TranslationTranslated:
-				text = tr.Text + "\n(" + e.Language + ": " + e.Text + ")"
+				text = fitText(tr.Text+"\n("+e.Language+": "+e.Text+")", tr.Text)
 			case activities.TranslationFailed:
-				text = untranslatedMark + e.Text
+				text = fitText(untranslatedMark+e.Text, e.Text)
 			}
 		}
 	}

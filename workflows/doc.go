@@ -115,6 +115,10 @@
 //     up to 30 minutes; a final
 //     failure is logged and marked in the transcript (Delivered false), never fails the workflow.
 //     Accounts that are not imported are imported by the activity and the send repeated.
+//   - Size: Tencent refuses a message over 12 KB for good, so every text sent stays within
+//     maxSendTextBytes (JSON-encoded): a relay whose translation + original would not fit sends
+//     the translation alone, a translation too long sends the original, and a text that still
+//     does not fit is cut ("…").
 //   - LLM: Answer 3 attempts of 30 s within 90 s (then hand-off "ai_unavailable"); Translate 3
 //     attempts of 20 s within 60 s (then the original with a marker); 4xx errors are not retried.
 //   - Route: retried for 2 minutes; a failure counts as "unavailable" and routing is retried.

@@ -87,3 +87,29 @@ func jsonStringSize(s string) int {
 	}
 	return n
 }
+
+// maxSendTextBytes bounds a text timdesk sends (JSON-encoded, without quotes): Tencent refuses a
+// message over 12 KB for good (80002/93000), and the MsgBody around the text takes a few bytes.
+const maxSendTextBytes = 12<<10 - 128
+
+// fitText returns the first candidate that fits in maxSendTextBytes; when none does, the last
+// one cut to fit, ending in "…".
+func fitText(candidates ...string) string {
+	for _, c := range candidates {
+		if jsonStringSize(c)-2 <= maxSendTextBytes {
+			return c
+		}
+	}
+	last := candidates[len(candidates)-1]
+	const ellipsis = "…"
+	n, size := 0, 0
+	for n < len(last) {
+		_, w := utf8.DecodeRuneInString(last[n:])
+		if size+jsonStringSize(last[n:n+w])-2 > maxSendTextBytes-len(ellipsis) {
+			break
+		}
+		size += jsonStringSize(last[n:n+w]) - 2
+		n += w
+	}
+	return last[:n] + ellipsis
+}
