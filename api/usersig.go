@@ -29,7 +29,8 @@ func (s *server) registerUserSigRoutes(r fiber.Router) {
 }
 
 // handleUserSig serves POST /api/v1/usersig. With a business JWT it signs for the token's sub
-// only (a different body userID → 403); with the admin key it signs for the body's userID.
+// only (a different body userID → 403; the admin and service accounts → 403); with the admin key
+// it signs for the body's userID.
 // Non-admin callers are rate limited per IP.
 func (s *server) handleUserSig(c *fiber.Ctx) error {
 	token, hasToken := bearerToken(c)
@@ -67,6 +68,12 @@ func (s *server) handleUserSig(c *fiber.Ctx) error {
 		}
 		if req.UserID != "" && req.UserID != sub {
 			return newError(codeForbidden, "a token may only request its own UserSig")
+		}
+		// The admin's UserSig controls the whole app through the REST API, and the service
+		// account speaks for the business: neither is issued to a login-system token, whatever
+		// its sub says.
+		if sub == s.cfg.Admin || sub == s.cfg.ServiceAccount {
+			return newError(codeForbidden, "this account's UserSig is issued only with the admin key")
 		}
 		userID = sub
 	}
