@@ -176,16 +176,28 @@ type ConsultationState struct {
 	ShiftWaitUntil time.Time  `json:"shiftWaitUntil,omitzero"`
 	RetryRouteAt   time.Time  `json:"retryRouteAt,omitzero"`
 	IdleDeadline   time.Time  `json:"idleDeadline,omitzero"`
+	// QueueIdleBy is, while no agent has accepted, the latest the consultation closes for
+	// inactivity: QueueIdleTimeout after the customer's last message (or the agent's), or after
+	// the start of the shift the customer was waiting for (ShiftGrace), whatever ladder rounds,
+	// re-assignments or shift waits come between (versionQueueIdleCap). Zero: counted afresh from
+	// the transcript.
+	QueueIdleBy time.Time `json:"queueIdleBy,omitzero"`
+	// ShiftGrace is the shift start QueueIdleBy was counted from; once per customer message, so a
+	// later shift nobody logs in to never extends it again.
+	ShiftGrace time.Time `json:"shiftGrace,omitzero"`
 
 	LastRouting  *RoutingDecision `json:"lastRouting,omitempty"`
 	RoutingCount int              `json:"routingCount"`
 	Unavailable  int              `json:"unavailable,omitempty"` // routing attempts in a row that found nobody
 
-	Notified    map[string]bool `json:"notified,omitempty"` // one-off notices already sent
-	RatingAsked bool            `json:"ratingAsked"`
-	RatingUntil time.Time       `json:"ratingUntil,omitzero"` // closed, waiting for the rating reply
-	Rating      int             `json:"rating,omitempty"`     // 1..5 from the customer's reply
-	Seen        []SeenKey       `json:"seen,omitempty"`       // bounded MsgKey dedupe window
+	Notified map[string]bool `json:"notified,omitempty"` // one-off notices already sent
+	// OffHoursNotice is the key of the last off-hours notice (versionQueueIdleCap: one field
+	// instead of a Notified key per next-shift time, so the state stays bounded).
+	OffHoursNotice string    `json:"offHoursNotice,omitempty"`
+	RatingAsked    bool      `json:"ratingAsked"`
+	RatingUntil    time.Time `json:"ratingUntil,omitzero"` // closed, waiting for the rating reply
+	Rating         int       `json:"rating,omitempty"`     // 1..5 from the customer's reply
+	Seen           []SeenKey `json:"seen,omitempty"`       // bounded MsgKey dedupe window
 
 	Policy     activities.Policy `json:"policy"`
 	StartedAt  time.Time         `json:"startedAt"`
@@ -284,6 +296,14 @@ const (
 	// out by QueueIdleTimeout, so a queued consultation never closed. Only runs that retried in
 	// vain record the marker.
 	versionQueueIdle = "timdesk-queue-idle"
+	// versionQueueIdleCap: while no agent has accepted, the inactivity deadline never goes past
+	// QueueIdleBy — QueueIdleTimeout after the customer's last message, counted from the start of
+	// the awaited shift once when that shift starts later — whatever ladder rounds, assignments
+	// (which used to reset it to HumanIdleTimeout) or shift waits (which used to count from every
+	// next shift) come between; the off-hours notice is remembered in OffHoursNotice instead of
+	// one Notified key per day. Before it an unaccepted consultation could run forever. Runs
+	// record the marker when their owner is the queue or an agent who has not accepted.
+	versionQueueIdleCap = "timdesk-queue-idle-cap"
 )
 
 // ConsultationWorkflow runs one consultation; see doc.go for the flows.

@@ -84,6 +84,7 @@ func (s *consultation) handleCustomerMessage(ctx workflow.Context, m InboundMess
 		}
 	}
 	s.appendEntry(e)
+	s.st.QueueIdleBy, s.st.ShiftGrace = time.Time{}, time.Time{} // counted afresh from this message
 	s.resetIdle(ctx)
 	switch s.st.Owner {
 	case OwnerAI:
@@ -277,8 +278,22 @@ func (s *consultation) route(ctx workflow.Context, trigger, target string) {
 			s.st.ShiftWaitUntil = res.NextShift.UTC()
 		}
 		s.syncSearchAttributes(ctx)
-		if key := "off_hours:" + res.NextShiftLocal; !s.st.Notified[key] {
+		key := "off_hours:" + res.NextShiftLocal
+		notify := !s.st.Notified[key]
+		if s.queueIdleCapOn(ctx) {
+			// one field, not a Notified key per day, keeps the state bounded; and a shift the
+			// consultation will have closed before (nobody came at the one it was told about) is
+			// not announced
+			s.resetIdle(ctx)
+			notify = notify && s.st.OffHoursNotice != key &&
+				(s.st.ShiftWaitUntil.IsZero() || !s.st.IdleDeadline.Before(s.st.ShiftWaitUntil))
+			if notify {
+				s.st.OffHoursNotice = key
+			}
+		} else {
 			s.st.Notified[key] = true
+		}
+		if notify {
 			when := res.NextShiftLocal
 			if when == "" {
 				when = "-"
@@ -470,6 +485,40 @@ func (s *consultation) resetIdle(ctx workflow.Context) {
 	default:
 		s.st.IdleDeadline = now.Add(p.AIIdleTimeout)
 	}
+	unaccepted := s.st.Owner == OwnerQueue || (s.st.Owner == OwnerAgent && !s.st.Accepted)
+	if unaccepted && s.queueIdleCapOn(ctx) {
+		if by := s.queueIdleBy(now); by.Before(s.st.IdleDeadline) {
+			s.st.IdleDeadline = by
+		}
+	}
+}
+
+// queueIdleCapOn reports whether this run caps an unaccepted consultation's inactivity deadline
+// (versionQueueIdleCap); call it only where the cap can change the commands.
+func (s *consultation) queueIdleCapOn(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, versionQueueIdleCap, workflow.DefaultVersion, 1) >= 1
+}
+
+// queueIdleBy is the latest inactivity deadline while no agent has accepted: QueueIdleTimeout
+// after the last customer (or agent) message in the transcript, or — once per message, for the
+// shift the customer was told about — after the awaited shift's start when that is later.
+func (s *consultation) queueIdleBy(now time.Time) time.Time {
+	p := s.st.Policy
+	if s.st.QueueIdleBy.IsZero() {
+		last := now
+		for i := len(s.st.Transcript) - 1; i >= 0; i-- {
+			if e := s.st.Transcript[i]; e.Role == "customer" || e.Role == "agent" {
+				last = e.At
+				break
+			}
+		}
+		s.st.QueueIdleBy = last.Add(p.QueueIdleTimeout)
+	}
+	if s.st.Owner == OwnerQueue && s.st.ShiftGrace.IsZero() && s.st.ShiftWaitUntil.After(s.st.QueueIdleBy) {
+		s.st.ShiftGrace = s.st.ShiftWaitUntil
+		s.st.QueueIdleBy = s.st.ShiftWaitUntil.Add(p.QueueIdleTimeout)
+	}
+	return s.st.QueueIdleBy
 }
 
 // ---- agent messages ----
@@ -482,6 +531,7 @@ func (s *consultation) handleAgentMessage(ctx workflow.Context, m InboundMessage
 		s.st.Phase = PhaseWithAgent
 	}
 	s.st.ReplyDeadline, s.st.ReplyNudged = time.Time{}, false
+	s.st.QueueIdleBy, s.st.ShiftGrace = time.Time{}, time.Time{} // counted afresh from this message
 	s.resetIdle(ctx)
 	if isCommand(text) {
 		s.command(ctx, m.From, text)

@@ -36,7 +36,8 @@
 //     customer messages (relays as above, attachments as real messages); the customer is told
 //     once that a person is coming;
 //     the accept deadline (roster accept_timeout) starts.
-//   - off_hours: the customer is told, in their language, when the next shift starts; the
+//   - off_hours: the customer is told, in their language, when the next shift starts (once per
+//     next-shift time, and not when the consultation closes for inactivity before it); the
 //     workflow waits durably until then (deadline "shift"), then routes again.
 //   - unavailable: everyone on duty is offline, full or timed out; route again after
 //     Policy.RetryRouteAfter, doubling up to 30 minutes (deadline "retry_route"); the customer is
@@ -71,8 +72,16 @@
 // commands: /close, /transfer <agentID> (Route with Target), /ai (back to the AI).
 //
 // Close: agent /close, signal "close", or the inactivity deadline of the current owner
-// (Policy.AIIdleTimeout, QueueIdleTimeout counted from the next shift start when waiting for one,
-// HumanIdleTimeout; a routing retry that finds nobody again does not move it — versionQueueIdle)
+// (Policy.AIIdleTimeout, QueueIdleTimeout, HumanIdleTimeout; a routing retry that finds nobody
+// again does not move it — versionQueueIdle). While no agent has accepted (queued, or assigned
+// and not yet answered) the deadline never goes past QueueIdleBy: QueueIdleTimeout after the
+// customer's last message, whatever ladder rounds, re-assignments (which set HumanIdleTimeout)
+// or shift waits come between — except that when the consultation waits for a shift starting
+// later than that, which the customer was told about, it gets QueueIdleTimeout from that shift's
+// start, once per customer message (ShiftGrace), never from every later shift nobody logs in to
+// (versionQueueIdleCap). The off-hours notice is sent once per next-shift time (remembered in
+// OffHoursNotice, one field, so the state stays bounded), and never for a shift the
+// consultation will have closed before
 // → goodbye in the customer's language, the rating prompt (once per
 // consultation), a note to the agent, status "closed". The closed workflow then waits
 // Policy.RatingWindow (5 min) for the rating: a reply of 1-5 (also "５", "4分", "★★★") is kept as
@@ -142,16 +151,21 @@
 // timed-out agents stayed excluded; only runs whose ladder was exhausted record it);
 // versionQueueIdle keeps a queued consultation's inactivity deadline when a routing retry finds
 // nobody again (before it every retry pushed it out, so a queued consultation never closed;
-// only runs that retried in vain record it); the desk's
+// only runs that retried in vain record it); versionQueueIdleCap caps an unaccepted
+// consultation's inactivity deadline at QueueIdleBy and keeps the off-hours notice in
+// OffHoursNotice (before it ladder rounds and daily shift waits kept an abandoned consultation
+// open for ever, a Notified key per day; runs record it once the queue or an agent who has not
+// accepted owns them); the desk's
 // deskVersionWakeQueued runs WakeQueued when an agent comes online (desk.json was recorded before
 // it). The checked-in
 // histories in testdata/ are replayed by TestReplay, which also checks that each records the
 // change IDs it is there for (consultation_attachment.json: versionAttachments;
-// consultation_ladder.json: versionLadderRounds and versionRouteNow; desk_wake.json:
+// consultation_ladder.json: versionLadderRounds and versionRouteNow; consultation_queue_idle.json:
+// versionQueueIdle; consultation_queue_idle_cap.json: versionQueueIdleCap; desk_wake.json:
 // deskVersionWakeQueued). Generate a history with TIMDESK_UPDATE_HISTORY=1 go test -run
 // 'TestGenerateHistories/<name>' ./workflows (one subtest per file or pair: rating,
 // agent_before_close, attachment, desk (do not regenerate desk.json: it is the pre-wake history),
-// wake (consultation_ladder.json + desk_wake.json); real dev server via
+// wake (consultation_ladder.json + desk_wake.json), queue_idle, queue_idle_cap; real dev server via
 // TIMDESK_TEMPORAL_CLI or bin/temporal) and keep the old files: a history recorded before a
 // change is what proves its DefaultVersion branch still replays.
 //

@@ -44,6 +44,9 @@ var replayHistories = []struct {
 	// nobody free at the hand-off nor at any retry: the customer stays silent and the queued
 	// consultation closes for inactivity (versionQueueIdle)
 	{"testdata/consultation_queue_idle.json", ConsultationWorkflow, []string{versionQueueIdle}},
+	// first off hours, then agents online who never accept (ladder rounds): the consultation
+	// closes QueueIdleTimeout after the customer's message (versionQueueIdleCap)
+	{"testdata/consultation_queue_idle_cap.json", ConsultationWorkflow, []string{versionQueueIdleCap}},
 	// before deskVersionWakeQueued: an agent coming online was only recorded
 	{"testdata/desk.json", DeskWorkflow, nil},
 	// an agent coming online runs WakeQueued (deskVersionWakeQueued)
@@ -83,6 +86,9 @@ func TestReplay(t *testing.T) {
 //     signals route_now) → testdata/consultation_ladder.json and testdata/desk_wake.json.
 //   - queue_idle: a hand-off that finds nobody at any retry, the customer silent: the queued
 //     consultation closes for inactivity (versionQueueIdle) → testdata/consultation_queue_idle.json.
+//   - queue_idle_cap: off hours until a shift, then agents who never accept (ladder rounds); the
+//     customer silent, it closes QueueIdleTimeout after the message (versionQueueIdleCap) →
+//     testdata/consultation_queue_idle_cap.json.
 //
 // consultation_full.json stays: it is the history from before versionRatingWindow. Histories
 // recorded before a later change replay its DefaultVersion branch, so regenerate only the file
@@ -115,6 +121,7 @@ func TestGenerateHistories(t *testing.T) {
 	const attachCust = "cust_history_attachment"
 	const ladderCust = "cust_history_ladder"
 	const queueIdleCust = "cust_history_queue_idle"
+	const queueIdleCapCust = "cust_history_queue_idle_cap"
 	f := newFake()
 	f.policy.AcceptTimeout = 2 * time.Second
 	f.policy.RetryRouteAfter = 3 * time.Second
@@ -124,7 +131,22 @@ func TestGenerateHistories(t *testing.T) {
 	attachRoutes := 0
 	ladder := &ladderRouter{offline: map[string]bool{}}
 	ladderRoutes := 0
+	capShift := false
 	f.route = func(in activities.RouteInput, n int) activities.RouteResult {
+		if in.Customer == queueIdleCapCust {
+			attachMu.Lock()
+			first := !capShift
+			capShift = true
+			attachMu.Unlock()
+			if first { // the hand-off is off hours; the shift starts 3 s later
+				next := time.Now().Add(3 * time.Second).UTC()
+				return activities.RouteResult{Decision: activities.DecisionOffHours, Reason: "nobody on duty",
+					NextShift: next, NextShiftLocal: next.Format(time.RFC3339)}
+			}
+			r := neverAccepting(in, n)
+			r.AcceptTimeout = 2 * time.Second
+			return r
+		}
 		if in.Customer == queueIdleCust {
 			return activities.RouteResult{Decision: activities.DecisionUnavailable, Reason: "all offline"}
 		}
@@ -174,6 +196,7 @@ func TestGenerateHistories(t *testing.T) {
 	t.Run("desk", func(t *testing.T) { generateDesk(ctx, t, c, tq) })
 	t.Run("wake", func(t *testing.T) { generateWake(ctx, t, c, tq, f, ladderCust) })
 	t.Run("queue_idle", func(t *testing.T) { generateQueueIdle(ctx, t, c, tq, f, queueIdleCust) })
+	t.Run("queue_idle_cap", func(t *testing.T) { generateQueueIdleCap(ctx, t, c, tq, f, queueIdleCapCust) })
 }
 
 // generateQueueIdle: "human please", nobody free at the hand-off nor at the retries (2 s, 4 s...);
@@ -197,6 +220,34 @@ func generateQueueIdle(ctx context.Context, t *testing.T, c client.Client, tq st
 		t.Fatalf("result %+v, want closed for inactivity", res)
 	}
 	writeHistory(t, ctx, c, id, run.GetRunID(), "testdata/consultation_queue_idle.json")
+}
+
+// generateQueueIdleCap: "human please" off hours (the customer is told the next shift, 3 s
+// later); at the shift agent_emma and agent_li are online but never accept (2 s each), the ladder
+// is exhausted and new rounds start; the customer stays silent and the consultation closes
+// QueueIdleTimeout (12 s) after the message, then waits out the rating window.
+func generateQueueIdleCap(ctx context.Context, t *testing.T, c client.Client, tq string, f *fakeActs, cust string) {
+	id := ConsultationID(cust)
+	p := f.policy
+	p.QueueIdleTimeout, p.RetryRouteAfter, p.RatingWindow = 12*time.Second, 2*time.Second, 2*time.Second
+	start := time.Now()
+	run, err := c.SignalWithStartWorkflow(ctx, id, SignalMessage, InboundMessage{MsgKey: "c1", From: cust, To: "support", Text: "human please"},
+		client.StartWorkflowOptions{ID: id, TaskQueue: tq, TypedSearchAttributes: SearchAttributes()},
+		ConsultationWorkflow, ConsultationInput{Customer: cust, ServiceAccount: "support", Policy: &p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res ConsultationResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Reason != reasonInactivity {
+		t.Fatalf("result %+v, want closed for inactivity", res)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("closed after %v, want about 12 s + the rating window", took)
+	}
+	writeHistory(t, ctx, c, id, run.GetRunID(), "testdata/consultation_queue_idle_cap.json")
 }
 
 // generateWake: a consultation asks for a human; agent_emma, agent_sam and supervisor
