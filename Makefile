@@ -15,7 +15,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 GOLANGCI := $(BIN)/golangci-lint
 GOLANGCI_VERSION := v2.15.0
 
-GO_TEST_FLAGS ?= -race -timeout 12m
+GO_TEST_FLAGS ?= -race -count=1 -timeout 12m
 FUZZ_TIME ?= 10s
 # package:FuzzTarget pairs run for FUZZ_TIME each by `make fuzz` (part of `make test`).
 FUZZ_TARGETS := ./tim:FuzzVerify ./tim:FuzzDecodeCallback ./api:FuzzCallback
