@@ -124,9 +124,12 @@ type server struct {
 	desk    *deskView
 	langs   *userLanguages
 	trans   *translator
-	limiter *ipLimiter
-	jwt     *jwtVerifier
-	routes  map[string]bool
+	// signalled remembers the MsgKeys a before-send callback delivered to a consultation, so the
+	// after-send copy of the same message is not signalled again (it is only the backup path).
+	signalled *lruCache[string, struct{}]
+	limiter   *ipLimiter
+	jwt       *jwtVerifier
+	routes    map[string]bool
 }
 
 // newApp builds the Fiber app with every route and middleware; main and tests share it.
@@ -159,6 +162,7 @@ func newApp(d deps) (*fiber.App, error) {
 	s.desk = newDeskView(d.Querier, d.ParseRoster, d.ReadRosterFile, d.Now, d.Logger)
 	s.trans = newTranslator(d.Translator, d.DetectLanguage, d.Config.TranslateBudget, d.Now, d.Logger)
 	s.trans.metrics = m
+	s.signalled = newLRU[string, struct{}](signalledCacheSize, signalledCacheTTL, d.Now)
 	s.limiter = newIPLimiter(d.Config.UserSigRate, d.Config.UserSigBurst, d.Now)
 	s.jwt = newJWTVerifier(d.Config, d.Now)
 

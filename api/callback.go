@@ -29,7 +29,17 @@ const (
 	decisionUntranslated = "untranslated"  // customer ↔ customer, delivered unchanged
 	decisionPresence     = "presence"      // State.StateChange recorded
 	decisionPresenceFail = "presence_failed"
-	decisionIgnored      = "ignored" // nothing to do
+	decisionIgnored      = "ignored"           // nothing to do
+	decisionAlready      = "already_signalled" // after-send of a message its before-send signalled
+)
+
+// The after-send callback is the backup path for customer messages: this many MsgKeys that a
+// before-send callback signalled are remembered for this long, and their after-send copy skips
+// Temporal (one signal per message instead of two; the workflow's MsgKey window still dedupes
+// what another API replica signalled).
+const (
+	signalledCacheSize = 10000
+	signalledCacheTTL  = 10 * time.Minute
 )
 
 // registerCallbackRoutes mounts the Tencent IM callback endpoint.
@@ -180,6 +190,11 @@ func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCa
 		return tim.Allow(), decisionIgnored // blank, or a transient online-only signal (typing)
 	}
 	in := s.inbound(m)
+	if cmd == tim.CmdC2CAfterSendMsg && in.MsgKey != "" {
+		if _, ok := s.signalled.Get(in.MsgKey); ok {
+			return tim.Allow(), decisionAlready
+		}
+	}
 	if in.Text != "" {
 		s.langs.observe(m.FromAccount, s.d.DetectLanguage(in.Text))
 	}
@@ -201,6 +216,9 @@ func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCa
 	if err != nil {
 		s.log.Warn("signal consultation failed", "workflowID", id, "msgKey", in.MsgKey, "err", err)
 		return tim.Reject(), decisionSignalFailed
+	}
+	if cmd == tim.CmdC2CBeforeSendMsg && in.MsgKey != "" {
+		s.signalled.Put(in.MsgKey, struct{}{})
 	}
 	return tim.Allow(), decisionSignalled
 }

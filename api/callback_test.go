@@ -253,6 +253,46 @@ func TestCallbackCustomerToServiceAccount(t *testing.T) {
 	}
 }
 
+// TestCallbackAfterSendBackup: the after-send callback of a message whose before-send callback
+// already signalled the consultation makes no second signal; one whose before-send did not get
+// through (failed, or never came) is signalled.
+func TestCallbackAfterSendBackup(t *testing.T) {
+	unavailable := serviceerror.NewUnavailable("connection refused")
+	tests := []struct {
+		name        string
+		before      bool  // a before-send callback came first
+		beforeErr   error // what Temporal answered it
+		wantSignals int   // SignalWithStart calls in all
+	}{
+		{"before-send signalled: after-send skips Temporal", true, nil, 1},
+		{"before-send failed: after-send signals", true, unavailable, 2},
+		{"no before-send: after-send signals", false, nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) {
+				e.temporal.signalWithStart = func(context.Context, call) error {
+					if err := tt.beforeErr; err != nil && len(e.temporal.Calls("SignalWithStart")) == 1 {
+						return err
+					}
+					return nil
+				}
+			})
+			body := tim.MsgBody{tim.TextElem("5")}
+			if tt.before {
+				callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", body, "")))
+			}
+			cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "alice", "support", body, "")))
+			if cr.ErrorCode != 0 {
+				t.Fatalf("after-send ErrorCode = %d, want 0", cr.ErrorCode)
+			}
+			if got := len(env.temporal.Calls("SignalWithStart")); got != tt.wantSignals {
+				t.Errorf("SignalWithStart calls = %d, want %d", got, tt.wantSignals)
+			}
+		})
+	}
+}
+
 // TestCallbackNonTextMessages: a customer's photo, file, voice note or custom message to the
 // service account is signalled like text (Text empty, Body as sent), and an agent's non-text message
 // to a customer goes through the same agent_message update as text.
