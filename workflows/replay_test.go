@@ -296,16 +296,8 @@ func generateWake(ctx context.Context, t *testing.T, c client.Client, tq string,
 		t.Fatal(err)
 	}
 	waitUntil(t, "round 2 assigned at once", func() bool { st := state(); return st.Agent == "agent_emma" && st.Round == 2 })
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: id, UpdateName: UpdateAgentMessage, UpdateID: "we1", WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{InboundMessage{MsgKey: "we1", From: "agent_emma", To: cust, Text: "Sorry for the wait, how can I help?"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var owned AgentMessageResult
-	if err := h.Get(ctx, &owned); err != nil || !owned.Owned {
-		t.Fatalf("agent message: %+v %v", owned, err)
+	if owned := agentMessage(ctx, t, c, id, InboundMessage{MsgKey: "we1", From: "agent_emma", To: cust, Text: "Sorry for the wait, how can I help?"}); !owned.Owned {
+		t.Fatalf("agent message: %+v", owned)
 	}
 	if err := c.SignalWorkflow(ctx, id, "", SignalClose, CloseRequest{Reason: "resolved", By: "admin"}); err != nil {
 		t.Fatal(err)
@@ -363,18 +355,7 @@ func generateRating(ctx context.Context, t *testing.T, c client.Client, tq strin
 	waitUntil(t, "relay to agent_emma", func() bool { return f.find("agent_emma", "我要转人工") != nil })
 	waitUntil(t, "escalation to agent_li", func() bool { return f.find("agent_li", "我要转人工") != nil })
 	agentMsg := func(key, text string) AgentMessageResult {
-		h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID: id, UpdateName: UpdateAgentMessage, UpdateID: key, WaitForStage: client.WorkflowUpdateStageCompleted,
-			Args: []any{InboundMessage{MsgKey: key, From: "agent_li", To: cust, Text: text}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var res AgentMessageResult
-		if err := h.Get(ctx, &res); err != nil {
-			t.Fatal(err)
-		}
-		return res
+		return agentMessage(ctx, t, c, id, InboundMessage{MsgKey: key, From: "agent_li", To: cust, Text: text})
 	}
 	if res := agentMsg("a1", "Hello, how can I help?"); !res.Owned {
 		t.Fatalf("agent_li does not own it: %+v", res)
@@ -426,16 +407,8 @@ func generateAgentBeforeClose(ctx context.Context, t *testing.T, c client.Client
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second) // the relay of c2 is now held in the Send activity
-	uh2, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: id2, UpdateName: UpdateAgentMessage, UpdateID: "e1", WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{InboundMessage{MsgKey: "e1", From: "agent_emma", To: cust2, Text: "It ships today"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var owned AgentMessageResult
-	if err := uh2.Get(ctx, &owned); err != nil || !owned.Owned {
-		t.Fatalf("agent message: %+v %v", owned, err)
+	if owned := agentMessage(ctx, t, c, id2, InboundMessage{MsgKey: "e1", From: "agent_emma", To: cust2, Text: "It ships today"}); !owned.Owned {
+		t.Fatalf("agent message: %+v", owned)
 	}
 	if err := c.SignalWorkflow(ctx, id2, "", SignalClose, CloseRequest{Reason: "admin", By: "admin"}); err != nil {
 		t.Fatal(err)
@@ -486,16 +459,8 @@ func generateAttachment(ctx context.Context, t *testing.T, c client.Client, tq s
 	}
 	waitUntil(t, "queued image relayed to agent_emma", sent(cust, "agent_emma", img))
 	waitUntil(t, "queued file relayed to agent_emma", sent(cust, "agent_emma", file))
-	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: id, UpdateName: UpdateAgentMessage, UpdateID: "q1", WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{InboundMessage{MsgKey: "q1", From: "agent_emma", To: cust, Body: body("Here is the return label", imageEl), Text: "Here is the return label"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var owned AgentMessageResult
-	if err := h.Get(ctx, &owned); err != nil || !owned.Owned {
-		t.Fatalf("agent message: %+v %v", owned, err)
+	if owned := agentMessage(ctx, t, c, id, InboundMessage{MsgKey: "q1", From: "agent_emma", To: cust, Body: body("Here is the return label", imageEl), Text: "Here is the return label"}); !owned.Owned {
+		t.Fatalf("agent message: %+v", owned)
 	}
 	waitUntil(t, "agent's image to the customer", sent("support", cust, img))
 	if err := c.SignalWorkflow(ctx, id, "", SignalMessage, msg("p3", body("the box is damaged too", fileEl))); err != nil {
@@ -513,16 +478,7 @@ func generateAttachment(ctx context.Context, t *testing.T, c client.Client, tq s
 		}
 		return n == 2
 	})
-	h, err = c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: id, UpdateName: UpdateAgentMessage, UpdateID: "q2", WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{InboundMessage{MsgKey: "q2", From: "agent_emma", To: cust, Body: body("/close"), Text: "/close"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Get(ctx, &owned); err != nil {
-		t.Fatal(err)
-	}
+	agentMessage(ctx, t, c, id, InboundMessage{MsgKey: "q2", From: "agent_emma", To: cust, Body: body("/close"), Text: "/close"})
 	waitUntil(t, "rating prompt", func() bool { return f.find(cust, "rating from 1") != nil })
 	if err := c.SignalWorkflow(ctx, id, "", SignalMessage, msg("p4", body("4"))); err != nil {
 		t.Fatal(err)
@@ -599,6 +555,24 @@ func generateDesk(ctx context.Context, t *testing.T, c client.Client, tq string)
 		t.Fatal(err)
 	}
 	writeHistory(t, ctx, c, DeskWorkflowID, drun.GetRunID(), "testdata/desk.json")
+}
+
+// agentMessage sends m to consultation id as the agent_message update (UpdateID = MsgKey), as the
+// API does, and returns the workflow's answer.
+func agentMessage(ctx context.Context, t *testing.T, c client.Client, id string, m InboundMessage) AgentMessageResult {
+	t.Helper()
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: UpdateAgentMessage, UpdateID: m.MsgKey, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{m},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res AgentMessageResult
+	if err := h.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
