@@ -21,7 +21,11 @@ type Config struct {
 	SecretKey      string // TIMDESK_SECRET_KEY (required, secret)
 	Admin          string // TIMDESK_ADMIN, default "administrator"
 	TIMBaseURL     string // TIMDESK_TIM_BASE_URL, default https://console.tim.qq.com
-	CallbackToken  string // TIMDESK_CALLBACK_TOKEN (secret); empty → Sign not required
+	CallbackToken  string // TIMDESK_CALLBACK_TOKEN (secret, required unless TIMDESK_INSECURE_NO_CALLBACK_TOKEN=1)
+	// InsecureNoCallbackToken (TIMDESK_INSECURE_NO_CALLBACK_TOKEN=1) lets the API start without a
+	// callback token: unsigned callbacks are then accepted, so anyone who knows the SDKAppID can
+	// forge a customer's or an agent's message. Only for a closed test network.
+	InsecureNoCallbackToken bool
 	ServiceAccount string // TIMDESK_SERVICE_ACCOUNT, default "support"
 
 	JWTSecret   string // TIMDESK_AUTH_JWT_SECRET (required, secret): HS256 key for end-user tokens
@@ -194,8 +198,22 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	cfg.LLMConfigured = cfg.OpenAIBaseURL != "" || cfg.OpenAIAPIKey != ""
 
-	if cfg.CallbackToken == "" {
-		cfg.configWarnings = append(cfg.configWarnings, "TIMDESK_CALLBACK_TOKEN is empty: callbacks are accepted without Sign")
+	if raw := str("TIMDESK_INSECURE_NO_CALLBACK_TOKEN", ""); raw != "" {
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			problems = append(problems, "TIMDESK_INSECURE_NO_CALLBACK_TOKEN must be 1 or 0")
+		}
+		cfg.InsecureNoCallbackToken = b
+	}
+	switch {
+	case cfg.CallbackToken == "" && !cfg.InsecureNoCallbackToken:
+		problems = append(problems, errMissingCallbackToken)
+	case cfg.CallbackToken == "":
+		cfg.configWarnings = append(cfg.configWarnings,
+			"TIMDESK_INSECURE_NO_CALLBACK_TOKEN=1 and no TIMDESK_CALLBACK_TOKEN: unsigned callbacks are accepted; anyone who knows the SDKAppID can forge messages")
+	case cfg.InsecureNoCallbackToken:
+		cfg.configWarnings = append(cfg.configWarnings,
+			"TIMDESK_INSECURE_NO_CALLBACK_TOKEN is ignored: TIMDESK_CALLBACK_TOKEN is set and every callback's Sign is checked")
 	}
 	if cfg.AdminAPIKey != "" && len(cfg.AdminAPIKey) < 16 {
 		cfg.configWarnings = append(cfg.configWarnings, "TIMDESK_ADMIN_API_KEY is shorter than 16 characters")
@@ -219,6 +237,13 @@ func loadConfig(getenv func(string) string) (Config, error) {
 // temporalClientOptions returns the loaded Temporal connection options (address, namespace, API
 // key credentials, TLS).
 func (c Config) temporalClientOptions() client.Options { return c.temporal }
+
+// errMissingCallbackToken is the refusal to start without a callback token: it says where Tencent's
+// console sets it.
+const errMissingCallbackToken = "TIMDESK_CALLBACK_TOKEN is required: without it anyone who knows the SDKAppID can post " +
+	"forged callbacks (a fake agent reply sent to any customer). Set it in the Tencent Cloud Chat console " +
+	"(your app → Callback configuration → Callback authentication → enable and enter a token) and give " +
+	"the same value to TIMDESK_CALLBACK_TOKEN; only on a closed test network set TIMDESK_INSECURE_NO_CALLBACK_TOKEN=1 instead"
 
 // errInvalidConfig marks configuration errors returned by loadConfig.
 var errInvalidConfig = errors.New("invalid configuration")
@@ -275,11 +300,11 @@ func (c Config) String() string {
 	if c.TemporalAPIKey {
 		apiKey = "set"
 	}
-	return fmt.Sprintf("Config{SDKAppID:%d SecretKey:%s Admin:%q TIMBaseURL:%q CallbackToken:%s ServiceAccount:%q "+
+	return fmt.Sprintf("Config{SDKAppID:%d SecretKey:%s Admin:%q TIMBaseURL:%q CallbackToken:%s InsecureNoCallbackToken:%t ServiceAccount:%q "+
 		"JWTSecret:%s JWTIssuer:%q JWTAudience:%q AdminAPIKey:%s Listen:%q TemporalAddress:%q TemporalNamespace:%q "+
 		"TemporalTLS:%t TemporalAPIKey:%s TaskQueue:%q OpenAIBaseURL:%q OpenAIAPIKey:%s LLMModel:%q RosterFile:%q LogFormat:%q UserSigTTL:%s "+
 		"CallbackBudget:%s TranslateBudget:%s RequestTimeout:%s UserSigRate:%q TrustedProxies:%q}",
-		c.SDKAppID, red(c.SecretKey), c.Admin, c.TIMBaseURL, red(c.CallbackToken), c.ServiceAccount,
+		c.SDKAppID, red(c.SecretKey), c.Admin, c.TIMBaseURL, red(c.CallbackToken), c.InsecureNoCallbackToken, c.ServiceAccount,
 		red(c.JWTSecret), c.JWTIssuer, c.JWTAudience, red(c.AdminAPIKey), c.Listen, c.TemporalAddress, c.TemporalNamespace,
 		c.TemporalTLS, red(apiKey), c.TaskQueue, c.OpenAIBaseURL, red(c.OpenAIAPIKey), c.LLMModel, c.RosterFile, c.LogFormat, c.UserSigTTL,
 		c.CallbackBudget, c.TranslateBudget, c.RequestTimeout, c.rawUserSigRate, c.TrustedProxies)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ func requiredEnv() map[string]string {
 		"TIMDESK_SECRET_KEY":      testSecretKey,
 		"TIMDESK_ADMIN_API_KEY":   testAdminKey,
 		"TIMDESK_AUTH_JWT_SECRET": testJWTSecret,
+		"TIMDESK_CALLBACK_TOKEN":  testCBToken,
 		// Hermetic: no Temporal CLI profile from the developer's home directory.
 		"TEMPORAL_CONFIG_FILE": os.DevNull,
 	}
@@ -65,7 +68,7 @@ func TestLoadConfigReportsEverythingAtOnce(t *testing.T) {
 	if !errors.Is(err, errInvalidConfig) {
 		t.Fatalf("err = %v, want errInvalidConfig", err)
 	}
-	for _, want := range []string{"TIMDESK_SDKAPPID", "TIMDESK_SECRET_KEY", "TIMDESK_ADMIN_API_KEY", "TIMDESK_AUTH_JWT_SECRET",
+	for _, want := range []string{"TIMDESK_SDKAPPID", "TIMDESK_SECRET_KEY", "TIMDESK_ADMIN_API_KEY", "TIMDESK_AUTH_JWT_SECRET", "TIMDESK_CALLBACK_TOKEN",
 		"TIMDESK_USERSIG_TTL", "TIMDESK_CALLBACK_BUDGET", "TIMDESK_LOG_FORMAT", "TIMDESK_USERSIG_RATE"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %s: %v", want, err)
@@ -95,6 +98,66 @@ func TestLoadConfigValues(t *testing.T) {
 	env["TIMDESK_SDKAPPID"] = "abc"
 	if _, err := loadConfig(envMap(env)); err == nil || !strings.Contains(err.Error(), "TIMDESK_SDKAPPID") {
 		t.Errorf("bad SDKAppID: err = %v", err)
+	}
+}
+
+// TestLoadConfigCallbackToken: without a callback token the API refuses to start (saying where
+// Tencent's console sets it) unless TIMDESK_INSECURE_NO_CALLBACK_TOKEN=1 says so explicitly.
+func TestLoadConfigCallbackToken(t *testing.T) {
+	tests := []struct {
+		name     string
+		token    string
+		insecure string
+		wantErr  []string // substrings of the error; nil = starts
+		warning  string   // substring of a config warning
+	}{
+		{name: "token set", token: "tok"},
+		{name: "no token", wantErr: []string{"TIMDESK_CALLBACK_TOKEN is required", "console", "Callback authentication", "TIMDESK_INSECURE_NO_CALLBACK_TOKEN=1"}},
+		{name: "no token, insecure off", insecure: "0", wantErr: []string{"TIMDESK_CALLBACK_TOKEN is required"}},
+		{name: "no token, insecure on", insecure: "1", warning: "unsigned callbacks are accepted"},
+		{name: "no token, insecure true", insecure: "true", warning: "unsigned callbacks are accepted"},
+		{name: "insecure garbage", insecure: "yes please", wantErr: []string{"TIMDESK_INSECURE_NO_CALLBACK_TOKEN must be"}},
+		{name: "token and insecure", token: "tok", insecure: "1", warning: "is ignored"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := requiredEnv()
+			env["TIMDESK_CALLBACK_TOKEN"] = tt.token
+			env["TIMDESK_INSECURE_NO_CALLBACK_TOKEN"] = tt.insecure
+			cfg, err := loadConfig(envMap(env))
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("loadConfig: %v", err)
+				}
+			} else {
+				if !errors.Is(err, errInvalidConfig) {
+					t.Fatalf("err = %v, want errInvalidConfig", err)
+				}
+				for _, want := range tt.wantErr {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error lacks %q: %v", want, err)
+					}
+				}
+			}
+			got := strings.Join(cfg.configWarnings, "\n")
+			if tt.warning != "" && !strings.Contains(got, tt.warning) {
+				t.Errorf("warnings = %q, want one containing %q", got, tt.warning)
+			}
+			if tt.warning == "" && got != "" {
+				t.Errorf("unexpected warnings %q", got)
+			}
+		})
+	}
+}
+
+// TestRunRefusesWithoutCallbackToken: the program itself does not start (and never listens).
+func TestRunRefusesWithoutCallbackToken(t *testing.T) {
+	env := requiredEnv()
+	delete(env, "TIMDESK_CALLBACK_TOKEN")
+	env["TIMDESK_LISTEN"] = "127.0.0.1:0"
+	err := run(context.Background(), envMap(env), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "TIMDESK_CALLBACK_TOKEN is required") {
+		t.Fatalf("run without a callback token: %v", err)
 	}
 }
 
