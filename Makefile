@@ -83,8 +83,12 @@ fuzz: ## run each fuzz target for FUZZ_TIME
 		echo "fuzz $$pkg $$fn ($(FUZZ_TIME))"; \
 		go test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZ_TIME) -fuzzminimizetime=1s $$pkg; done
 
+.PHONY: docker-context
+docker-context: ## list what `docker build` would send (no Docker needed); fails on bin/, .data/, .git/ or secrets
+	go run ./deploy/dockercontext .
+
 .PHONY: test
-test: vet lint workflowcheck build unit fuzz ## everything CI runs
+test: vet lint workflowcheck build docker-context unit fuzz ## everything CI runs
 
 .PHONY: bench
 bench: ## benchmarks (speed and memory goals live here, not in unit tests)
@@ -109,7 +113,7 @@ run-worker: ## run only the worker
 	go run ./worker
 
 .PHONY: docker
-docker: ## build the production image (needs a Docker engine)
+docker: docker-context ## build the production image (needs a Docker engine)
 	docker build -f deploy/Dockerfile -t timdesk:latest .
 
 .PHONY: clean
