@@ -35,8 +35,8 @@ const (
 
 // The after-send callback is the backup path for customer messages: this many MsgKeys that a
 // before-send callback signalled are remembered for this long, and their after-send copy skips
-// Temporal (one signal per message instead of two; the workflow's MsgKey window still dedupes
-// what another API replica signalled).
+// Temporal (one call per message instead of two). When the after-send reaches another API replica,
+// that replica signals with the same request ID (signalid.go) and Temporal keeps one signal.
 const (
 	signalledCacheSize = 10000
 	signalledCacheTTL  = 10 * time.Minute
@@ -209,7 +209,7 @@ func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCa
 			workflows.CustomerKey.ValueSet(customer),
 		),
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallbackBudget)
+	ctx, cancel := context.WithTimeout(withSignalRequestID(ctx, id, in.MsgKey), s.cfg.CallbackBudget)
 	defer cancel()
 	_, err := s.d.Starter.SignalWithStartWorkflow(ctx, id, workflows.SignalMessage, in, opts,
 		workflows.ConsultationWorkflow, workflows.ConsultationInput{Customer: customer, ServiceAccount: s.cfg.ServiceAccount})

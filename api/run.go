@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdktally "go.temporal.io/sdk/contrib/tally"
 	tlog "go.temporal.io/sdk/log"
+	"google.golang.org/grpc"
 
 	"github.com/timdesk/timdesk/activities"
 	"github.com/timdesk/timdesk/tim"
@@ -57,6 +58,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	topts := cfg.temporalClientOptions()
 	topts.Logger = tlog.NewStructuredLogger(logger)
 	topts.MetricsHandler = sdktally.NewMetricsHandler(scope)
+	topts.ConnectionOptions.DialOptions = append(topts.ConnectionOptions.DialOptions,
+		grpc.WithChainUnaryInterceptor(signalRequestIDInterceptor))
 	tc, err := client.NewLazyClient(topts)
 	if err != nil {
 		return fmt.Errorf("temporal client: %w", err)
