@@ -42,6 +42,9 @@ type Config struct {
 	DeskLanguage string  // TIMDESK_DESK_LANGUAGE (default en)
 	LogFormat    string  // TIMDESK_LOG_FORMAT json|text (default json)
 	LogLevel     string  // TIMDESK_LOG_LEVEL debug|info|warn|error (default info)
+	// Listen serves GET /healthz and GET /readyz for the orchestrator's probes (e.g. :9090);
+	// "" (the default) serves nothing.
+	Listen string // TIMDESK_WORKER_LISTEN
 
 	HumanKeywords    []string      // TIMDESK_HUMAN_KEYWORDS, comma separated (default 人工,转人工,human,agent,真人)
 	AIIdleTimeout    time.Duration // TIMDESK_AI_IDLE_TIMEOUT (default 30m)
@@ -121,6 +124,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		DeskLanguage:     activities.NormalizeLanguage(str("TIMDESK_DESK_LANGUAGE", "en")),
 		LogFormat:        str("TIMDESK_LOG_FORMAT", "json"),
 		LogLevel:         str("TIMDESK_LOG_LEVEL", "info"),
+		Listen:           str("TIMDESK_WORKER_LISTEN", ""),
 		HumanKeywords:    def.HumanKeywords,
 		AIIdleTimeout:    dur("TIMDESK_AI_IDLE_TIMEOUT", def.AIIdleTimeout),
 		QueueIdleTimeout: dur("TIMDESK_QUEUE_IDLE_TIMEOUT", def.QueueIdleTimeout),

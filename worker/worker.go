@@ -93,6 +93,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}, workflows.DeskWorkflow, workflows.DeskInput{}); err != nil {
 		return fmt.Errorf("start desk workflow: %w", err)
 	}
+	if cfg.Listen != "" {
+		wait, err := serveHealth(ctx, cfg.Listen, c, logger)
+		if err != nil {
+			return err
+		}
+		defer wait()
+	}
 	logger.Info("worker running", "taskQueue", cfg.TaskQueue, "llm", llm.Enabled(), "agents", len(roster.AccountIDs()))
 	<-ctx.Done()
 	logger.Info("stopping worker")
