@@ -11,14 +11,15 @@ import (
 	"github.com/timdesk/timdesk/tim"
 )
 
-// Application error types of permanent (non-retryable) activity failures. Workflows match on
-// these strings, never on Go type names.
+// Application error types of activity failures. Workflows and retry policies match on these
+// strings, never on Go type names. All are permanent (NonRetryableErrorTypes) except
+// ErrTypeLLMBadReply, which is retried: the model may answer properly next time.
 const (
 	// ErrTypeBadInput: the activity input cannot work (empty text, unknown agent...).
 	ErrTypeBadInput = "BadInput"
 	// ErrTypeLLMRejected: the LLM endpoint refused the request (400/401/403/404/422).
 	ErrTypeLLMRejected = "LLMRejected"
-	// ErrTypeLLMBadReply: the model's reply could not be used (not the JSON asked for).
+	// ErrTypeLLMBadReply: the model's reply could not be used (not the JSON asked for); retried.
 	ErrTypeLLMBadReply = "LLMBadReply"
 	// ErrTypeIMRejected: Tencent IM rejected the request for good (parameters, quota, callback).
 	ErrTypeIMRejected = "IMRejected"
@@ -28,7 +29,8 @@ const (
 	ErrTypeIMAuth = "IMAuth"
 )
 
-// NonRetryableErrorTypes lists every permanent error type above, for retry policies.
+// NonRetryableErrorTypes lists the permanent error types above (all but ErrTypeLLMBadReply), for
+// retry policies.
 var NonRetryableErrorTypes = []string{
 	ErrTypeBadInput, ErrTypeLLMRejected, ErrTypeIMRejected, ErrTypeIMNotImported, ErrTypeIMAuth,
 }
