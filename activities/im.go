@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 )
 
@@ -177,8 +178,8 @@ func (m *IM) Import(ctx context.Context, in ImportInput) (ImportResult, error) {
 
 // ImportRoster imports every agent and supervisor of a roster document (the desk workflow's
 // roster update); an invalid roster is a permanent BadInput error.
-func (m *IM) ImportRoster(ctx context.Context, in RosterUpdate) (ImportResult, error) {
-	ro, err := ParseRoster([]byte(in.YAML))
+func (m *IM) ImportRoster(ctx context.Context, in desk.RosterUpdate) (ImportResult, error) {
+	ro, err := desk.ParseRoster([]byte(in.YAML))
 	if err != nil {
 		return ImportResult{}, temporal.NewNonRetryableApplicationError("import roster: invalid roster", ErrTypeBadInput, err)
 	}

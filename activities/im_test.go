@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/timdesk/timdesk/tim"
+
+	"github.com/timdesk/timdesk/desk"
 )
 
 // timFake is a Tencent IM REST fake: it records sendmsg and multiaccount_import bodies and
@@ -216,13 +218,13 @@ func TestImportRoster(t *testing.T) {
 	im := &IM{Client: c, ServiceAccount: "support"}
 	env := activityEnv()
 	register(env, im)
-	if _, err := env.ExecuteActivity(im.ImportRoster, RosterUpdate{YAML: "agents: [{id: a1}, {id: a2}]\nsupervisors: [boss, a1]\n"}); err != nil {
+	if _, err := env.ExecuteActivity(im.ImportRoster, desk.RosterUpdate{YAML: "agents: [{id: a1}, {id: a2}]\nsupervisors: [boss, a1]\n"}); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.imports) != 1 || !slices.Equal(f.imports[0], []string{"a1", "a2", "boss"}) {
 		t.Errorf("imports = %v", f.imports)
 	}
-	_, err := env.ExecuteActivity(im.ImportRoster, RosterUpdate{YAML: "agents: ["})
+	_, err := env.ExecuteActivity(im.ImportRoster, desk.RosterUpdate{YAML: "agents: ["})
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeBadInput || !appErr.NonRetryable() {
 		t.Errorf("invalid roster: %v", err)

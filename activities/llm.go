@@ -11,6 +11,8 @@ import (
 	"github.com/sashabaranov/go-openai"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/timdesk/timdesk/desk"
 )
 
 // DefaultLLMModel is the chat model used when TIMDESK_LLM_MODEL is empty.
@@ -95,10 +97,10 @@ type TranslateResult struct {
 // the reply's content is the translation only. No LLM → Status "off" with the original text. On
 // error it returns the original text with Status "failed" and the classified error.
 func (l *LLM) Translate(ctx context.Context, in TranslateInput) (TranslateResult, error) {
-	target := NormalizeLanguage(in.Target)
-	source := NormalizeLanguage(in.Source)
+	target := desk.NormalizeLanguage(in.Target)
+	source := desk.NormalizeLanguage(in.Source)
 	if source == "" {
-		source = DetectLanguage(in.Text)
+		source = desk.DetectLanguage(in.Text)
 	}
 	res := TranslateResult{Text: in.Text, Source: source, Target: target}
 	switch {
@@ -111,7 +113,7 @@ func (l *LLM) Translate(ctx context.Context, in TranslateInput) (TranslateResult
 	}
 	from := "the source language (detect it)"
 	if source != "" {
-		from = LanguageName(source)
+		from = desk.LanguageName(source)
 	}
 	req := openai.ChatCompletionRequest{
 		Model:       l.model,
@@ -120,7 +122,7 @@ func (l *LLM) Translate(ctx context.Context, in TranslateInput) (TranslateResult
 			{Role: openai.ChatMessageRoleSystem, Content: fmt.Sprintf(
 				"You are a translation engine for a customer-service chat. Translate the user's message from %s into %s. "+
 					"Reply with the translation only: no quotes, notes, explanations or greetings. Keep names, numbers, URLs and emoji.",
-				from, LanguageName(target))},
+				from, desk.LanguageName(target))},
 			{Role: openai.ChatMessageRoleUser, Content: in.Text},
 		},
 	}
@@ -151,7 +153,7 @@ type DetectResult struct {
 
 // DetectLanguage tries the script heuristics first and asks the LLM only when they cannot tell.
 func (l *LLM) DetectLanguage(ctx context.Context, in DetectInput) (DetectResult, error) {
-	if lang := DetectLanguage(in.Text); lang != "" {
+	if lang := desk.DetectLanguage(in.Text); lang != "" {
 		return DetectResult{Language: lang, Method: "script"}, nil
 	}
 	if !l.Enabled() || strings.TrimSpace(in.Text) == "" {
@@ -171,7 +173,7 @@ func (l *LLM) DetectLanguage(ctx context.Context, in DetectInput) (DetectResult,
 	if len(resp.Choices) == 0 {
 		return DetectResult{Method: "none"}, nil
 	}
-	code := NormalizeLanguage(strings.Trim(resp.Choices[0].Message.Content, " \t\n\"'."))
+	code := desk.NormalizeLanguage(strings.Trim(resp.Choices[0].Message.Content, " \t\n\"'."))
 	if len(code) < 2 || len(code) > 3 || strings.ContainsFunc(code, func(r rune) bool { return r < 'a' || r > 'z' }) || code == "und" {
 		return DetectResult{Method: "none"}, nil
 	}
@@ -218,7 +220,7 @@ func (l *LLM) Answer(ctx context.Context, in AnswerInput) (AnswerResult, error) 
 	}
 	lang := "the customer's language"
 	if in.Language != "" {
-		lang = LanguageName(in.Language)
+		lang = desk.LanguageName(in.Language)
 	}
 	system := "You are the first-line customer-service assistant. Answer only from the FAQ below and the conversation; " +
 		"never invent policies, prices or order details. Reply with a JSON object only: " +

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +12,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/timdesk/timdesk/desk"
 )
 
 // Routing decisions (RouteResult.Decision).
@@ -30,44 +31,6 @@ type DeskClient interface {
 	CountWorkflow(ctx context.Context, request *workflowservice.CountWorkflowExecutionsRequest) (*workflowservice.CountWorkflowExecutionsResponse, error)
 }
 
-// Policy is the consultation's configuration, read once per run by the Policy activity.
-type Policy struct {
-	DeskLanguage       string        `json:"deskLanguage"`       // agents' language when the roster has none
-	HumanKeywords      []string      `json:"humanKeywords"`      // case-insensitive substrings that hand off at once
-	AIIdleTimeout      time.Duration `json:"aiIdleTimeout"`      // AI owns it, customer silent → close
-	QueueIdleTimeout   time.Duration `json:"queueIdleTimeout"`   // waiting for a human, customer silent → close
-	HumanIdleTimeout   time.Duration `json:"humanIdleTimeout"`   // agent owns it, nobody wrote → close
-	AcceptTimeout      time.Duration `json:"acceptTimeout"`      // from the roster
-	ReplyTimeout       time.Duration `json:"replyTimeout"`       // from the roster
-	RetryRouteAfter    time.Duration `json:"retryRouteAfter"`    // everyone busy → route again after
-	MinConfidence      float64       `json:"minConfidence"`      // AI answers below this hand off
-	MaxClarify         int           `json:"maxClarify"`         // clarifying questions before handing off
-	TranslationEnabled bool          `json:"translationEnabled"` // false: translation "off"
-	RatingPrompt       bool          `json:"ratingPrompt"`       // ask for a rating when closing
-	RatingWindow       time.Duration `json:"ratingWindow"`       // how long a closed consultation waits for the rating
-}
-
-// DefaultHumanKeywords are the explicit requests for a human (TIMDESK_HUMAN_KEYWORDS overrides).
-var DefaultHumanKeywords = []string{"人工", "转人工", "human", "agent", "真人"}
-
-// DefaultPolicy is the policy without any environment overrides.
-func DefaultPolicy() Policy {
-	return Policy{
-		DeskLanguage:     "en",
-		HumanKeywords:    slices.Clone(DefaultHumanKeywords),
-		AIIdleTimeout:    30 * time.Minute,
-		QueueIdleTimeout: 24 * time.Hour,
-		HumanIdleTimeout: 2 * time.Hour,
-		AcceptTimeout:    DefaultAcceptTimeout,
-		ReplyTimeout:     DefaultReplyTimeout,
-		RetryRouteAfter:  DefaultAcceptTimeout,
-		MinConfidence:    0.5,
-		MaxClarify:       1,
-		RatingPrompt:     true,
-		RatingWindow:     5 * time.Minute,
-	}
-}
-
 // Router picks agents: roster from the file, overridden by the desk workflow's roster; presence
 // and languages from the desk workflow; load from Temporal visibility (consultations with
 // TimdeskStatus="human" and TimdeskAgent=id).
@@ -78,19 +41,18 @@ type Router struct {
 	// Waker lists and signals the queued consultations for WakeQueued (nil: nothing is woken).
 	Waker WakeClient
 	// Roster is the roster file (TIMDESK_ROSTER_FILE).
-	Roster *Roster
+	Roster *desk.Roster
 	// DeskWorkflowID and DeskQuery name the desk workflow and its query.
 	DeskWorkflowID string
 	DeskQuery      string
 	// Defaults is returned by Policy (with the roster's timeouts).
-	Defaults Policy
+	Defaults desk.Policy
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 
-	mu            sync.Mutex
-	cachedYAML    string
-	cachedVersion int
-	cachedRoster  *Roster
+	mu           sync.Mutex
+	cachedYAML   string
+	cachedRoster *desk.Roster
 }
 
 func (r *Router) now() time.Time {
@@ -101,8 +63,8 @@ func (r *Router) now() time.Time {
 }
 
 // desk reads the desk workflow's state; failures leave it empty (logged).
-func (r *Router) desk(ctx context.Context) DeskState {
-	var ds DeskState
+func (r *Router) desk(ctx context.Context) desk.State {
+	var ds desk.State
 	if r.Temporal == nil || r.DeskWorkflowID == "" {
 		return ds
 	}
@@ -116,55 +78,37 @@ func (r *Router) desk(ctx context.Context) DeskState {
 	return ds
 }
 
-// roster is the desk's roster override when it has one, else the file's.
-func (r *Router) roster(ctx context.Context, ds DeskState) (*Roster, error) {
-	if ds.RosterYAML == "" {
-		if r.Roster == nil {
-			return nil, temporal.NewNonRetryableApplicationError("route: no roster configured", ErrTypeBadInput, nil)
-		}
-		return r.Roster, nil
+// roster is the roster in force (desk.ResolveRoster: the desk's override, else the file's).
+func (r *Router) roster(ctx context.Context, ds desk.State) (*desk.Roster, error) {
+	res, _ := desk.ResolveRoster(ds, r.parseOverride, func() (*desk.Roster, string, error) { return r.Roster, "", nil })
+	if res.OverrideErr != nil {
+		logger(ctx).Warn("desk roster invalid; using the roster file", "version", ds.RosterVersion, "error", res.OverrideErr)
 	}
+	if res.Roster == nil {
+		return nil, temporal.NewNonRetryableApplicationError("route: no valid roster configured", ErrTypeBadInput, res.OverrideErr)
+	}
+	return res.Roster, nil
+}
+
+// parseOverride parses the desk's roster override, caching the last one.
+func (r *Router) parseOverride(yaml string) (*desk.Roster, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cachedRoster != nil && r.cachedYAML == ds.RosterYAML {
+	if r.cachedRoster != nil && r.cachedYAML == yaml {
 		return r.cachedRoster, nil
 	}
-	ro, err := ParseRoster([]byte(ds.RosterYAML))
+	ro, err := desk.ParseRoster([]byte(yaml))
 	if err != nil {
-		logger(ctx).Warn("desk roster invalid; using the roster file", "version", ds.RosterVersion, "error", err)
-		if r.Roster == nil {
-			return nil, temporal.NewNonRetryableApplicationError("route: no valid roster", ErrTypeBadInput, err)
-		}
-		return r.Roster, nil
+		return nil, err
 	}
-	r.cachedYAML, r.cachedVersion, r.cachedRoster = ds.RosterYAML, ds.RosterVersion, ro
+	r.cachedYAML, r.cachedRoster = yaml, ro
 	return ro, nil
 }
 
-// currentRoster is the roster routing would use now (desk override or file).
-func (r *Router) currentRoster(ctx context.Context) (*Roster, error) {
-	return r.roster(ctx, r.desk(ctx))
-}
-
 // Policy returns the consultation policy with the current roster's timeouts.
-func (r *Router) Policy(ctx context.Context) (Policy, error) {
-	p := r.Defaults
-	if p.DeskLanguage == "" {
-		p.DeskLanguage = "en"
-	}
-	if ro, err := r.currentRoster(ctx); err == nil {
-		p.AcceptTimeout, p.ReplyTimeout = ro.AcceptTimeout, ro.ReplyTimeout
-	}
-	if p.AcceptTimeout <= 0 {
-		p.AcceptTimeout = DefaultAcceptTimeout
-	}
-	if p.ReplyTimeout <= 0 {
-		p.ReplyTimeout = DefaultReplyTimeout
-	}
-	if p.RetryRouteAfter <= 0 {
-		p.RetryRouteAfter = p.AcceptTimeout
-	}
-	return p, nil
+func (r *Router) Policy(ctx context.Context) (desk.Policy, error) {
+	ro, _ := r.roster(ctx, r.desk(ctx))
+	return r.Defaults.WithRoster(ro).WithDefaults(), nil
 }
 
 // RouteInput asks for an agent for one consultation.
@@ -199,7 +143,7 @@ type RouteResult struct {
 }
 
 type candidate struct {
-	agent    Agent
+	agent    desk.Agent
 	load     int
 	presence int // 0 online, 1 unknown
 	foreign  int // 0 reads the customer's language (or it is unknown), 1 does not
@@ -218,19 +162,8 @@ func (r *Router) Route(ctx context.Context, in RouteInput) (RouteResult, error) 
 		return RouteResult{}, err
 	}
 	res := RouteResult{AcceptTimeout: ro.AcceptTimeout, ReplyTimeout: ro.ReplyTimeout, At: now}
-	language := func(a Agent) string {
-		if l := NormalizeLanguage(ds.Languages[a.ID]); l != "" {
-			return l
-		}
-		if a.Language != "" {
-			return a.Language
-		}
-		if r.Defaults.DeskLanguage != "" {
-			return r.Defaults.DeskLanguage
-		}
-		return "en"
-	}
-	assign := func(decision string, a Agent, reason string) (RouteResult, error) {
+	language := func(a desk.Agent) string { return ds.AgentLanguage(a, r.Defaults.DeskLanguage) }
+	assign := func(decision string, a desk.Agent, reason string) (RouteResult, error) {
 		res.Decision, res.Agent, res.AgentName, res.AgentLanguage, res.Reason = decision, a.ID, a.Name, language(a), reason
 		return res, nil
 	}
@@ -241,7 +174,7 @@ func (r *Router) Route(ctx context.Context, in RouteInput) (RouteResult, error) 
 			return res, nil
 		}
 		reason := "transferred to " + a.ID
-		if p, ok := ds.Presence[a.ID]; ok && !p.Online {
+		if ds.Offline(a.ID) {
 			reason += " (offline)"
 		}
 		return assign(DecisionAssigned, a, reason)
@@ -283,7 +216,7 @@ func (r *Router) Route(ctx context.Context, in RouteInput) (RouteResult, error) 
 			continue
 		}
 		c.load = load
-		if lang := NormalizeLanguage(in.Language); lang != "" && NormalizeLanguage(language(a)) != lang {
+		if lang := desk.NormalizeLanguage(in.Language); lang != "" && desk.NormalizeLanguage(language(a)) != lang {
 			c.foreign = 1
 		}
 		cands = append(cands, c)
@@ -305,7 +238,7 @@ func (r *Router) Route(ctx context.Context, in RouteInput) (RouteResult, error) 
 		}
 		reason := fmt.Sprintf("%s on duty, %s, load %d/%d, least loaded of %d", c.agent.ID, state, c.load, c.agent.Capacity, len(cands))
 		if in.Language != "" && c.foreign == 0 {
-			reason += ", reads " + NormalizeLanguage(in.Language)
+			reason += ", reads " + desk.NormalizeLanguage(in.Language)
 		}
 		if len(skipped) > 0 {
 			reason += "; skipped: " + strings.Join(skipped, ", ")
@@ -317,7 +250,7 @@ func (r *Router) Route(ctx context.Context, in RouteInput) (RouteResult, error) 
 			skipped = append(skipped, id+" (supervisor) timed out or current")
 			continue
 		}
-		if p, ok := ds.Presence[id]; ok && !p.Online {
+		if ds.Offline(id) {
 			skipped = append(skipped, id+" (supervisor) offline")
 			continue
 		}
@@ -335,14 +268,13 @@ func (r *Router) Route(ctx context.Context, in RouteInput) (RouteResult, error) 
 
 // timedOutAvailable lists the on-duty agents and supervisors that Route skipped only because
 // they are in in.Exclude: not offline and, for agents, under capacity.
-func (r *Router) timedOutAvailable(ctx context.Context, ro *Roster, ds DeskState, onDuty []Agent, in RouteInput) ([]string, error) {
+func (r *Router) timedOutAvailable(ctx context.Context, ro *desk.Roster, ds desk.State, onDuty []desk.Agent, in RouteInput) ([]string, error) {
 	if len(in.Exclude) == 0 {
 		return nil, nil
 	}
-	offline := func(id string) bool { p, ok := ds.Presence[id]; return ok && !p.Online }
 	var out []string
 	for _, a := range onDuty {
-		if !slices.Contains(in.Exclude, a.ID) || offline(a.ID) {
+		if !slices.Contains(in.Exclude, a.ID) || ds.Offline(a.ID) {
 			continue
 		}
 		load, err := r.load(ctx, a.ID)
@@ -354,7 +286,7 @@ func (r *Router) timedOutAvailable(ctx context.Context, ro *Roster, ds DeskState
 		}
 	}
 	for _, id := range ro.Supervisors {
-		if slices.Contains(in.Exclude, id) && !offline(id) && !slices.Contains(out, id) {
+		if slices.Contains(in.Exclude, id) && !ds.Offline(id) && !slices.Contains(out, id) {
 			out = append(out, id)
 		}
 	}
@@ -366,9 +298,7 @@ func (r *Router) load(ctx context.Context, agentID string) (int, error) {
 	if r.Temporal == nil {
 		return 0, nil
 	}
-	q := fmt.Sprintf("%s = %s AND %s = %s AND ExecutionStatus = %s", StatusAttribute, strconv.Quote(StatusHuman),
-		AgentAttribute, strconv.Quote(agentID), strconv.Quote("Running"))
-	resp, err := r.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: q})
+	resp, err := r.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: desk.AgentLoadQuery(agentID)})
 	if err != nil {
 		return 0, fmt.Errorf("count load of %s: %w", agentID, err)
 	}

@@ -11,11 +11,13 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
+
+	"github.com/timdesk/timdesk/desk"
 )
 
 // deskFake answers the desk query and load counts.
 type deskFake struct {
-	desk     DeskState
+	desk     desk.State
 	deskErr  error
 	load     map[string]int
 	queries  []string
@@ -73,17 +75,17 @@ func TestRoute(t *testing.T) {
 	sh := roster.Location()
 	day := time.Date(2026, 11, 26, 10, 0, 0, 0, sh)
 	night := time.Date(2026, 11, 26, 23, 0, 0, 0, sh)
-	online := func(ids ...string) map[string]Presence {
-		m := map[string]Presence{}
+	online := func(ids ...string) map[string]desk.Presence {
+		m := map[string]desk.Presence{}
 		for _, id := range ids {
-			m[id] = Presence{Online: true, At: day}
+			m[id] = desk.Presence{Online: true, At: day}
 		}
 		return m
 	}
 	cases := []struct {
 		name     string
 		now      time.Time
-		desk     DeskState
+		desk     desk.State
 		load     map[string]int
 		in       RouteInput
 		decision string
@@ -91,44 +93,44 @@ func TestRoute(t *testing.T) {
 		lang     string
 		reason   string
 	}{
-		{"least loaded wins", day, DeskState{Presence: online("a1", "a2", "a3")}, map[string]int{"a1": 1, "a2": 0, "a3": 0},
+		{"least loaded wins", day, desk.State{Presence: online("a1", "a2", "a3")}, map[string]int{"a1": 1, "a2": 0, "a3": 0},
 			RouteInput{}, DecisionAssigned, "a2", "fr", "least loaded"},
-		{"ties go to roster order", day, DeskState{Presence: online("a1", "a2", "a3")}, nil,
+		{"ties go to roster order", day, desk.State{Presence: online("a1", "a2", "a3")}, nil,
 			RouteInput{}, DecisionAssigned, "a1", "zh", "a1 on duty"},
-		{"offline agents are skipped", day, DeskState{Presence: map[string]Presence{"a1": {Online: false}, "a2": {Online: false}, "a3": {Online: true}}}, nil,
+		{"offline agents are skipped", day, desk.State{Presence: map[string]desk.Presence{"a1": {Online: false}, "a2": {Online: false}, "a3": {Online: true}}}, nil,
 			RouteInput{}, DecisionAssigned, "a3", "ja", "a1 offline"},
-		{"known online before unknown presence", day, DeskState{Presence: online("a3")}, nil,
+		{"known online before unknown presence", day, desk.State{Presence: online("a3")}, nil,
 			RouteInput{}, DecisionAssigned, "a3", "ja", "online"},
-		{"full agents are skipped (capacity)", day, DeskState{}, map[string]int{"a1": 2, "a2": 2},
+		{"full agents are skipped (capacity)", day, desk.State{}, map[string]int{"a1": 2, "a2": 2},
 			RouteInput{}, DecisionAssigned, "a3", "ja", "a1 full 2/2"},
-		{"timed-out and current agents are never picked", day, DeskState{}, nil,
+		{"timed-out and current agents are never picked", day, desk.State{}, nil,
 			RouteInput{Exclude: []string{"a1"}, Current: "a2"}, DecisionAssigned, "a3", "ja", "timed out"},
-		{"nobody left: supervisor", day, DeskState{}, nil,
+		{"nobody left: supervisor", day, desk.State{}, nil,
 			RouteInput{Exclude: []string{"a1", "a2", "a3"}}, DecisionSupervisor, "boss", "fr", "supervisor boss"},
-		{"supervisor timed out too: unavailable", day, DeskState{}, nil,
+		{"supervisor timed out too: unavailable", day, desk.State{}, nil,
 			RouteInput{Exclude: []string{"a1", "a2", "a3", "boss"}}, DecisionUnavailable, "", "", "nobody available"},
-		{"nobody on duty: next shift", night, DeskState{}, nil,
+		{"nobody on duty: next shift", night, desk.State{}, nil,
 			RouteInput{}, DecisionOffHours, "", "", "2026-11-27 09:00 CST"},
-		{"transfer to a named agent", day, DeskState{Presence: map[string]Presence{"a_eve": {Online: false}}}, nil,
+		{"transfer to a named agent", day, desk.State{Presence: map[string]desk.Presence{"a_eve": {Online: false}}}, nil,
 			RouteInput{Target: "a_eve"}, DecisionAssigned, "a_eve", "en", "transferred to a_eve (offline)"},
-		{"transfer to a stranger", day, DeskState{}, nil,
+		{"transfer to a stranger", day, desk.State{}, nil,
 			RouteInput{Target: "nobody"}, DecisionInvalidTarget, "", "", "not on the roster"},
-		{"an agent who reads the customer's language before a less loaded one", day, DeskState{Presence: online("a1", "a2", "a3")}, map[string]int{"a1": 1},
+		{"an agent who reads the customer's language before a less loaded one", day, desk.State{Presence: online("a1", "a2", "a3")}, map[string]int{"a1": 1},
 			RouteInput{Language: "ja"}, DecisionAssigned, "a3", "ja", "reads ja"},
-		{"language match never beats known presence", day, DeskState{Presence: online("a1")}, nil,
+		{"language match never beats known presence", day, desk.State{Presence: online("a1")}, nil,
 			RouteInput{Language: "ja"}, DecisionAssigned, "a1", "zh", "a1 on duty"},
-		{"no agent reads it: least loaded", day, DeskState{Presence: online("a1", "a2", "a3")}, map[string]int{"a1": 1, "a3": 1},
+		{"no agent reads it: least loaded", day, desk.State{Presence: online("a1", "a2", "a3")}, map[string]int{"a1": 1, "a3": 1},
 			RouteInput{Language: "ko"}, DecisionAssigned, "a2", "fr", "least loaded"},
-		{"desk language preference wins", day, DeskState{Presence: online("a1"), Languages: map[string]string{"a1": "ko"}}, nil,
+		{"desk language preference wins", day, desk.State{Presence: online("a1"), Languages: map[string]string{"a1": "ko"}}, nil,
 			RouteInput{}, DecisionAssigned, "a1", "ko", ""},
-		{"desk roster override", day, DeskState{RosterYAML: "timezone: Asia/Shanghai\nagents: [{id: other, shifts: [\"daily 00:00-24:00\"]}]", RosterVersion: 2}, nil,
+		{"desk roster override", day, desk.State{RosterYAML: "timezone: Asia/Shanghai\nagents: [{id: other, shifts: [\"daily 00:00-24:00\"]}]", RosterVersion: 2}, nil,
 			RouteInput{}, DecisionAssigned, "other", "fr", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			fake := &deskFake{desk: c.desk, load: c.load}
 			r := &Router{Temporal: fake, Roster: roster, DeskWorkflowID: "timdesk/desk", DeskQuery: "desk",
-				Defaults: Policy{DeskLanguage: "fr"}, Now: func() time.Time { return c.now }}
+				Defaults: desk.Policy{DeskLanguage: "fr"}, Now: func() time.Time { return c.now }}
 			res, err := r.Route(context.Background(), c.in)
 			if err != nil {
 				t.Fatal(err)
@@ -168,14 +170,23 @@ func TestRouteDegrades(t *testing.T) {
 
 func TestPolicy(t *testing.T) {
 	roster := mustRoster(t, routeRoster)
-	d := DefaultPolicy()
+	d := desk.DefaultPolicy()
 	d.DeskLanguage = "zh"
 	r := &Router{Roster: roster, Defaults: d}
 	p, err := r.Policy(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.AcceptTimeout != 90*time.Second || p.ReplyTimeout != DefaultReplyTimeout || p.DeskLanguage != "zh" || len(p.HumanKeywords) == 0 {
+	if p.AcceptTimeout != 90*time.Second || p.ReplyTimeout != desk.DefaultReplyTimeout || p.DeskLanguage != "zh" || len(p.HumanKeywords) == 0 {
 		t.Errorf("policy = %+v", p)
 	}
+}
+
+func mustRoster(t *testing.T, doc string) *desk.Roster {
+	t.Helper()
+	r, err := desk.ParseRoster([]byte(doc))
+	if err != nil {
+		t.Fatalf("ParseRoster: %v", err)
+	}
+	return r
 }

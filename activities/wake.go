@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/timdesk/timdesk/desk"
 )
 
 // WakeClient is what WakeQueued needs from Temporal (client.Client satisfies it): list the
@@ -30,12 +31,6 @@ type WakeInput struct {
 	Signal string `json:"signal"` // the consultation's route-now signal name
 }
 
-// WakeSignal is the argument of the route-now signal WakeQueued sends.
-type WakeSignal struct {
-	Reason string `json:"reason"` // e.g. "agent_li online"
-	Agent  string `json:"agent,omitempty"`
-}
-
 // WakeResult counts what one wake-up did.
 type WakeResult struct {
 	Listed   int `json:"listed"`   // queued consultations found
@@ -43,11 +38,6 @@ type WakeResult struct {
 	Gone     int `json:"gone"`     // closed between the listing and the signal
 	Failed   int `json:"failed"`   // signal errors (logged; the consultation's own retry still runs)
 	Pages    int `json:"pages"`
-}
-
-// queuedQuery is the visibility query of the consultations waiting for an agent.
-func queuedQuery() string {
-	return fmt.Sprintf("%s = %s AND ExecutionStatus = %s", StatusAttribute, strconv.Quote(StatusQueued), strconv.Quote("Running"))
 }
 
 // WakeQueued signals every running consultation waiting for an agent (TimdeskStatus="queued",
@@ -64,12 +54,12 @@ func (r *Router) WakeQueued(ctx context.Context, in WakeInput) (WakeResult, erro
 		logger(ctx).Warn("wake queued: no Temporal client configured; nothing woken", "agent", in.Agent)
 		return res, nil
 	}
-	arg := WakeSignal{Reason: in.Agent + " online", Agent: in.Agent}
+	arg := desk.RouteNow{Reason: in.Agent + " online", Agent: in.Agent}
 	seen := map[string]bool{}
 	var token []byte
 	for res.Pages < wakeMaxPages {
 		resp, err := r.Waker.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			PageSize: wakePageSize, NextPageToken: token, Query: queuedQuery(),
+			PageSize: wakePageSize, NextPageToken: token, Query: desk.QueuedQuery(),
 		})
 		if err != nil {
 			return res, fmt.Errorf("wake queued: list page %d: %w", res.Pages+1, err)

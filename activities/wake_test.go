@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/timdesk/timdesk/desk"
 )
 
 // wakeFake is a hand-written WakeClient: pages of workflow IDs, signal errors by workflow ID.
@@ -56,7 +58,7 @@ func (w *wakeFake) ListWorkflow(_ context.Context, req *workflowservice.ListWork
 func (w *wakeFake) SignalWorkflow(_ context.Context, id, runID, signal string, arg any) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	ws, _ := arg.(WakeSignal)
+	ws, _ := arg.(desk.RouteNow)
 	w.signals = append(w.signals, id+"/"+runID+"/"+signal+"/"+ws.Reason)
 	return w.signalErr[id]
 }
@@ -158,17 +160,17 @@ func TestRouteTimedOutAvailable(t *testing.T) {
 	all := []string{"a1", "a2", "a3", "boss"}
 	tests := []struct {
 		name string
-		desk DeskState
+		desk desk.State
 		load map[string]int
 		in   RouteInput
 		want []string
 	}{
 		{name: "everyone timed out", in: RouteInput{Exclude: all}, want: all},
 		{name: "offline and full ones are not available", in: RouteInput{Exclude: all},
-			desk: DeskState{Presence: map[string]Presence{"a1": {Online: false}, "boss": {Online: false}}}, load: map[string]int{"a3": 1},
+			desk: desk.State{Presence: map[string]desk.Presence{"a1": {Online: false}, "boss": {Online: false}}}, load: map[string]int{"a3": 1},
 			want: []string{"a2"}},
 		{name: "nobody timed out", in: RouteInput{},
-			desk: DeskState{Presence: map[string]Presence{"a1": {}, "a2": {}, "a3": {}, "boss": {}}}, want: nil},
+			desk: desk.State{Presence: map[string]desk.Presence{"a1": {}, "a2": {}, "a3": {}, "boss": {}}}, want: nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -96,7 +96,7 @@ func (s *server) handleImportAccounts(c *fiber.Ctx) error {
 		reason := ""
 		if err != nil {
 			reason = importErrorCode(err)
-			s.log.Warn("import accounts chunk failed", "requestID", requestID(c), "size", len(chunk), "err", err)
+			s.log.Warn("import accounts chunk failed", "requestID", requestID(c), "size", len(chunk), "error", err)
 		}
 		bad := make(map[string]bool, len(failedIDs))
 		for _, id := range failedIDs {

@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"go.temporal.io/api/workflowservice/v1"
 
-	"github.com/timdesk/timdesk/workflows"
+	"github.com/timdesk/timdesk/desk"
 )
 
 // registerAgentRoutes mounts the agent admin API.
@@ -28,7 +27,7 @@ type agentView struct {
 	OnDuty     bool       `json:"onDuty"`
 	Online     *bool      `json:"online"`     // null when presence is unknown
 	PresenceAt *time.Time `json:"presenceAt"` // last presence change
-	Load       *int64     `json:"load"`       // open consultations this agent holds (status human); null when unknown
+	Load       *int64     `json:"load"`       // running consultations this agent holds (status human); null when unknown
 }
 
 // agentsResponse answers GET /api/v1/agents.
@@ -40,7 +39,7 @@ type agentsResponse struct {
 }
 
 // handleListAgents serves GET /api/v1/agents: every roster agent with on-duty status, presence
-// (desk workflow) and current load (visibility count of TimdeskStatus="human" consultations).
+// (desk workflow) and current load (desk.AgentLoadQuery: running consultations it holds).
 func (s *server) handleListAgents(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	snap := s.desk.live(ctx)
@@ -99,7 +98,7 @@ func (s *server) fillLoads(ctx context.Context, views []agentView) {
 			defer func() { <-sem }()
 			n, err := s.agentLoad(ctx, views[i].ID)
 			if err != nil {
-				s.log.Warn("count agent load", "agent", views[i].ID, "err", err)
+				s.log.Warn("count agent load", "agent", views[i].ID, "error", err)
 				return
 			}
 			views[i].Load = &n
@@ -109,11 +108,9 @@ func (s *server) fillLoads(ctx context.Context, views []agentView) {
 }
 
 func (s *server) agentLoad(ctx context.Context, agent string) (int64, error) {
-	query := fmt.Sprintf("%s = %s AND %s = %s", workflows.StatusKey.GetName(), strconv.Quote("human"),
-		workflows.AgentKey.GetName(), strconv.Quote(agent))
-	resp, err := s.d.Counter.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+	resp, err := s.d.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
 		Namespace: s.cfg.TemporalNamespace,
-		Query:     query,
+		Query:     desk.AgentLoadQuery(agent),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("count workflows: %w", err)

@@ -9,15 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/timdesk/timdesk/activities"
-	"github.com/timdesk/timdesk/workflows"
+	"github.com/timdesk/timdesk/desk"
 )
 
 func TestListAgents(t *testing.T) {
 	at := testNow.Add(-time.Minute)
 	env := newTestEnv(t, func(e *testEnv) {
 		e.temporal.query = func(context.Context, call) (any, error) {
-			return workflows.DeskState{Presence: map[string]workflows.Presence{"agent_li": {Online: true, At: at}}}, nil
+			return desk.State{Presence: map[string]desk.Presence{"agent_li": {Online: true, At: at}}}, nil
 		}
 		e.temporal.count = func(_ context.Context, c call) (int64, error) {
 			switch {
@@ -37,7 +36,7 @@ func TestListAgents(t *testing.T) {
 	if err := json.Unmarshal(r.Body, &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Agents) != 3 || got.RosterSource != rosterFromFile || !got.PresenceKnown {
+	if len(got.Agents) != 3 || got.RosterSource != desk.SourceFile || !got.PresenceKnown {
 		t.Fatalf("response = %s", r.Body)
 	}
 	byID := map[string]agentView{}
@@ -52,11 +51,13 @@ func TestListAgents(t *testing.T) {
 	if emma.Online == nil || *emma.Online || emma.Load == nil || *emma.Load != 0 || emma.OnDuty {
 		t.Errorf("agent_emma = %s", mustJSON(emma))
 	}
-	if !zhang.Supervisor || zhang.Load != nil || zhang.Capacity != activities.DefaultCapacity {
+	if !zhang.Supervisor || zhang.Load != nil || zhang.Capacity != desk.DefaultCapacity {
 		t.Errorf("agent_zhang = %s", mustJSON(zhang))
 	}
 	for _, c := range env.temporal.Calls("Count") {
-		if c.ID != "default" || !strings.HasPrefix(c.Query, `TimdeskStatus = "human" AND TimdeskAgent = "`) {
+		// the running consultations only: a closed run (terminated, timed out) keeps its last status
+		if c.ID != "default" || !strings.HasPrefix(c.Query, `TimdeskStatus = "human" AND TimdeskAgent = "`) ||
+			!strings.HasSuffix(c.Query, `AND ExecutionStatus = "Running"`) {
 			t.Errorf("count query %q in namespace %q", c.Query, c.ID)
 		}
 	}

@@ -21,42 +21,25 @@ import (
 	"github.com/timdesk/timdesk/tim"
 )
 
-// Narrow consumer interfaces (STYLE 12). client.Client satisfies every one of them; tests use fakes.
-
-// signalWithStarter delivers a signal, starting the workflow when no run is open.
-type signalWithStarter interface {
+// temporalClient is everything the API asks of Temporal (STYLE 12: declared here, by its
+// consumer). client.Client satisfies it; tests use a fake.
+type temporalClient interface {
+	// SignalWithStartWorkflow delivers a signal, starting the workflow when no run is open.
 	SignalWithStartWorkflow(ctx context.Context, workflowID string, signalName string, signalArg any,
 		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
-}
-
-// workflowUpdater sends a workflow update.
-type workflowUpdater interface {
+	// SignalWorkflow signals an open workflow.
+	SignalWorkflow(ctx context.Context, workflowID string, runID string, signalName string, arg any) error
+	// UpdateWorkflow sends a workflow update.
 	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
-}
-
-// updateWithStarter sends an update, starting the workflow when no run is open.
-type updateWithStarter interface {
+	// NewWithStartWorkflowOperation and UpdateWithStartWorkflow send an update, starting the
+	// workflow when no run is open.
 	NewWithStartWorkflowOperation(options client.StartWorkflowOptions, workflow any, args ...any) client.WithStartWorkflowOperation
 	UpdateWithStartWorkflow(ctx context.Context, options client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error)
-}
-
-// workflowQuerier queries a workflow.
-type workflowQuerier interface {
+	// QueryWorkflow queries a workflow.
 	QueryWorkflow(ctx context.Context, workflowID string, runID string, queryType string, args ...any) (converter.EncodedValue, error)
-}
-
-// workflowSignaler signals an open workflow.
-type workflowSignaler interface {
-	SignalWorkflow(ctx context.Context, workflowID string, runID string, signalName string, arg any) error
-}
-
-// workflowCounter counts workflows through the visibility store.
-type workflowCounter interface {
+	// CountWorkflow counts workflows through the visibility store.
 	CountWorkflow(ctx context.Context, request *workflowservice.CountWorkflowExecutionsRequest) (*workflowservice.CountWorkflowExecutionsResponse, error)
-}
-
-// healthChecker checks that the Temporal frontend answers.
-type healthChecker interface {
+	// CheckHealth checks that the Temporal frontend answers.
 	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
 }
 
@@ -87,21 +70,11 @@ type deps struct {
 	// Registry receives the API's metrics and is served on /metrics.
 	Registry *prometheus.Registry
 
-	Starter       signalWithStarter
-	Updater       workflowUpdater
-	UpdateStarter updateWithStarter
-	Querier       workflowQuerier
-	Signaler      workflowSignaler
-	Counter       workflowCounter
-	Health        healthChecker
+	Temporal temporalClient
 
 	Signer     userSigSigner
 	Accounts   accountImporter
 	Translator textTranslator
-	// DetectLanguage returns a language code for text, "" when unknown (activities.DetectLanguage).
-	DetectLanguage func(text string) string
-	// ParseRoster validates roster YAML (activities.ParseRoster).
-	ParseRoster func([]byte) (*activities.Roster, error)
 	// ReadRosterFile returns the fallback roster file; nil when TIMDESK_ROSTER_FILE is unset.
 	ReadRosterFile func() ([]byte, error)
 }
@@ -159,8 +132,8 @@ func newApp(d deps) (*fiber.App, error) {
 		routes:  map[string]bool{},
 	}
 	s.langs = newUserLanguages(d.Now)
-	s.desk = newDeskView(d.Querier, d.ParseRoster, d.ReadRosterFile, d.Now, d.Logger)
-	s.trans = newTranslator(d.Translator, d.DetectLanguage, d.Config.TranslateBudget, d.Now, d.Logger)
+	s.desk = newDeskView(d.Temporal, d.ReadRosterFile, d.Now, d.Logger)
+	s.trans = newTranslator(d.Translator, d.Config.TranslateBudget, d.Now, d.Logger)
 	s.trans.metrics = m
 	s.signalled = newLRU[string, struct{}](signalledCacheSize, signalledCacheTTL, d.Now)
 	s.limiter = newIPLimiter(d.Config.UserSigRate, d.Config.UserSigBurst, d.Now)
@@ -206,14 +179,15 @@ func newApp(d deps) (*fiber.App, error) {
 
 func (d deps) validate() error {
 	var missing []string
-	for name, ok := range map[string]bool{
-		"Starter": d.Starter != nil, "Updater": d.Updater != nil, "UpdateStarter": d.UpdateStarter != nil,
-		"Querier": d.Querier != nil, "Signaler": d.Signaler != nil, "Counter": d.Counter != nil,
-		"Health": d.Health != nil, "Signer": d.Signer != nil, "Accounts": d.Accounts != nil,
-		"Translator": d.Translator != nil, "DetectLanguage": d.DetectLanguage != nil, "ParseRoster": d.ParseRoster != nil,
+	for _, dep := range []struct {
+		name string
+		ok   bool
+	}{
+		{"Temporal", d.Temporal != nil}, {"Signer", d.Signer != nil}, {"Accounts", d.Accounts != nil},
+		{"Translator", d.Translator != nil},
 	} {
-		if !ok {
-			missing = append(missing, name)
+		if !dep.ok {
+			missing = append(missing, dep.name)
 		}
 	}
 	if len(missing) > 0 {

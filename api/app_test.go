@@ -397,18 +397,10 @@ func newTestDeps(env *testEnv) deps {
 		Config:         env.cfg,
 		Now:            func() time.Time { return testNow },
 		Registry:       env.registry,
-		Starter:        env.temporal,
-		Updater:        env.temporal,
-		UpdateStarter:  env.temporal,
-		Querier:        env.temporal,
-		Signaler:       env.temporal,
-		Counter:        env.temporal,
-		Health:         env.temporal,
+		Temporal:       env.temporal,
 		Signer:         env.signer,
 		Accounts:       env.accounts,
 		Translator:     env.trans,
-		DetectLanguage: activities.DetectLanguage,
-		ParseRoster:    activities.ParseRoster,
 		ReadRosterFile: func() ([]byte, error) { return []byte(testRoster), nil },
 	}
 }
@@ -483,7 +475,7 @@ func bearer(token string) string { return "Bearer " + token }
 
 func TestNewAppMissingDeps(t *testing.T) {
 	_, err := newApp(deps{Config: testConfig()})
-	if err == nil || !strings.Contains(err.Error(), "Starter") {
+	if err == nil || !strings.Contains(err.Error(), "Temporal") {
 		t.Fatalf("newApp without deps: got %v, want an error naming the missing dependencies", err)
 	}
 }

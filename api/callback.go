@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 	"github.com/timdesk/timdesk/workflows"
 )
@@ -118,8 +119,8 @@ func (s *server) c2c(ctx context.Context, cmd string, m tim.C2CMsgCallback) (tim
 	if staff(from) {
 		return tim.Allow(), decisionIgnored // our own sends (replies, relays) and admin traffic
 	}
-	desk := s.desk.cached(ctx)
-	fromAgent, toAgent := desk.IsAgent(from), desk.IsAgent(to)
+	snap := s.desk.cached(ctx)
+	fromAgent, toAgent := snap.IsAgent(from), snap.IsAgent(to)
 	before := cmd == tim.CmdC2CBeforeSendMsg
 	switch {
 	case to == s.cfg.ServiceAccount && !fromAgent:
@@ -131,12 +132,12 @@ func (s *server) c2c(ctx context.Context, cmd string, m tim.C2CMsgCallback) (tim
 		return s.agentMessage(ctx, m)
 	case !fromAgent && !toAgent && !staff(to):
 		if text := m.MsgBody.Text(); text != "" {
-			s.langs.observe(from, s.d.DetectLanguage(text))
+			s.langs.observe(from, desk.DetectLanguage(text))
 		}
 		if !before {
 			return tim.Allow(), decisionIgnored
 		}
-		return s.trans.beforeSend(ctx, m, s.langs.of(to, desk))
+		return s.trans.beforeSend(ctx, m, s.langs.of(to, snap))
 	}
 	return tim.Allow(), decisionIgnored
 }
@@ -196,7 +197,7 @@ func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCa
 		}
 	}
 	if in.Text != "" {
-		s.langs.observe(m.FromAccount, s.d.DetectLanguage(in.Text))
+		s.langs.observe(m.FromAccount, desk.DetectLanguage(in.Text))
 	}
 	customer := m.FromAccount
 	id := workflows.ConsultationID(customer)
@@ -211,10 +212,10 @@ func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCa
 	}
 	ctx, cancel := context.WithTimeout(withSignalRequestID(ctx, id, in.MsgKey), s.cfg.CallbackBudget)
 	defer cancel()
-	_, err := s.d.Starter.SignalWithStartWorkflow(ctx, id, workflows.SignalMessage, in, opts,
+	_, err := s.d.Temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalMessage, in, opts,
 		workflows.ConsultationWorkflow, workflows.ConsultationInput{Customer: customer, ServiceAccount: s.cfg.ServiceAccount})
 	if err != nil {
-		s.log.Warn("signal consultation failed", "workflowID", id, "msgKey", in.MsgKey, "err", err)
+		s.log.Warn("signal consultation failed", "workflowID", id, "msgKey", in.MsgKey, "error", err)
 		return tim.Reject(), decisionSignalFailed
 	}
 	if cmd == tim.CmdC2CBeforeSendMsg && in.MsgKey != "" {
@@ -254,7 +255,7 @@ func (s *server) agentMessage(ctx context.Context, m tim.C2CMsgCallback) (tim.Ca
 		s.log.Info("agent message not accepted by consultation", "workflowID", id, "reason", appErr.Message())
 		return tim.Allow(), decisionAgentPassed
 	default:
-		s.log.Warn("agent message update failed", "workflowID", id, "msgKey", in.MsgKey, "err", err)
+		s.log.Warn("agent message update failed", "workflowID", id, "msgKey", in.MsgKey, "error", err)
 		return tim.Reject(), decisionAgentFailed
 	}
 }
@@ -269,7 +270,7 @@ func (s *server) updateAgentMessage(ctx context.Context, workflowID string, in w
 	if deadline, ok := ctx.Deadline(); ok {
 		in.AnswerBy = deadline.Add(-s.cfg.CallbackBudget / 4).UTC()
 	}
-	h, err := s.d.Updater.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	h, err := s.d.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflowID,
 		UpdateID:     in.MsgKey,
 		UpdateName:   workflows.UpdateAgentMessage,
@@ -307,8 +308,8 @@ func (s *server) stateChange(ctx context.Context, sc tim.StateChangeCallback) (t
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallbackBudget)
 	defer cancel()
-	if err := s.signalDesk(ctx, workflows.SignalPresence, workflows.PresenceEvent{UserID: user, Online: online, At: at}); err != nil {
-		s.log.Warn("record presence failed", "user", user, "err", err)
+	if err := s.signalDesk(ctx, workflows.SignalPresence, desk.PresenceEvent{UserID: user, Online: online, At: at}); err != nil {
+		s.log.Warn("record presence failed", "user", user, "error", err)
 		return tim.Fail(), decisionPresenceFail
 	}
 	return tim.Allow(), decisionPresence
@@ -325,7 +326,7 @@ func (s *server) deskStartOptions() client.StartWorkflowOptions {
 
 // signalDesk signals the desk workflow, starting it when it is not running.
 func (s *server) signalDesk(ctx context.Context, signal string, arg any) error {
-	_, err := s.d.Starter.SignalWithStartWorkflow(ctx, workflows.DeskWorkflowID, signal, arg, s.deskStartOptions(),
+	_, err := s.d.Temporal.SignalWithStartWorkflow(ctx, workflows.DeskWorkflowID, signal, arg, s.deskStartOptions(),
 		workflows.DeskWorkflow, workflows.DeskInput{})
 	if err != nil {
 		return fmt.Errorf("signal desk %s: %w", signal, err)

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 	"github.com/timdesk/timdesk/workflows"
 )
@@ -502,7 +503,7 @@ func TestCallbackAgentSetFromDesk(t *testing.T) {
 			if c.ID != workflows.DeskWorkflowID || c.Name != workflows.QueryDesk {
 				return nil, errNoFake
 			}
-			return workflows.DeskState{RosterYAML: deskRoster, RosterVersion: 4}, nil
+			return desk.State{RosterYAML: deskRoster, RosterVersion: 4}, nil
 		}
 		e.temporal.update = func(context.Context, call) (any, error) { return workflows.AgentMessageResult{Owned: true}, nil }
 	})
@@ -538,7 +539,7 @@ func TestCallbackStateChange(t *testing.T) {
 				t.Fatalf("SignalWithStart calls = %d, want 1", len(calls))
 			}
 			c := calls[0]
-			ev, ok := c.Arg.(workflows.PresenceEvent)
+			ev, ok := c.Arg.(desk.PresenceEvent)
 			if c.ID != workflows.DeskWorkflowID || c.Name != workflows.SignalPresence || !ok {
 				t.Fatalf("call = %+v", c)
 			}
@@ -558,7 +559,7 @@ func deskWithLanguages(langs map[string]string) func(context.Context, call) (any
 		if c.Name != workflows.QueryDesk {
 			return nil, errNoFake
 		}
-		return workflows.DeskState{Languages: langs}, nil
+		return desk.State{Languages: langs}, nil
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/timdesk/timdesk/internal/temporalenv"
+	"github.com/timdesk/timdesk/tim"
 )
 
 // Config is the API program's whole configuration, read once from the environment by loadConfig.
@@ -69,8 +70,8 @@ type Config struct {
 
 // Defaults of the optional settings.
 const (
-	defaultAdmin           = "administrator"
-	defaultTIMBaseURL      = "https://console.tim.qq.com"
+	defaultAdmin           = tim.DefaultAdmin
+	defaultTIMBaseURL      = tim.DefaultBaseURL
 	defaultServiceAccount  = "support"
 	defaultListen          = ":8080"
 	defaultTemporalAddress = temporalenv.DefaultAddress
@@ -192,7 +193,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	for _, v := range []struct{ name, value string }{
 		{"TIMDESK_ADMIN", cfg.Admin}, {"TIMDESK_SERVICE_ACCOUNT", cfg.ServiceAccount},
 	} {
-		if !validUserID(v.value) {
+		if tim.ValidateUserID(v.value) != nil {
 			problems = append(problems, v.name+" must be a valid Tencent IM UserID (1-32 bytes, no control characters)")
 		}
 	}
@@ -273,19 +274,6 @@ func parseRate(raw string) (perSecond float64, burst int, err error) {
 		return 0, 0, nil
 	}
 	return float64(n) / per.Seconds(), n, nil
-}
-
-// validUserID mirrors tim.ValidateUserID for config values (1..32 bytes, no control characters).
-func validUserID(id string) bool {
-	if len(id) == 0 || len(id) > 32 {
-		return false
-	}
-	for _, r := range id {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // String describes the configuration with every secret redacted.

@@ -23,7 +23,7 @@ func (s *server) handleConsultationState(c *fiber.Ctx) error {
 		return err
 	}
 	id := workflows.ConsultationID(customer)
-	v, err := s.d.Querier.QueryWorkflow(c.UserContext(), id, "", workflows.QueryState)
+	v, err := s.d.Temporal.QueryWorkflow(c.UserContext(), id, "", workflows.QueryState)
 	if err != nil {
 		return temporalError(c.UserContext(), "no consultation for this customer", fmt.Errorf("query %s: %w", id, err))
 	}
@@ -66,7 +66,7 @@ func (s *server) handleCloseConsultation(c *fiber.Ctx) error {
 		req.By = "admin"
 	}
 	id := workflows.ConsultationID(customer)
-	err = s.d.Signaler.SignalWorkflow(c.UserContext(), id, "", workflows.SignalClose,
+	err = s.d.Temporal.SignalWorkflow(c.UserContext(), id, "", workflows.SignalClose,
 		workflows.CloseRequest{Reason: req.Reason, By: req.By})
 	if err != nil {
 		return temporalError(c.UserContext(), "no open consultation for this customer", fmt.Errorf("signal close %s: %w", id, err))

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/workflows"
 )
 
@@ -20,22 +20,15 @@ const (
 	deskAdminQueryTimeout = 5 * time.Second        // admin reads, which want the live value
 )
 
-// Roster sources reported by the admin API.
-const (
-	rosterFromDesk = "desk"
-	rosterFromFile = "file"
-	rosterNone     = "none"
-)
-
 // deskSnapshot is what the API knows about the desk at one moment.
 type deskSnapshot struct {
-	Roster     *activities.Roster // nil when no roster is known
+	Roster     *desk.Roster // nil when no roster is known
 	RosterYAML string
 	Version    int
-	Source     string                        // rosterFromDesk, rosterFromFile or rosterNone
-	Presence   map[string]workflows.Presence // nil when the desk workflow did not answer
-	Languages  map[string]string             // preferences set through the API
-	DeskErr    error                         // why the desk workflow did not answer (nil when it did)
+	Source     string                   // desk.SourceDesk, desk.SourceFile or desk.SourceNone
+	Presence   map[string]desk.Presence // nil when the desk workflow did not answer
+	Languages  map[string]string        // preferences set through the API
+	DeskErr    error                    // why the desk workflow did not answer (nil when it did)
 	FetchedAt  time.Time
 }
 
@@ -46,8 +39,7 @@ func (s *deskSnapshot) IsAgent(id string) bool {
 
 // deskView caches the desk workflow's state (query QueryDesk), falling back to the roster file.
 type deskView struct {
-	querier  workflowQuerier
-	parse    func([]byte) (*activities.Roster, error)
+	querier  temporalClient
 	readFile func() ([]byte, error)
 	now      func() time.Time
 	log      *slog.Logger
@@ -58,9 +50,8 @@ type deskView struct {
 	fetchMu    sync.Mutex // one synchronous fetch at a time
 }
 
-func newDeskView(q workflowQuerier, parse func([]byte) (*activities.Roster, error), readFile func() ([]byte, error),
-	now func() time.Time, log *slog.Logger) *deskView {
-	return &deskView{querier: q, parse: parse, readFile: readFile, now: now, log: log}
+func newDeskView(q temporalClient, readFile func() ([]byte, error), now func() time.Time, log *slog.Logger) *deskView {
+	return &deskView{querier: q, readFile: readFile, now: now, log: log}
 }
 
 // cached returns a recent snapshot: fresh from the cache, stale while a background refresh runs,
@@ -129,47 +120,49 @@ func (d *deskView) store(s *deskSnapshot) *deskSnapshot {
 	return s
 }
 
-// fetch queries the desk workflow and falls back to the roster file for the roster.
+// fetch queries the desk workflow and applies desk.ResolveRoster (its override, else the roster
+// file).
 func (d *deskView) fetch(ctx context.Context) *deskSnapshot {
-	snap := &deskSnapshot{Source: rosterNone, FetchedAt: d.now()}
+	snap := &deskSnapshot{Source: desk.SourceNone, FetchedAt: d.now()}
 	state, err := d.queryDesk(ctx)
 	if err != nil {
-		snap.DeskErr = err
-		d.log.Debug("desk query failed, using roster file", "err", err)
+		snap.DeskErr, state = err, desk.State{}
+		d.log.Debug("desk query failed, using roster file", "error", err)
 	} else {
 		snap.Presence = state.Presence
 		snap.Languages = state.Languages
-		if state.RosterYAML != "" {
-			r, perr := d.parse([]byte(state.RosterYAML))
-			if perr == nil {
-				snap.Roster, snap.RosterYAML, snap.Version, snap.Source = r, state.RosterYAML, state.RosterVersion, rosterFromDesk
-				return snap
-			}
-			d.log.Warn("desk roster does not parse, using roster file", "err", perr)
-		}
 	}
-	if d.readFile == nil {
-		return snap
+	var file func() (*desk.Roster, string, error)
+	if d.readFile != nil {
+		file = d.rosterFile
 	}
-	raw, err := d.readFile()
+	parse := func(yaml string) (*desk.Roster, error) { return desk.ParseRoster([]byte(yaml)) }
+	res, err := desk.ResolveRoster(state, parse, file)
+	if res.OverrideErr != nil {
+		d.log.Warn("desk roster does not parse, using roster file", "error", res.OverrideErr)
+	}
 	if err != nil {
-		d.log.Warn("read roster file", "err", err)
-		return snap
+		d.log.Warn("roster file unusable", "error", err)
 	}
-	r, err := d.parse(raw)
-	if err != nil {
-		d.log.Warn("roster file does not parse", "err", err)
-		return snap
-	}
-	snap.Roster, snap.RosterYAML, snap.Source = r, string(raw), rosterFromFile
-	if snap.DeskErr == nil {
-		snap.Version = state.RosterVersion // the desk routes with the worker's file at this version
-	}
+	snap.Roster, snap.RosterYAML, snap.Source, snap.Version = res.Roster, res.YAML, res.Source, res.Version
 	return snap
 }
 
-func (d *deskView) queryDesk(ctx context.Context) (workflows.DeskState, error) {
-	var st workflows.DeskState
+// rosterFile reads and parses the roster file.
+func (d *deskView) rosterFile() (*desk.Roster, string, error) {
+	raw, err := d.readFile()
+	if err != nil {
+		return nil, "", fmt.Errorf("read roster file: %w", err)
+	}
+	r, err := desk.ParseRoster(raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("roster file: %w", err)
+	}
+	return r, string(raw), nil
+}
+
+func (d *deskView) queryDesk(ctx context.Context) (desk.State, error) {
+	var st desk.State
 	v, err := d.querier.QueryWorkflow(ctx, workflows.DeskWorkflowID, "", workflows.QueryDesk)
 	if err != nil {
 		return st, fmt.Errorf("query desk: %w", err)

@@ -158,10 +158,10 @@ func errorHandler(logger *slog.Logger) fiber.ErrorHandler {
 		rid := requestID(c)
 		if status >= 500 {
 			logger.Error("request failed", "requestID", rid, "method", c.Method(), "route", routeLabel(c),
-				"status", status, "err", err)
+				"status", status, "error", err)
 		} else {
 			logger.Debug("request rejected", "requestID", rid, "method", c.Method(), "route", routeLabel(c),
-				"status", status, "code", code, "err", err)
+				"status", status, "code", code, "error", err)
 		}
 		if status == http.StatusUnauthorized {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="timdesk"`)

@@ -34,8 +34,8 @@ func (s *server) handleReadyz(c *fiber.Ctx) error {
 
 	ctx, cancel := context.WithTimeout(c.UserContext(), readyTimeout)
 	defer cancel()
-	if _, err := s.d.Health.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		s.log.Warn("readiness: temporal health check failed", "requestID", requestID(c), "err", err)
+	if _, err := s.d.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		s.log.Warn("readiness: temporal health check failed", "requestID", requestID(c), "error", err)
 		checks["temporal"] = "unreachable"
 		ready = false
 	} else {

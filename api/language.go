@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/workflows"
 )
 
@@ -38,7 +39,7 @@ func (s *server) handleSetLanguage(c *fiber.Ctx) error {
 	if lang != "" && !languagePattern.MatchString(lang) {
 		return newError(codeInvalid, `language must be a language tag such as "en" or "zh-CN" (or "" to clear)`)
 	}
-	err = s.signalDesk(c.UserContext(), workflows.SignalLanguage, workflows.LanguagePreference{UserID: userID, Language: lang})
+	err = s.signalDesk(c.UserContext(), workflows.SignalLanguage, desk.LanguagePreference{UserID: userID, Language: lang})
 	if err != nil {
 		return temporalError(c.UserContext(), "desk workflow not found", fmt.Errorf("set language: %w", err))
 	}

@@ -8,6 +8,7 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 	"github.com/timdesk/timdesk/workflows"
 )
@@ -19,17 +20,17 @@ func TestSetLanguage(t *testing.T) {
 		body       string
 		signal     func(context.Context, call) error
 		wantStatus int
-		want       workflows.LanguagePreference
+		want       desk.LanguagePreference
 	}{
-		{"set", "/api/v1/users/alice/language", `{"language":"ja"}`, okSignal, 200, workflows.LanguagePreference{UserID: "alice", Language: "ja"}},
-		{"region tag", "/api/v1/users/alice/language", `{"language":"zh-CN"}`, okSignal, 200, workflows.LanguagePreference{UserID: "alice", Language: "zh-CN"}},
-		{"clear", "/api/v1/users/alice/language", `{"language":""}`, okSignal, 200, workflows.LanguagePreference{UserID: "alice"}},
-		{"bad tag", "/api/v1/users/alice/language", `{"language":"english please"}`, nil, 400, workflows.LanguagePreference{}},
-		{"bad user", "/api/v1/users/" + strings.Repeat("u", 33) + "/language", `{"language":"en"}`, nil, 400, workflows.LanguagePreference{}},
-		{"malformed", "/api/v1/users/alice/language", `{"language":1}`, nil, 400, workflows.LanguagePreference{}},
+		{"set", "/api/v1/users/alice/language", `{"language":"ja"}`, okSignal, 200, desk.LanguagePreference{UserID: "alice", Language: "ja"}},
+		{"region tag", "/api/v1/users/alice/language", `{"language":"zh-CN"}`, okSignal, 200, desk.LanguagePreference{UserID: "alice", Language: "zh-CN"}},
+		{"clear", "/api/v1/users/alice/language", `{"language":""}`, okSignal, 200, desk.LanguagePreference{UserID: "alice"}},
+		{"bad tag", "/api/v1/users/alice/language", `{"language":"english please"}`, nil, 400, desk.LanguagePreference{}},
+		{"bad user", "/api/v1/users/" + strings.Repeat("u", 33) + "/language", `{"language":"en"}`, nil, 400, desk.LanguagePreference{}},
+		{"malformed", "/api/v1/users/alice/language", `{"language":1}`, nil, 400, desk.LanguagePreference{}},
 		{"Temporal unavailable", "/api/v1/users/alice/language", `{"language":"ja"}`, func(context.Context, call) error {
 			return serviceerror.NewUnavailable("down")
-		}, 503, workflows.LanguagePreference{UserID: "alice", Language: "ja"}},
+		}, 503, desk.LanguagePreference{UserID: "alice", Language: "ja"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

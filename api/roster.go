@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/workflows"
 )
 
@@ -33,7 +34,7 @@ func (s *server) registerRosterRoutes(r adminRouter) {
 // the roster file), with X-Roster-Version and X-Roster-Source headers.
 func (s *server) handleGetRoster(c *fiber.Ctx) error {
 	snap := s.desk.live(c.UserContext())
-	if snap.Source == rosterNone {
+	if snap.Source == desk.SourceNone {
 		return newError(codeNotFound, "no roster: none stored in the desk and no TIMDESK_ROSTER_FILE")
 	}
 	c.Set("X-Roster-Version", strconv.Itoa(snap.Version))
@@ -49,14 +50,14 @@ type rosterUpdateResponse struct {
 	Source  string `json:"source"`
 }
 
-// handlePutRoster serves PUT /api/v1/roster: validates the YAML body (activities.ParseRoster) and
+// handlePutRoster serves PUT /api/v1/roster: validates the YAML body (desk.ParseRoster) and
 // stores it in the desk workflow through an update; the worker routes with it from then on.
 func (s *server) handlePutRoster(c *fiber.Ctx) error {
 	body := c.Body()
 	if len(body) > maxRosterBytes {
 		return newError(codeTooLarge, "roster larger than 256 KiB")
 	}
-	roster, err := s.d.ParseRoster(body)
+	roster, err := desk.ParseRoster(body)
 	if err != nil {
 		// Validation messages describe the caller's own YAML; they are safe to return.
 		return wrapError(codeInvalid, "invalid roster: "+truncate(err.Error(), 300), err)
@@ -65,7 +66,7 @@ func (s *server) handlePutRoster(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(rosterUpdateResponse{Version: res.Version, Agents: len(roster.Agents), Source: rosterFromDesk})
+	return c.JSON(rosterUpdateResponse{Version: res.Version, Agents: len(roster.Agents), Source: desk.SourceDesk})
 }
 
 // handleDeleteRoster serves DELETE /api/v1/roster: drops the stored roster so the desk goes back
@@ -75,25 +76,25 @@ func (s *server) handleDeleteRoster(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(rosterUpdateResponse{Version: res.Version, Source: rosterFromFile})
+	return c.JSON(rosterUpdateResponse{Version: res.Version, Source: desk.SourceFile})
 }
 
 // updateDeskRoster stores yaml in the desk workflow (update "roster", starting the desk when
 // needed) and drops the cached desk view.
-func (s *server) updateDeskRoster(ctx context.Context, yaml string) (workflows.RosterResult, error) {
+func (s *server) updateDeskRoster(ctx context.Context, yaml string) (desk.RosterResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, rosterUpdateTimeout)
 	defer cancel()
-	op := s.d.UpdateStarter.NewWithStartWorkflowOperation(s.deskStartOptionsForUpdate(), workflows.DeskWorkflow, workflows.DeskInput{})
-	h, err := s.d.UpdateStarter.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+	op := s.d.Temporal.NewWithStartWorkflowOperation(s.deskStartOptionsForUpdate(), workflows.DeskWorkflow, workflows.DeskInput{})
+	h, err := s.d.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{
 			WorkflowID:   workflows.DeskWorkflowID,
 			UpdateName:   workflows.UpdateRoster,
-			Args:         []any{workflows.RosterUpdate{YAML: yaml}},
+			Args:         []any{desk.RosterUpdate{YAML: yaml}},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
-	var res workflows.RosterResult
+	var res desk.RosterResult
 	if err == nil {
 		err = h.Get(ctx, &res)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,7 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/workflows"
 )
 
@@ -21,19 +20,19 @@ func TestGetRoster(t *testing.T) {
 	t.Run("from the roster file", func(t *testing.T) {
 		env := newTestEnv(t)
 		r := env.do(t, http.MethodGet, "/api/v1/roster", "", adminHeader()...)
-		if r.Status != 200 || string(r.Body) != testRoster || r.Header.Get("X-Roster-Source") != rosterFromFile {
+		if r.Status != 200 || string(r.Body) != testRoster || r.Header.Get("X-Roster-Source") != desk.SourceFile {
 			t.Fatalf("status %d source %q body %s", r.Status, r.Header.Get("X-Roster-Source"), r.Body)
 		}
 	})
 	t.Run("from the desk", func(t *testing.T) {
-		desk := strings.Replace(testRoster, "Emma", "Emma B.", 1)
+		deskYAML := strings.Replace(testRoster, "Emma", "Emma B.", 1)
 		env := newTestEnv(t, func(e *testEnv) {
 			e.temporal.query = func(context.Context, call) (any, error) {
-				return workflows.DeskState{RosterYAML: desk, RosterVersion: 7}, nil
+				return desk.State{RosterYAML: deskYAML, RosterVersion: 7}, nil
 			}
 		})
 		r := env.do(t, http.MethodGet, "/api/v1/roster", "", adminHeader()...)
-		if r.Status != 200 || string(r.Body) != desk || r.Header.Get("X-Roster-Source") != rosterFromDesk || r.Header.Get("X-Roster-Version") != "7" {
+		if r.Status != 200 || string(r.Body) != deskYAML || r.Header.Get("X-Roster-Source") != desk.SourceDesk || r.Header.Get("X-Roster-Version") != "7" {
 			t.Fatalf("status %d headers %v body %s", r.Status, r.Header, r.Body)
 		}
 	})
@@ -41,10 +40,8 @@ func TestGetRoster(t *testing.T) {
 		env := newTestEnv(t)
 		app, err := newApp(deps{
 			Config: testConfig(), Now: func() time.Time { return testNow },
-			Starter: env.temporal, Updater: env.temporal, UpdateStarter: env.temporal, Querier: env.temporal,
-			Signaler: env.temporal, Counter: env.temporal, Health: env.temporal, Signer: env.signer,
-			Accounts: env.accounts, Translator: env.trans, DetectLanguage: func(string) string { return "" },
-			ParseRoster: func([]byte) (*activities.Roster, error) { return nil, errors.New("x") },
+			Temporal: env.temporal, Signer: env.signer, Accounts: env.accounts, Translator: env.trans,
+			ReadRosterFile: func() ([]byte, error) { return []byte("agents: ["), nil },
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -67,7 +64,7 @@ func TestPutRoster(t *testing.T) {
 		wantStatus int
 		wantCode   string
 	}{
-		{"valid roster", testRoster, func(context.Context, call) (any, error) { return workflows.RosterResult{Version: 3}, nil }, 200, ""},
+		{"valid roster", testRoster, func(context.Context, call) (any, error) { return desk.RosterResult{Version: 3}, nil }, 200, ""},
 		{"invalid YAML", "agents: [", nil, 400, codeInvalid},
 		{"unknown time zone", strings.Replace(testRoster, "Asia/Shanghai", "Mars/Olympus", 1), nil, 400, codeInvalid},
 		{"bad shift", strings.Replace(testRoster, "sat 10:00-16:00", "someday", 1), nil, 400, codeInvalid},
@@ -100,7 +97,7 @@ func TestPutRoster(t *testing.T) {
 			}
 			c := calls[0]
 			if c.ID != workflows.DeskWorkflowID || c.Name != workflows.UpdateRoster || c.Update.WaitForStage != client.WorkflowUpdateStageCompleted ||
-				c.Arg != (workflows.RosterUpdate{YAML: testRoster}) {
+				c.Arg != (desk.RosterUpdate{YAML: testRoster}) {
 				t.Errorf("update = %+v", c)
 			}
 			if c.Start.ID != workflows.DeskWorkflowID || c.Start.WorkflowIDConflictPolicy != enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING || c.Start.TaskQueue != "tq-test" {
@@ -118,13 +115,13 @@ func TestPutRoster(t *testing.T) {
 
 func TestDeleteRoster(t *testing.T) {
 	env := newTestEnv(t, func(e *testEnv) {
-		e.temporal.updateWithStart = func(context.Context, call) (any, error) { return workflows.RosterResult{Version: 9}, nil }
+		e.temporal.updateWithStart = func(context.Context, call) (any, error) { return desk.RosterResult{Version: 9}, nil }
 	})
 	r := env.do(t, http.MethodDelete, "/api/v1/roster", "", adminHeader()...)
 	if r.Status != 200 {
 		t.Fatalf("status = %d; body %s", r.Status, r.Body)
 	}
-	if calls := env.temporal.Calls("UpdateWithStart"); len(calls) != 1 || calls[0].Arg != (workflows.RosterUpdate{}) {
+	if calls := env.temporal.Calls("UpdateWithStart"); len(calls) != 1 || calls[0].Arg != (desk.RosterUpdate{}) {
 		t.Fatalf("calls = %+v, want one update with an empty roster", calls)
 	}
 }

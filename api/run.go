@@ -42,14 +42,14 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	scope, scopeCloser, err := newTemporalMetricsScope(reg, func(err error) {
-		logger.Warn("temporal metrics registration", "err", err)
+		logger.Warn("temporal metrics registration", "error", err)
 	})
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err := scopeCloser.Close(); err != nil {
-			logger.Warn("close temporal metrics scope", "err", err)
+			logger.Warn("close temporal metrics scope", "error", err)
 		}
 	}()
 
@@ -86,18 +86,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Logger:         logger,
 		Now:            time.Now,
 		Registry:       reg,
-		Starter:        tc,
-		Updater:        tc,
-		UpdateStarter:  tc,
-		Querier:        tc,
-		Signaler:       tc,
-		Counter:        tc,
-		Health:         tc,
+		Temporal:       tc,
 		Signer:         tim.NewSigner(cfg.SDKAppID, cfg.SecretKey),
 		Accounts:       tim.NewClient(timCfg),
 		Translator:     llm,
-		DetectLanguage: activities.DetectLanguage,
-		ParseRoster:    activities.ParseRoster,
 		ReadRosterFile: readRoster,
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 )
 
@@ -29,7 +30,6 @@ const (
 // budget after which the original is delivered unchanged.
 type translator struct {
 	backend textTranslator
-	detect  func(string) string
 	budget  time.Duration
 	now     func() time.Time
 	log     *slog.Logger
@@ -39,13 +39,13 @@ type translator struct {
 
 type translationKey struct{ source, target, text string }
 
-func newTranslator(backend textTranslator, detect func(string) string, budget time.Duration, now func() time.Time,
+func newTranslator(backend textTranslator, budget time.Duration, now func() time.Time,
 	log *slog.Logger) *translator {
 	if budget <= 0 {
 		budget = defaultTranslateBudget
 	}
 	return &translator{
-		backend: backend, detect: detect, budget: budget, now: now, log: log,
+		backend: backend, budget: budget, now: now, log: log,
 		cache: newLRU[translationKey, string](translationCacheSize, translationCacheTTL, now),
 	}
 }
@@ -95,7 +95,7 @@ func (t *translator) translateMessage(ctx context.Context, m tim.C2CMsgCallback,
 	if target == "" {
 		return tim.Allow(), "recipient_unknown"
 	}
-	source := t.detect(m.MsgBody.Text())
+	source := desk.DetectLanguage(m.MsgBody.Text())
 	if source == "" {
 		return tim.Allow(), "source_unknown"
 	}
@@ -126,7 +126,7 @@ func (t *translator) translateMessage(ctx context.Context, m tim.C2CMsgCallback,
 			if ok {
 				t.cache.Put(key, out.Text)
 			} else if err != nil {
-				t.log.Debug("translate failed", "err", err)
+				t.log.Debug("translate failed", "error", err)
 			}
 			results <- result{p.index, out.Text, ok}
 		}()

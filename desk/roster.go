@@ -1,4 +1,4 @@
-package activities
+package desk
 
 import (
 	"errors"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/timdesk/timdesk/tim"
 )
 
 // Default escalation timeouts used when the roster leaves them out.
@@ -114,7 +116,7 @@ func (r *Roster) validate() error {
 	r.shifts = make(map[string][]shift, len(r.Agents))
 	for i := range r.Agents {
 		a := &r.Agents[i]
-		if err := validUserID(a.ID); err != nil {
+		if err := tim.ValidateUserID(a.ID); err != nil {
 			return fmt.Errorf("agent %d: %w", i, err)
 		}
 		if _, dup := r.shifts[a.ID]; dup {
@@ -138,7 +140,7 @@ func (r *Roster) validate() error {
 		r.shifts[a.ID] = list
 	}
 	for _, s := range r.Supervisors {
-		if err := validUserID(s); err != nil {
+		if err := tim.ValidateUserID(s); err != nil {
 			return fmt.Errorf("supervisor: %w", err)
 		}
 	}
@@ -158,18 +160,6 @@ func (r *Roster) validate() error {
 			}
 		}
 		r.overrides[o.Date] = o
-	}
-	return nil
-}
-
-func validUserID(id string) error {
-	if id == "" || len(id) > 32 {
-		return fmt.Errorf("user id %q must be 1..32 bytes", id)
-	}
-	for _, c := range id {
-		if c < 0x20 || c == 0x7f {
-			return fmt.Errorf("user id %q has control characters", id)
-		}
 	}
 	return nil
 }
@@ -352,4 +342,47 @@ func (r *Roster) NextShiftStart(now time.Time) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// Roster sources: where the roster in force comes from.
+const (
+	SourceDesk = "desk" // the override stored in the desk workflow (PUT /api/v1/roster)
+	SourceFile = "file" // the roster file (TIMDESK_ROSTER_FILE)
+	SourceNone = "none" // neither
+)
+
+// RosterInForce is the roster routing uses and where it comes from.
+type RosterInForce struct {
+	Roster  *Roster // nil when Source is SourceNone
+	YAML    string  // the override's document, or the file's when the caller gave it
+	Source  string  // SourceDesk, SourceFile or SourceNone
+	Version int     // the desk's roster version (the file counts as the version it went back to)
+	// OverrideErr says why a stored override was ignored (it does not parse); nil otherwise.
+	OverrideErr error
+}
+
+// ResolveRoster applies the rule "desk override, else file": the desk state's roster YAML when it
+// is set and parses (with parse, which callers may cache), else the roster file as file returns it
+// (nil roster: there is none). An error reading the file is returned with the SourceNone result.
+func ResolveRoster(st State, parse func(yaml string) (*Roster, error), file func() (*Roster, string, error)) (RosterInForce, error) {
+	res := RosterInForce{Source: SourceNone, Version: st.RosterVersion}
+	if st.RosterYAML != "" {
+		r, err := parse(st.RosterYAML)
+		if err == nil {
+			res.Roster, res.YAML, res.Source = r, st.RosterYAML, SourceDesk
+			return res, nil
+		}
+		res.OverrideErr = err
+	}
+	if file == nil {
+		return res, nil
+	}
+	r, raw, err := file()
+	if err != nil {
+		return res, err
+	}
+	if r != nil {
+		res.Roster, res.YAML, res.Source = r, raw, SourceFile
+	}
+	return res, nil
 }

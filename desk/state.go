@@ -1,31 +1,30 @@
-package activities
+package desk
 
 import "time"
 
-// Search attribute names (Keyword) the consultation workflow keeps up to date; the Router counts
-// an agent's load with them. Every namespace must register them.
-const (
-	StatusAttribute   = "TimdeskStatus"   // ai | queued | human | closed
-	CustomerAttribute = "TimdeskCustomer" // customer UserID
-	AgentAttribute    = "TimdeskAgent"    // assigned agent UserID
-	LanguageAttribute = "TimdeskLanguage" // customer's language
-)
-
-// Consultation statuses (values of StatusAttribute).
-const (
-	StatusAI     = "ai"
-	StatusQueued = "queued"
-	StatusHuman  = "human"
-	StatusClosed = "closed"
-)
-
-// DeskState is the desk entity workflow's live state (its "desk" query result): presence per
-// user from State.StateChange, user language preferences, and the roster override.
-type DeskState struct {
+// State is the desk entity workflow's live state (its "desk" query result): presence per user
+// from State.StateChange, user language preferences, and the roster override.
+type State struct {
 	Presence      map[string]Presence `json:"presence"`
 	Languages     map[string]string   `json:"languages"`
 	RosterYAML    string              `json:"rosterYAML,omitempty"` // "" = the worker's roster file
 	RosterVersion int                 `json:"rosterVersion"`
+}
+
+// NewState is an empty desk state, or st with its maps made (a state carried over by
+// continue-as-new may have nil maps).
+func NewState(st *State) State {
+	var out State
+	if st != nil {
+		out = *st
+	}
+	if out.Presence == nil {
+		out.Presence = map[string]Presence{}
+	}
+	if out.Languages == nil {
+		out.Languages = map[string]string{}
+	}
+	return out
 }
 
 // Presence is the latest known login state of a user.
@@ -42,10 +41,42 @@ type PresenceEvent struct {
 	At     time.Time `json:"at"`
 }
 
+// ApplyPresence records ev unless it is older than what is known; it reports whether the user
+// came online (offline or unknown before, online now).
+func (s *State) ApplyPresence(ev PresenceEvent) (cameOnline bool) {
+	if ev.UserID == "" {
+		return false
+	}
+	old, had := s.Presence[ev.UserID]
+	if had && old.At.After(ev.At) {
+		return false // an older event delivered late
+	}
+	s.Presence[ev.UserID] = Presence{Online: ev.Online, At: ev.At}
+	return ev.Online && (!had || !old.Online)
+}
+
+// Offline reports whether id is known to be offline (unknown presence is not offline).
+func (s State) Offline(id string) bool {
+	p, ok := s.Presence[id]
+	return ok && !p.Online
+}
+
 // LanguagePreference is the desk's "language" signal: the language a user reads ("" clears it).
 type LanguagePreference struct {
 	UserID   string `json:"userID"`
 	Language string `json:"language"`
+}
+
+// ApplyLanguage records (or, with an empty language, clears) a user's language preference.
+func (s *State) ApplyLanguage(p LanguagePreference) {
+	if p.UserID == "" {
+		return
+	}
+	if lang := NormalizeLanguage(p.Language); lang != "" {
+		s.Languages[p.UserID] = lang
+	} else {
+		delete(s.Languages, p.UserID)
+	}
 }
 
 // RosterUpdate is the desk's "roster" update argument: a whole roster YAML document ("" goes
@@ -57,4 +88,11 @@ type RosterUpdate struct {
 // RosterResult is the roster version after an accepted update.
 type RosterResult struct {
 	Version int `json:"version"`
+}
+
+// RouteNow is the argument of a consultation's "route_now" signal, which the desk sends to every
+// consultation waiting for an agent when an agent comes online.
+type RouteNow struct {
+	Reason string `json:"reason"` // e.g. "agent_li online"
+	Agent  string `json:"agent,omitempty"`
 }

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/internal/temporalenv"
 	"github.com/timdesk/timdesk/workflows"
 )
@@ -108,7 +109,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		return f
 	}
-	def := activities.DefaultPolicy()
+	def := desk.DefaultPolicy()
 	c := Config{
 		secretKey:        getenv("TIMDESK_SECRET_KEY"),
 		Admin:            str("TIMDESK_ADMIN", "administrator"),
@@ -121,7 +122,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RosterFile:       str("TIMDESK_ROSTER_FILE", "deploy/demo/roster.yaml"),
 		FAQFile:          str("TIMDESK_FAQ_FILE", "deploy/demo/faq.yaml"),
 		FAQThreshold:     float("TIMDESK_FAQ_THRESHOLD", activities.DefaultFAQThreshold),
-		DeskLanguage:     activities.NormalizeLanguage(str("TIMDESK_DESK_LANGUAGE", "en")),
+		DeskLanguage:     desk.NormalizeLanguage(str("TIMDESK_DESK_LANGUAGE", "en")),
 		LogFormat:        str("TIMDESK_LOG_FORMAT", "json"),
 		LogLevel:         str("TIMDESK_LOG_LEVEL", "info"),
 		Listen:           str("TIMDESK_WORKER_LISTEN", ""),
@@ -190,8 +191,8 @@ const (
 func (c Config) TemporalClientOptions() client.Options { return c.temporal }
 
 // Policy is the consultation policy this configuration gives (roster timeouts are added by the Router).
-func (c Config) Policy() activities.Policy {
-	p := activities.DefaultPolicy()
+func (c Config) Policy() desk.Policy {
+	p := desk.DefaultPolicy()
 	p.DeskLanguage = c.DeskLanguage
 	p.HumanKeywords = c.HumanKeywords
 	p.AIIdleTimeout, p.QueueIdleTimeout, p.HumanIdleTimeout = c.AIIdleTimeout, c.QueueIdleTimeout, c.HumanIdleTimeout

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 	"github.com/timdesk/timdesk/workflows"
 )
@@ -40,7 +41,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("read roster: %w", err)
 	}
-	roster, err := activities.ParseRoster(rosterData)
+	roster, err := desk.ParseRoster(rosterData)
 	if err != nil {
 		return fmt.Errorf("roster %s: %w", cfg.RosterFile, err)
 	}
@@ -170,7 +171,7 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		return
 	}
 	missing := map[string]enumspb.IndexedValueType{}
-	for name := range workflows.SearchAttributeNames() {
+	for _, name := range desk.SearchAttributeNames() {
 		if _, ok := resp.GetCustomAttributes()[name]; !ok {
 			missing[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 		}

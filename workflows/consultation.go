@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 )
 
@@ -26,14 +27,11 @@ const (
 	SignalClose = "close"
 	// QueryState returns ConsultationState.
 	QueryState = "state"
-	// SignalRouteNow (RouteNowRequest) asks a consultation waiting for an agent to route at once
+	// SignalRouteNow (desk.RouteNow) asks a consultation waiting for an agent to route at once
 	// instead of at its next retry; the desk sends it (WakeQueued activity) when an agent comes
 	// online. Any other consultation ignores it, so it is safe to repeat.
 	SignalRouteNow = "route_now"
 )
-
-// RouteNowRequest is the SignalRouteNow argument (Reason e.g. "agent_li online").
-type RouteNowRequest = activities.WakeSignal
 
 // Owners of a consultation (ConsultationState.Owner).
 const (
@@ -113,7 +111,7 @@ type ConsultationInput struct {
 	Customer       string
 	ServiceAccount string // default "support"
 	// Policy overrides the Policy activity (tests, special customers); nil reads it each run.
-	Policy *activities.Policy `json:",omitempty"`
+	Policy *desk.Policy `json:",omitempty"`
 	// MaxMessagesPerRun continues-as-new after this many handled messages (test hook; 0 = only
 	// when Temporal suggests it).
 	MaxMessagesPerRun int `json:",omitempty"`
@@ -199,12 +197,12 @@ type ConsultationState struct {
 	Rating         int       `json:"rating,omitempty"`     // 1..5 from the customer's reply
 	Seen           []SeenKey `json:"seen,omitempty"`       // bounded MsgKey dedupe window
 
-	Policy     activities.Policy `json:"policy"`
-	StartedAt  time.Time         `json:"startedAt"`
-	FirstRunID string            `json:"firstRunID"`
-	Runs       int               `json:"runs"` // continue-as-new count + 1
-	ClosedBy   string            `json:"closedBy,omitempty"`
-	CloseNote  string            `json:"closeReason,omitempty"`
+	Policy     desk.Policy `json:"policy"`
+	StartedAt  time.Time   `json:"startedAt"`
+	FirstRunID string      `json:"firstRunID"`
+	Runs       int         `json:"runs"` // continue-as-new count + 1
+	ClosedBy   string      `json:"closedBy,omitempty"`
+	CloseNote  string      `json:"closeReason,omitempty"`
 }
 
 // TranscriptEntry is one message of the consultation.
@@ -331,7 +329,7 @@ type consultation struct {
 	msgCh        workflow.ReceiveChannel
 	closeCh      workflow.ReceiveChannel
 	routeNowCh   workflow.ReceiveChannel
-	routeNow     *RouteNowRequest // a route_now signal not handled yet
+	routeNow     *desk.RouteNow // a route_now signal not handled yet
 	workflowID   string
 	fresh        bool // the first run of this consultation
 	continueNext bool // CAN requested because messages arrived while closing
@@ -392,7 +390,7 @@ func newConsultation(ctx workflow.Context, in ConsultationInput) (*consultation,
 			Customer:       in.Customer,
 			ServiceAccount: s.in.ServiceAccount,
 			Owner:          OwnerAI,
-			Status:         activities.StatusAI,
+			Status:         desk.StatusAI,
 			Phase:          PhaseAI,
 			StartedAt:      now,
 			FirstRunID:     info.WorkflowExecution.RunID,
@@ -427,14 +425,14 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 	if s.in.Policy != nil {
 		s.st.Policy = *s.in.Policy
 	} else if s.fresh || s.st.Policy.AcceptTimeout == 0 {
-		var p activities.Policy
+		var p desk.Policy
 		if err := workflow.ExecuteActivity(withLocalOptions(ctx), router.Policy).Get(ctx, &p); err != nil {
 			logger.Warn("policy activity failed; using defaults", "error", err)
-			p = activities.DefaultPolicy()
+			p = desk.DefaultPolicy()
 		}
 		s.st.Policy = p
 	}
-	s.normalizePolicy()
+	s.st.Policy = s.st.Policy.WithDefaults()
 	s.st.TranslationStatus = "off"
 	if s.st.Policy.TranslationEnabled {
 		s.st.TranslationStatus = "on"
@@ -488,26 +486,6 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 			}
 		}
 		s.syncSearchAttributes(ctx)
-	}
-}
-
-func (s *consultation) normalizePolicy() {
-	p := &s.st.Policy
-	d := activities.DefaultPolicy()
-	if p.DeskLanguage == "" {
-		p.DeskLanguage = d.DeskLanguage
-	}
-	if p.HumanKeywords == nil {
-		p.HumanKeywords = d.HumanKeywords
-	}
-	for _, f := range []struct{ v, def *time.Duration }{
-		{&p.AIIdleTimeout, &d.AIIdleTimeout}, {&p.QueueIdleTimeout, &d.QueueIdleTimeout},
-		{&p.HumanIdleTimeout, &d.HumanIdleTimeout}, {&p.AcceptTimeout, &d.AcceptTimeout},
-		{&p.ReplyTimeout, &d.ReplyTimeout}, {&p.RetryRouteAfter, &d.RetryRouteAfter}, {&p.RatingWindow, &d.RatingWindow},
-	} {
-		if *f.v <= 0 {
-			*f.v = *f.def
-		}
 	}
 }
 
@@ -603,7 +581,7 @@ func (s *consultation) acceptCustomer(ctx workflow.Context, m InboundMessage) {
 }
 
 // acceptRouteNow keeps one pending route_now request (a burst of them routes once).
-func (s *consultation) acceptRouteNow(r RouteNowRequest) {
+func (s *consultation) acceptRouteNow(r desk.RouteNow) {
 	if s.routeNow == nil {
 		s.routeNow = &r
 	}

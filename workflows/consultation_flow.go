@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 )
 
@@ -69,17 +70,17 @@ func (s *consultation) handleCustomerMessage(ctx workflow.Context, m InboundMess
 			s.st.Language = d.Language
 		}
 		e.Language = d.Language
-		desk := s.st.Policy.DeskLanguage
+		deskLang := s.st.Policy.DeskLanguage
 		switch {
 		case !s.st.Policy.TranslationEnabled:
 			e.TranslationStatus = activities.TranslationOff
-		case d.Language == "" || d.Language == desk:
+		case d.Language == "" || d.Language == deskLang:
 			e.TranslationStatus = activities.TranslationSame
 		default:
-			tr := s.translate(ctx, text, d.Language, desk)
+			tr := s.translate(ctx, text, d.Language, deskLang)
 			e.TranslationStatus = tr.Status
 			if tr.Status == activities.TranslationTranslated {
-				e.Translated, e.TranslatedTo = tr.Text, desk
+				e.Translated, e.TranslatedTo = tr.Text, deskLang
 			}
 		}
 	}
@@ -271,7 +272,7 @@ func (s *consultation) route(ctx workflow.Context, trigger, target string) {
 		s.agentNotice(ctx, s.st.Agent, s.st.AgentLanguage, "transfer_invalid", res.Reason)
 	case activities.DecisionOffHours:
 		s.unassign()
-		s.st.Owner, s.st.Status, s.st.Phase = OwnerQueue, activities.StatusQueued, PhaseWaitingShift
+		s.st.Owner, s.st.Status, s.st.Phase = OwnerQueue, desk.StatusQueued, PhaseWaitingShift
 		if res.NextShift.IsZero() {
 			s.st.RetryRouteAt = now.Add(time.Hour)
 		} else {
@@ -302,7 +303,7 @@ func (s *consultation) route(ctx workflow.Context, trigger, target string) {
 		}
 	default:
 		s.unassign()
-		s.st.Owner, s.st.Status, s.st.Phase = OwnerQueue, activities.StatusQueued, PhaseWaitingAgent
+		s.st.Owner, s.st.Status, s.st.Phase = OwnerQueue, desk.StatusQueued, PhaseWaitingAgent
 		// back off: RetryRouteAfter, doubling up to maxRetryRouteAfter
 		exp := s.st.Unavailable
 		if len(res.TimedOutAvailable) > 0 && workflow.GetVersion(ctx, versionLadderRounds, workflow.DefaultVersion, 1) >= 1 {
@@ -351,7 +352,7 @@ func (s *consultation) waitingForAgent() bool {
 // If that finds the ladder exhausted, the new round starts at once too (the one who came online
 // may have timed out before). If nobody is free after all, the retry already planned and its
 // back-off stay, so a wake-up never pushes the next attempt later.
-func (s *consultation) routeAtOnce(ctx workflow.Context, req RouteNowRequest) {
+func (s *consultation) routeAtOnce(ctx workflow.Context, req desk.RouteNow) {
 	prevAt, prevUnavailable, prevRound := s.st.RetryRouteAt, s.st.Unavailable, s.st.Round
 	s.st.Step++
 	s.st.RetryRouteAt = time.Time{}
@@ -383,7 +384,7 @@ func (s *consultation) assign(ctx workflow.Context, res activities.RouteResult, 
 	s.unassign()
 	s.st.Unavailable = 0
 	s.st.Agent, s.st.AgentName, s.st.AgentLanguage = res.Agent, res.AgentName, res.AgentLanguage
-	s.st.Owner, s.st.Status, s.st.Phase = OwnerAgent, activities.StatusHuman, PhaseAwaitingAccept
+	s.st.Owner, s.st.Status, s.st.Phase = OwnerAgent, desk.StatusHuman, PhaseAwaitingAccept
 	accept := res.AcceptTimeout
 	if accept <= 0 {
 		accept = s.st.Policy.AcceptTimeout
@@ -604,7 +605,7 @@ func (s *consultation) command(ctx workflow.Context, from, text string) {
 		s.route(ctx, "transfer", fields[1])
 	case "/ai":
 		s.unassign()
-		s.st.Owner, s.st.Status, s.st.Phase = OwnerAI, activities.StatusAI, PhaseAI
+		s.st.Owner, s.st.Status, s.st.Phase = OwnerAI, desk.StatusAI, PhaseAI
 		s.st.ClarifyCount, s.st.Summary, s.st.Unavailable = 0, "", 0
 		s.st.Notified["connecting"] = false
 		s.st.LastRouting = &RoutingDecision{Trigger: "agent_command", Decision: "ai", Agent: "", Reason: from + " returned the consultation to the AI", At: s.now(ctx)}
@@ -634,7 +635,7 @@ func (s *consultation) close(ctx workflow.Context, req CloseRequest) (Consultati
 	if s.st.Agent != "" && req.By != s.st.Agent {
 		s.agentNotice(ctx, s.st.Agent, s.st.AgentLanguage, "closed_agent", req.Reason)
 	}
-	s.st.Status, s.st.ClosedBy, s.st.CloseNote = activities.StatusClosed, req.By, req.Reason
+	s.st.Status, s.st.ClosedBy, s.st.CloseNote = desk.StatusClosed, req.By, req.Reason
 	s.st.AcceptDeadline, s.st.ReplyDeadline, s.st.ShiftWaitUntil, s.st.RetryRouteAt, s.st.IdleDeadline = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	s.syncSearchAttributes(ctx)
 
@@ -668,7 +669,7 @@ func (s *consultation) close(ctx workflow.Context, req CloseRequest) (Consultati
 		workflow.GetLogger(ctx).Info("messages arrived while closing; starting a new consultation", "pending", len(s.inbox))
 		next := s.in
 		next.Carry = &CarryOver{Pending: s.inbox, State: ConsultationState{
-			Customer: s.st.Customer, ServiceAccount: s.st.ServiceAccount, Owner: OwnerAI, Status: activities.StatusAI,
+			Customer: s.st.Customer, ServiceAccount: s.st.ServiceAccount, Owner: OwnerAI, Status: desk.StatusAI,
 			Phase: PhaseAI, StartedAt: s.now(ctx), FirstRunID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Runs: 0,
 			// Step goes on from this consultation's: send keys (workflow ID/FirstRunID/Step) must
 			// not repeat this consultation's when this run is also its first run (FirstRunID).

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 )
 
@@ -33,7 +34,7 @@ type fakeActs struct {
 	translate bool
 	answer    func(in activities.AnswerInput) (activities.AnswerResult, error)
 	route     func(in activities.RouteInput, n int) activities.RouteResult
-	policy    activities.Policy
+	policy    desk.Policy
 	// sendGate, when set, runs before each Send (outside the lock): a test can hold a send.
 	sendGate func(in activities.SendInput)
 	wakes    []activities.WakeInput
@@ -42,7 +43,7 @@ type fakeActs struct {
 }
 
 func newFake() *fakeActs {
-	p := activities.DefaultPolicy()
+	p := desk.DefaultPolicy()
 	p.TranslationEnabled = true
 	p.AcceptTimeout = 2 * time.Minute
 	p.ReplyTimeout = 10 * time.Minute
@@ -90,7 +91,7 @@ func (f *fakeActs) Translate(_ context.Context, in activities.TranslateInput) (a
 }
 
 func (f *fakeActs) DetectLanguage(_ context.Context, in activities.DetectInput) (activities.DetectResult, error) {
-	return activities.DetectResult{Language: activities.DetectLanguage(in.Text), Method: "script"}, nil
+	return activities.DetectResult{Language: desk.DetectLanguage(in.Text), Method: "script"}, nil
 }
 
 func (f *fakeActs) Send(_ context.Context, in activities.SendInput) (activities.SendResult, error) {
@@ -118,7 +119,7 @@ func (f *fakeActs) Import(_ context.Context, in activities.ImportInput) (activit
 	return activities.ImportResult{Imported: len(in.UserIDs)}, nil
 }
 
-func (f *fakeActs) ImportRoster(_ context.Context, in activities.RosterUpdate) (activities.ImportResult, error) {
+func (f *fakeActs) ImportRoster(_ context.Context, in desk.RosterUpdate) (activities.ImportResult, error) {
 	return activities.ImportResult{Imported: 1}, nil
 }
 
@@ -141,7 +142,7 @@ func (f *fakeActs) WakeQueued(ctx context.Context, in activities.WakeInput) (act
 	return activities.WakeResult{}, nil
 }
 
-func (f *fakeActs) Policy(_ context.Context) (activities.Policy, error) { return f.policy, nil }
+func (f *fakeActs) Policy(_ context.Context) (desk.Policy, error) { return f.policy, nil }
 
 // sentTo lists the texts sent to a user.
 func (f *fakeActs) sentTo(to string) []string {
@@ -254,7 +255,7 @@ func TestAIAnswers(t *testing.T) {
 	h.at(2*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "test", By: "admin"}) })
 	res := h.run(ConsultationInput{})
 
-	if st.Owner != OwnerAI || st.Status != activities.StatusAI || st.Language != "zh" {
+	if st.Owner != OwnerAI || st.Status != desk.StatusAI || st.Language != "zh" {
 		t.Errorf("owner/status/language = %s/%s/%s, want ai/ai/zh", st.Owner, st.Status, st.Language)
 	}
 	if got := h.f.sentTo("cust1"); len(got) == 0 || got[0] != "answer to 运费多少钱？" {
@@ -290,7 +291,7 @@ func TestAIHandsOffAndAgentReplyIsTranslated(t *testing.T) {
 	h.at(6*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "done", By: "admin"}) })
 	h.run(ConsultationInput{})
 
-	if st.Owner != OwnerAgent || st.Agent != "agent_emma" || st.Status != activities.StatusHuman || st.Phase != PhaseAwaitingAccept {
+	if st.Owner != OwnerAgent || st.Agent != "agent_emma" || st.Status != desk.StatusHuman || st.Phase != PhaseAwaitingAccept {
 		t.Fatalf("after hand-off: owner=%s agent=%s status=%s phase=%s", st.Owner, st.Agent, st.Status, st.Phase)
 	}
 	if st.LastRouting == nil || st.LastRouting.Trigger != "not_in_faq" || st.LastRouting.Reason == "" {
@@ -389,7 +390,7 @@ func TestEscalationLadder(t *testing.T) {
 	if s3.LastRouting.Trigger != "accept_timeout" || s3.LastRouting.Decision != activities.DecisionSupervisor {
 		t.Errorf("rung 3 routing = %+v", s3.LastRouting)
 	}
-	if s4.Owner != OwnerQueue || s4.Status != activities.StatusQueued {
+	if s4.Owner != OwnerQueue || s4.Status != desk.StatusQueued {
 		t.Errorf("after ladder: owner=%s status=%s", s4.Owner, s4.Status)
 	}
 	if d := s4.RetryRouteAt.Sub(s4.LastRouting.At); d != 2*time.Minute {
@@ -469,7 +470,7 @@ func TestAgentCommands(t *testing.T) {
 		h.snapshot(3*time.Minute, &st)
 		h.at(4*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
 		h.run(ConsultationInput{})
-		if st.Owner != OwnerAI || st.Agent != "" || st.Status != activities.StatusAI {
+		if st.Owner != OwnerAI || st.Agent != "" || st.Status != desk.StatusAI {
 			t.Errorf("after /ai: owner=%s agent=%s status=%s", st.Owner, st.Agent, st.Status)
 		}
 		if f.find("cust1", "answer to how long does shipping take?") == nil {
@@ -494,7 +495,7 @@ func TestNobodyOnDutyWaitsForNextShift(t *testing.T) {
 	h.snapshot(9*time.Hour+time.Minute, &routed)
 	h.at(9*time.Hour+90*time.Second, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
 	h.run(ConsultationInput{})
-	if waiting.Phase != PhaseWaitingShift || !waiting.ShiftWaitUntil.Equal(next) || waiting.Status != activities.StatusQueued {
+	if waiting.Phase != PhaseWaitingShift || !waiting.ShiftWaitUntil.Equal(next) || waiting.Status != desk.StatusQueued {
 		t.Errorf("waiting: phase=%s until=%v status=%s", waiting.Phase, waiting.ShiftWaitUntil, waiting.Status)
 	}
 	if f.find("cust1", "2026-11-28 03:00 CST") == nil {
@@ -703,7 +704,7 @@ func TestMessageAfterCloseStartsNextConsultation(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := next.Carry.State
-	if len(next.Carry.Pending) != 1 || next.Carry.Pending[0].MsgKey != "k2" || st.Owner != OwnerAI || st.Status != activities.StatusAI ||
+	if len(next.Carry.Pending) != 1 || next.Carry.Pending[0].MsgKey != "k2" || st.Owner != OwnerAI || st.Status != desk.StatusAI ||
 		len(st.Transcript) != 0 || len(st.Seen) != 2 || st.RatingAsked {
 		t.Errorf("next consultation: pending=%+v state=%+v", next.Carry.Pending, st)
 	}

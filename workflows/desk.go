@@ -6,6 +6,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 )
 
 // DeskWorkflowID is the ID of the single desk entity workflow (the worker starts it).
@@ -19,25 +20,9 @@ const (
 	QueryDesk      = "desk"     // DeskState
 )
 
-// Desk types live in activities (the Router reads them); these aliases are the workflow's names.
-type (
-	// DeskState is the "desk" query result.
-	DeskState = activities.DeskState
-	// Presence is one user's last known login state.
-	Presence = activities.Presence
-	// PresenceEvent is the "presence" signal argument.
-	PresenceEvent = activities.PresenceEvent
-	// LanguagePreference is the "language" signal argument.
-	LanguagePreference = activities.LanguagePreference
-	// RosterUpdate is the "roster" update argument.
-	RosterUpdate = activities.RosterUpdate
-	// RosterResult is the "roster" update result.
-	RosterResult = activities.RosterResult
-)
-
 // DeskInput starts the desk (State is set by continue-as-new).
 type DeskInput struct {
-	State *DeskState `json:",omitempty"`
+	State *desk.State `json:",omitempty"`
 	// MaxEventsPerRun continues-as-new after this many signals and updates (test hook; 0 = when
 	// Temporal suggests it).
 	MaxEventsPerRun int `json:",omitempty"`
@@ -54,24 +39,15 @@ const deskVersionWakeQueued = "timdesk-desk-wake-queued"
 // preferences and the roster override (imported into Tencent IM when it changes).
 func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
 	workflow.GetVersion(ctx, deskVersionBaseline, workflow.DefaultVersion, 1)
-	st := DeskState{Presence: map[string]Presence{}, Languages: map[string]string{}}
-	if in.State != nil {
-		st = *in.State
-		if st.Presence == nil {
-			st.Presence = map[string]Presence{}
-		}
-		if st.Languages == nil {
-			st.Languages = map[string]string{}
-		}
-	}
+	st := desk.NewState(in.State)
 	events := 0
 	logger := workflow.GetLogger(ctx)
 
-	if err := workflow.SetQueryHandler(ctx, QueryDesk, func() (DeskState, error) { return st, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryDesk, func() (desk.State, error) { return st, nil }); err != nil {
 		return err
 	}
 	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRoster,
-		func(ctx workflow.Context, u RosterUpdate) (RosterResult, error) {
+		func(ctx workflow.Context, u desk.RosterUpdate) (desk.RosterResult, error) {
 			events++
 			st.RosterYAML = u.YAML
 			st.RosterVersion++
@@ -81,15 +57,15 @@ func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
 					logger.Error("import roster accounts failed", "error", err)
 				}
 			}
-			return RosterResult{Version: st.RosterVersion}, nil
+			return desk.RosterResult{Version: st.RosterVersion}, nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(u RosterUpdate) error {
+		workflow.UpdateHandlerOptions{Validator: func(u desk.RosterUpdate) error {
 			if u.YAML == "" {
 				return nil
 			}
 			// Validators are never replayed (a rejection is not in history), and parsing is a
 			// pure function of the YAML: safe here.
-			_, err := activities.ParseRoster([]byte(u.YAML)) //workflowcheck:ignore
+			_, err := desk.ParseRoster([]byte(u.YAML)) //workflowcheck:ignore
 			return err
 		}},
 	)
@@ -127,30 +103,15 @@ func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
 
 	presenceCh := workflow.GetSignalChannel(ctx, SignalPresence)
 	languageCh := workflow.GetSignalChannel(ctx, SignalLanguage)
-	onPresence := func(ev PresenceEvent) {
+	onPresence := func(ev desk.PresenceEvent) {
 		events++
-		if ev.UserID == "" {
-			return
-		}
-		old, had := st.Presence[ev.UserID]
-		if had && old.At.After(ev.At) {
-			return // an older event delivered late
-		}
-		st.Presence[ev.UserID] = Presence{Online: ev.Online, At: ev.At}
-		if ev.Online && (!had || !old.Online) {
+		if st.ApplyPresence(ev) {
 			wake(ev.UserID) // the API records presence of roster agents only
 		}
 	}
-	onLanguage := func(p LanguagePreference) {
+	onLanguage := func(p desk.LanguagePreference) {
 		events++
-		if p.UserID == "" {
-			return
-		}
-		if lang := activities.NormalizeLanguage(p.Language); lang != "" {
-			st.Languages[p.UserID] = lang
-		} else {
-			delete(st.Languages, p.UserID)
-		}
+		st.ApplyLanguage(p)
 	}
 	pumpSignals(ctx, presenceCh, onPresence)
 	pumpSignals(ctx, languageCh, onLanguage)

@@ -10,6 +10,8 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/timdesk/timdesk/desk"
 )
 
 const deskRoster = "timezone: UTC\nagents:\n  - {id: agent_li, language: zh, shifts: [\"daily 00:00-24:00\"]}\nsupervisors: [boss]\n"
@@ -25,13 +27,13 @@ func newDeskEnv(t *testing.T, f *fakeActs) *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
-func queryDesk(t *testing.T, env *testsuite.TestWorkflowEnvironment) DeskState {
+func queryDesk(t *testing.T, env *testsuite.TestWorkflowEnvironment) desk.State {
 	t.Helper()
 	v, err := env.QueryWorkflow(QueryDesk)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st DeskState
+	var st desk.State
 	if err := v.Get(&st); err != nil {
 		t.Fatal(err)
 	}
@@ -40,27 +42,27 @@ func queryDesk(t *testing.T, env *testsuite.TestWorkflowEnvironment) DeskState {
 
 func TestDesk(t *testing.T) {
 	env := newDeskEnv(t, newFake())
-	var st DeskState
+	var st desk.State
 	var rejected, accepted error
 	var version int
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalPresence, PresenceEvent{UserID: "agent_li", Online: true, At: testStart.Add(2 * time.Second)})
+		env.SignalWorkflow(SignalPresence, desk.PresenceEvent{UserID: "agent_li", Online: true, At: testStart.Add(2 * time.Second)})
 		// an older event delivered late does not win
-		env.SignalWorkflow(SignalPresence, PresenceEvent{UserID: "agent_li", Online: false, At: testStart.Add(time.Second)})
-		env.SignalWorkflow(SignalPresence, PresenceEvent{UserID: "agent_emma", Online: false, At: testStart})
-		env.SignalWorkflow(SignalLanguage, LanguagePreference{UserID: "cust1", Language: "zh-CN"})
-		env.SignalWorkflow(SignalLanguage, LanguagePreference{UserID: "cust2", Language: "ja"})
-		env.SignalWorkflow(SignalLanguage, LanguagePreference{UserID: "cust2", Language: ""})
+		env.SignalWorkflow(SignalPresence, desk.PresenceEvent{UserID: "agent_li", Online: false, At: testStart.Add(time.Second)})
+		env.SignalWorkflow(SignalPresence, desk.PresenceEvent{UserID: "agent_emma", Online: false, At: testStart})
+		env.SignalWorkflow(SignalLanguage, desk.LanguagePreference{UserID: "cust1", Language: "zh-CN"})
+		env.SignalWorkflow(SignalLanguage, desk.LanguagePreference{UserID: "cust2", Language: "ja"})
+		env.SignalWorkflow(SignalLanguage, desk.LanguagePreference{UserID: "cust2", Language: ""})
 	}, time.Second)
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(UpdateRoster, "bad", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { rejected = err }, OnAccept: func() {}, OnComplete: func(any, error) {},
-		}, RosterUpdate{YAML: "agents: ["})
+		}, desk.RosterUpdate{YAML: "agents: ["})
 		env.UpdateWorkflow(UpdateRoster, "good", &testsuite.TestUpdateCallback{
 			OnReject:   func(err error) { accepted = err },
 			OnAccept:   func() {},
-			OnComplete: func(v any, err error) { version = v.(RosterResult).Version },
-		}, RosterUpdate{YAML: deskRoster})
+			OnComplete: func(v any, err error) { version = v.(desk.RosterResult).Version },
+		}, desk.RosterUpdate{YAML: deskRoster})
 	}, 2*time.Second)
 	env.RegisterDelayedCallback(func() { st = queryDesk(t, env) }, time.Minute)
 	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, 2*time.Minute)
@@ -86,11 +88,11 @@ func TestDesk(t *testing.T) {
 func TestDeskContinuesAsNew(t *testing.T) {
 	env := newDeskEnv(t, newFake())
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(SignalPresence, PresenceEvent{UserID: "agent_li", Online: true, At: testStart})
-		env.SignalWorkflow(SignalLanguage, LanguagePreference{UserID: "cust1", Language: "en"})
-		env.SignalWorkflow(SignalLanguage, LanguagePreference{UserID: "cust3", Language: "ko"})
+		env.SignalWorkflow(SignalPresence, desk.PresenceEvent{UserID: "agent_li", Online: true, At: testStart})
+		env.SignalWorkflow(SignalLanguage, desk.LanguagePreference{UserID: "cust1", Language: "en"})
+		env.SignalWorkflow(SignalLanguage, desk.LanguagePreference{UserID: "cust3", Language: "ko"})
 	}, time.Second)
-	env.ExecuteWorkflow(DeskWorkflow, DeskInput{MaxEventsPerRun: 3, State: &DeskState{RosterYAML: deskRoster, RosterVersion: 4}})
+	env.ExecuteWorkflow(DeskWorkflow, DeskInput{MaxEventsPerRun: 3, State: &desk.State{RosterYAML: deskRoster, RosterVersion: 4}})
 	var can *workflow.ContinueAsNewError
 	if err := env.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("error = %v, want continue-as-new", err)
@@ -109,7 +111,7 @@ func TestDeskContinuesAsNewAfterUpdates(t *testing.T) {
 	env := newDeskEnv(t, newFake())
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(UpdateRoster, "r1", &testsuite.TestUpdateCallback{OnReject: func(error) {}, OnAccept: func() {}, OnComplete: func(any, error) {}},
-			RosterUpdate{YAML: deskRoster})
+			desk.RosterUpdate{YAML: deskRoster})
 	}, time.Second)
 	env.ExecuteWorkflow(DeskWorkflow, DeskInput{MaxEventsPerRun: 1})
 	var can *workflow.ContinueAsNewError

@@ -6,7 +6,7 @@
 //
 // Inputs: the API SignalWithStarts the workflow with signal "message" (InboundMessage, customer →
 // service account) and sends agent messages as update "agent_message" (UpdateID = MsgKey). Signal
-// "close" (CloseRequest) closes; signal "route_now" (RouteNowRequest, from the desk) makes a
+// "close" (CloseRequest) closes; signal "route_now" (desk.RouteNow, from the desk) makes a
 // consultation waiting for an agent route at once; query "state" returns ConsultationState. The state lives in one
 // struct (ConsultationState) that the "state" query returns and continue-as-new carries.
 //

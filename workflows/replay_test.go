@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 )
 
@@ -292,7 +293,7 @@ func generateWake(ctx context.Context, t *testing.T, c client.Client, tq string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.SignalWorkflow(ctx, DeskWorkflowID, "", SignalPresence, PresenceEvent{UserID: "agent_li", Online: true, At: time.Now().UTC()}); err != nil {
+	if err := c.SignalWorkflow(ctx, DeskWorkflowID, "", SignalPresence, desk.PresenceEvent{UserID: "agent_li", Online: true, At: time.Now().UTC()}); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "round 2 assigned at once", func() bool { st := state(); return st.Agent == "agent_emma" && st.Round == 2 })
@@ -534,20 +535,20 @@ func generateDesk(ctx context.Context, t *testing.T, c client.Client, tq string)
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	if err := c.SignalWorkflow(ctx, DeskWorkflowID, "", SignalPresence, PresenceEvent{UserID: "agent_li", Online: true, At: now}); err != nil {
+	if err := c.SignalWorkflow(ctx, DeskWorkflowID, "", SignalPresence, desk.PresenceEvent{UserID: "agent_li", Online: true, At: now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.SignalWorkflow(ctx, DeskWorkflowID, "", SignalLanguage, LanguagePreference{UserID: "cust_history", Language: "zh-CN"}); err != nil {
+	if err := c.SignalWorkflow(ctx, DeskWorkflowID, "", SignalLanguage, desk.LanguagePreference{UserID: "cust_history", Language: "zh-CN"}); err != nil {
 		t.Fatal(err)
 	}
 	uh, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: DeskWorkflowID, UpdateName: UpdateRoster, UpdateID: "r1", WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{RosterUpdate{YAML: "timezone: UTC\nagents:\n  - {id: agent_li, language: zh, shifts: [\"daily 00:00-24:00\"]}\n"}},
+		Args: []any{desk.RosterUpdate{YAML: "timezone: UTC\nagents:\n  - {id: agent_li, language: zh, shifts: [\"daily 00:00-24:00\"]}\n"}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rr RosterResult
+	var rr desk.RosterResult
 	if err := uh.Get(ctx, &rr); err != nil || rr.Version != 1 {
 		t.Fatalf("roster update: %+v %v", rr, err)
 	}

@@ -4,28 +4,17 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 )
 
 // Search attribute keys (all Keyword) upserted by ConsultationWorkflow whenever they change.
-// Every namespace must register them (the dev stack does; see SearchAttributeNames).
+// Every namespace must register them (the dev stack does; see desk.SearchAttributeNames).
 var (
-	StatusKey   = temporal.NewSearchAttributeKeyKeyword(activities.StatusAttribute)
-	CustomerKey = temporal.NewSearchAttributeKeyKeyword(activities.CustomerAttribute)
-	AgentKey    = temporal.NewSearchAttributeKeyKeyword(activities.AgentAttribute)
-	LanguageKey = temporal.NewSearchAttributeKeyKeyword(activities.LanguageAttribute)
+	StatusKey   = temporal.NewSearchAttributeKeyKeyword(desk.StatusAttribute)
+	CustomerKey = temporal.NewSearchAttributeKeyKeyword(desk.CustomerAttribute)
+	AgentKey    = temporal.NewSearchAttributeKeyKeyword(desk.AgentAttribute)
+	LanguageKey = temporal.NewSearchAttributeKeyKeyword(desk.LanguageAttribute)
 )
-
-// SearchAttributeNames maps each custom search attribute name to its type ("Keyword"), for
-// `temporal operator search-attribute create` and `start-dev --search-attribute`.
-func SearchAttributeNames() map[string]string {
-	return map[string]string{
-		activities.StatusAttribute:   "Keyword",
-		activities.CustomerAttribute: "Keyword",
-		activities.AgentAttribute:    "Keyword",
-		activities.LanguageAttribute: "Keyword",
-	}
-}
 
 // SearchAttributes is the registration set for testsuite.DevServerOptions.SearchAttributes.
 func SearchAttributes() temporal.SearchAttributes {

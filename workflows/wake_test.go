@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 )
 
 // TestDeskWakesQueuedConsultations: an agent coming online (offline or unknown → online) runs
@@ -19,26 +20,26 @@ func TestDeskWakesQueuedConsultations(t *testing.T) {
 	at := func(d time.Duration) time.Time { return testStart.Add(d) }
 	tests := []struct {
 		name     string
-		events   []PresenceEvent // all delivered at once, in order
-		later    []PresenceEvent // delivered a minute later
+		events   []desk.PresenceEvent // all delivered at once, in order
+		later    []desk.PresenceEvent // delivered a minute later
 		wakeErr  error
 		want     []string // agents of the WakeQueued calls, in order
 		wantLast bool     // the last event's user is recorded online
 	}{
-		{name: "offline then online", events: []PresenceEvent{{UserID: "agent_li", Online: false, At: at(0)}},
-			later: []PresenceEvent{{UserID: "agent_li", Online: true, At: at(time.Minute)}}, want: []string{"agent_li"}, wantLast: true},
-		{name: "first seen online", events: []PresenceEvent{{UserID: "agent_li", Online: true, At: at(0)}},
+		{name: "offline then online", events: []desk.PresenceEvent{{UserID: "agent_li", Online: false, At: at(0)}},
+			later: []desk.PresenceEvent{{UserID: "agent_li", Online: true, At: at(time.Minute)}}, want: []string{"agent_li"}, wantLast: true},
+		{name: "first seen online", events: []desk.PresenceEvent{{UserID: "agent_li", Online: true, At: at(0)}},
 			want: []string{"agent_li"}, wantLast: true},
-		{name: "online twice wakes once", events: []PresenceEvent{{UserID: "agent_li", Online: true, At: at(0)}},
-			later: []PresenceEvent{{UserID: "agent_li", Online: true, At: at(time.Minute)}}, want: []string{"agent_li"}, wantLast: true},
-		{name: "offline only", events: []PresenceEvent{{UserID: "agent_li", Online: false, At: at(0)}}, want: nil},
-		{name: "stale online ignored", events: []PresenceEvent{{UserID: "agent_li", Online: false, At: at(time.Hour)}},
-			later: []PresenceEvent{{UserID: "agent_li", Online: true, At: at(time.Minute)}}, want: nil},
-		{name: "burst coalesces into one more wake-up", events: []PresenceEvent{
+		{name: "online twice wakes once", events: []desk.PresenceEvent{{UserID: "agent_li", Online: true, At: at(0)}},
+			later: []desk.PresenceEvent{{UserID: "agent_li", Online: true, At: at(time.Minute)}}, want: []string{"agent_li"}, wantLast: true},
+		{name: "offline only", events: []desk.PresenceEvent{{UserID: "agent_li", Online: false, At: at(0)}}, want: nil},
+		{name: "stale online ignored", events: []desk.PresenceEvent{{UserID: "agent_li", Online: false, At: at(time.Hour)}},
+			later: []desk.PresenceEvent{{UserID: "agent_li", Online: true, At: at(time.Minute)}}, want: nil},
+		{name: "burst coalesces into one more wake-up", events: []desk.PresenceEvent{
 			{UserID: "agent_li", Online: true, At: at(0)}, {UserID: "agent_emma", Online: true, At: at(0)}, {UserID: "agent_sam", Online: true, At: at(0)},
 		}, want: []string{"agent_li", "agent_sam"}, wantLast: true},
-		{name: "failure logged, desk goes on", events: []PresenceEvent{{UserID: "agent_li", Online: true, At: at(0)}},
-			later: []PresenceEvent{{UserID: "agent_emma", Online: true, At: at(time.Minute)}}, wakeErr: errors.New("visibility down"),
+		{name: "failure logged, desk goes on", events: []desk.PresenceEvent{{UserID: "agent_li", Online: true, At: at(0)}},
+			later: []desk.PresenceEvent{{UserID: "agent_emma", Online: true, At: at(time.Minute)}}, wakeErr: errors.New("visibility down"),
 			want: []string{"agent_li", "agent_li", "agent_li", "agent_emma", "agent_emma", "agent_emma"}, wantLast: true},
 	}
 	for _, tt := range tests {
@@ -50,7 +51,7 @@ func TestDeskWakesQueuedConsultations(t *testing.T) {
 				}
 			}
 			env := newDeskEnv(t, f)
-			var st DeskState
+			var st desk.State
 			env.RegisterDelayedCallback(func() {
 				for _, ev := range tt.events {
 					env.SignalWorkflow(SignalPresence, ev)
@@ -123,7 +124,7 @@ func TestRouteNow(t *testing.T) {
 			h.customer(time.Second, "k1", "human please")
 			for _, d := range tt.signals {
 				h.at(d, func() {
-					h.env.SignalWorkflow(SignalRouteNow, RouteNowRequest{Reason: "agent_li online", Agent: "agent_li"})
+					h.env.SignalWorkflow(SignalRouteNow, desk.RouteNow{Reason: "agent_li online", Agent: "agent_li"})
 				})
 			}
 			h.snapshot(6*time.Minute, &st) // long before the retry at 30m1s
@@ -234,7 +235,7 @@ func TestLadderNewRound(t *testing.T) {
 			if tt.wakeAt > 0 {
 				h.at(tt.wakeAt, func() {
 					lr.setOffline("agent_emma", false)
-					h.env.SignalWorkflow(SignalRouteNow, RouteNowRequest{Reason: "agent_emma online", Agent: "agent_emma"})
+					h.env.SignalWorkflow(SignalRouteNow, desk.RouteNow{Reason: "agent_emma online", Agent: "agent_emma"})
 				})
 			}
 			var after int
