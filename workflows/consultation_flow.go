@@ -550,20 +550,23 @@ func (s *consultation) handleAgentMessage(ctx workflow.Context, m InboundMessage
 		return
 	}
 	e := TranscriptEntry{Role: "agent", Sender: m.From, MsgKey: m.MsgKey, Text: text, Language: s.st.AgentLanguage}
-	out := text
+	out, cloud := text, ""
 	if s.st.Language != "" {
 		tr := s.translate(ctx, text, s.st.AgentLanguage, s.st.Language)
 		e.TranslationStatus = tr.Status
 		switch tr.Status {
 		case activities.TranslationTranslated:
 			e.Translated, e.TranslatedTo, out = tr.Text, s.st.Language, fitText(tr.Text, untranslatedMark+text, text)
+			if out == tr.Text {
+				cloud = cloudTranslation(s.st.AgentLanguage, s.st.Language, text, out)
+			}
 		case activities.TranslationFailed:
 			out = fitText(untranslatedMark+text, text)
 		}
 	} else if !s.st.Policy.TranslationEnabled {
 		e.TranslationStatus = activities.TranslationOff
 	}
-	e.Delivered = s.sendTo(ctx, s.st.Customer, out, false)
+	e.Delivered = s.sendCloud(ctx, s.st.Customer, out, nil, false, cloud)
 	if len(body) > 0 && s.attachmentsOn(ctx) {
 		// text + image...: the non-text elements follow as their own message (the API dropped
 		// the original, so nothing else delivers them)
@@ -752,13 +755,18 @@ func (s *consultation) sendTo(ctx workflow.Context, to, text string, relay bool)
 
 // sendMsg sends text, or body as is when set (non-text messages).
 func (s *consultation) sendMsg(ctx workflow.Context, to, text string, body tim.MsgBody, relay bool) bool {
+	return s.sendCloud(ctx, to, text, body, relay, "")
+}
+
+// sendCloud is sendMsg with the message's CloudCustomData (see cloudNotice, cloudTranslation).
+func (s *consultation) sendCloud(ctx workflow.Context, to, text string, body tim.MsgBody, relay bool, cloud string) bool {
 	s.st.Step++
 	if text != "" {
 		text = fitText(text) // Tencent refuses longer messages for good
 	}
 	in := activities.SendInput{
 		Key:  fmt.Sprintf("%s/%s/%d", s.workflowID, s.st.FirstRunID, s.st.Step),
-		From: s.st.ServiceAccount, To: to, Text: text, Relay: relay, Body: body,
+		From: s.st.ServiceAccount, To: to, Text: text, Relay: relay, Body: body, CloudCustomData: cloud,
 	}
 	if relay {
 		in.From = s.st.Customer
@@ -830,7 +838,7 @@ func (s *consultation) notice(ctx workflow.Context, key string, args ...any) {
 		text = s.translate(ctx, text, lang, s.st.Language).Text
 	}
 	e := TranscriptEntry{Role: "system", Sender: s.st.ServiceAccount, Text: text, Language: lang}
-	e.Delivered = s.sendTo(ctx, s.st.Customer, text, false)
+	e.Delivered = s.sendCloud(ctx, s.st.Customer, text, nil, false, cloudNotice(key))
 	s.st.Step++
 	e.Seq, e.At = s.st.Step, s.now(ctx)
 	s.appendEntry(e)

@@ -314,6 +314,9 @@ func TestAIHandsOffAndAgentReplyIsTranslated(t *testing.T) {
 	if reply == nil || reply.From != "support" || reply.Relay || reply.Text != "<zh>Sure, which size?" {
 		t.Errorf("agent reply to customer = %+v, want From=support translated to zh", reply)
 	}
+	if want := `{"timdeskTranslation":{"originalText":"Sure, which size?","source":"en","target":"zh"}}`; reply != nil && reply.CloudCustomData != want {
+		t.Errorf("agent reply CloudCustomData = %s, want %s (the original for the chat page's \"show original\")", reply.CloudCustomData, want)
+	}
 	if !after.Accepted || after.Phase != PhaseWithAgent || len(h.f.routes) != 1 {
 		t.Errorf("after reply: accepted=%v phase=%s routes=%d (reply must stop escalation)", after.Accepted, after.Phase, len(h.f.routes))
 	}
@@ -681,6 +684,9 @@ func TestRatingReplyAfterClose(t *testing.T) {
 	}
 	if f.find("cust1", "Thank you for your rating") == nil {
 		t.Error("no thanks for the rating")
+	}
+	if p := f.find("cust1", "rating from 1"); p == nil || p.CloudCustomData != `{"timdeskNotice":"rating"}` {
+		t.Errorf("rating prompt = %+v, want CloudCustomData marking it for the chat page", p)
 	}
 	if f.answers != 0 {
 		t.Error("the rating went to the answerer")
