@@ -356,3 +356,46 @@ func TestPageAndState(t *testing.T) {
 		t.Errorf("POST /sim/import: %v", imp)
 	}
 }
+
+// The /sim/ client API answers pages of other origins (timdesk's /chat/ page in development);
+// REST does not need to.
+func TestSimCORS(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name, method, path string
+		origin             string
+		wantStatus         int
+		wantAllow          string
+	}{
+		{"preflight of a send", http.MethodOptions, "/sim/send", "http://127.0.0.1:8080", http.StatusNoContent, "*"},
+		{"event stream state", http.MethodGet, "/sim/state", "http://127.0.0.1:8080", http.StatusOK, "*"},
+		{"same origin", http.MethodGet, "/sim/state", "", http.StatusOK, ""},
+		{"not REST", http.MethodOptions, "/v4/openim/sendmsg", "http://127.0.0.1:8080", 0, ""}, // any status
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, e.srv.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.origin != "" {
+				req.Header.Set("Origin", tt.origin)
+				req.Header.Set("Access-Control-Request-Method", http.MethodPost)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if tt.wantStatus != 0 && resp.StatusCode != tt.wantStatus {
+				t.Errorf("status = %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tt.wantAllow {
+				t.Errorf("Access-Control-Allow-Origin = %q, want %q", got, tt.wantAllow)
+			}
+			if tt.method == http.MethodOptions && tt.wantAllow != "" && !strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Content-Type") {
+				t.Errorf("preflight allows headers %q, want Content-Type", resp.Header.Get("Access-Control-Allow-Headers"))
+			}
+		})
+	}
+}
