@@ -160,6 +160,9 @@ func newApp(d deps) (*fiber.App, error) {
 
 	s.registerHealthRoutes(app)
 	s.registerCallbackRoutes(app)
+	if err := s.registerChatRoutes(app); err != nil {
+		return nil, fmt.Errorf("new app: %w", err)
+	}
 	v1 := app.Group("/api/v1")
 	s.registerUserSigRoutes(v1)
 	admin := adminRouter{r: v1, auth: s.adminAuth}

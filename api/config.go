@@ -36,6 +36,9 @@ type Config struct {
 
 	Listen string // TIMDESK_LISTEN, default ":8080"
 
+	ChatTransport string // TIMDESK_CHAT_TRANSPORT: how the /chat/ page reaches Tencent IM, sdk (default) or sim (the emulator)
+	ChatSimURL    string // TIMDESK_CHAT_SIM_URL: the emulator's URL as the browser sees it (sim only), default TIMDESK_TIM_BASE_URL
+
 	// The Temporal connection is loaded by go.temporal.io/sdk/contrib/envconfig (see
 	// temporalenv.Load): the optional TOML profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE), then
 	// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY (secret; turns TLS on unless
@@ -187,6 +190,17 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			problems = append(problems, "OPENAI_BASE_URL must be an http(s) URL")
 		}
 	}
+	cfg.ChatTransport = strings.ToLower(str("TIMDESK_CHAT_TRANSPORT", chatTransportSDK))
+	cfg.ChatSimURL = str("TIMDESK_CHAT_SIM_URL", cfg.TIMBaseURL)
+	switch cfg.ChatTransport {
+	case chatTransportSDK:
+	case chatTransportSim:
+		if u, err := url.Parse(cfg.ChatSimURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			problems = append(problems, "TIMDESK_CHAT_SIM_URL must be an http(s) URL")
+		}
+	default:
+		problems = append(problems, "TIMDESK_CHAT_TRANSPORT must be sdk or sim")
+	}
 	if cfg.LogFormat != "json" && cfg.LogFormat != "text" {
 		problems = append(problems, "TIMDESK_LOG_FORMAT must be json or text")
 	}
@@ -290,11 +304,11 @@ func (c Config) String() string {
 	}
 	return fmt.Sprintf("Config{SDKAppID:%d SecretKey:%s Admin:%q TIMBaseURL:%q CallbackToken:%s InsecureNoCallbackToken:%t ServiceAccount:%q "+
 		"JWTSecret:%s JWTIssuer:%q JWTAudience:%q AdminAPIKey:%s Listen:%q TemporalAddress:%q TemporalNamespace:%q "+
-		"TemporalTLS:%t TemporalAPIKey:%s TaskQueue:%q OpenAIBaseURL:%q OpenAIAPIKey:%s LLMModel:%q RosterFile:%q LogFormat:%q UserSigTTL:%s "+
+		"ChatTransport:%q TemporalTLS:%t TemporalAPIKey:%s TaskQueue:%q OpenAIBaseURL:%q OpenAIAPIKey:%s LLMModel:%q RosterFile:%q LogFormat:%q UserSigTTL:%s "+
 		"CallbackBudget:%s TranslateBudget:%s RequestTimeout:%s UserSigRate:%q TrustedProxies:%q}",
 		c.SDKAppID, red(c.SecretKey), c.Admin, c.TIMBaseURL, red(c.CallbackToken), c.InsecureNoCallbackToken, c.ServiceAccount,
 		red(c.JWTSecret), c.JWTIssuer, c.JWTAudience, red(c.AdminAPIKey), c.Listen, c.TemporalAddress, c.TemporalNamespace,
-		c.TemporalTLS, red(apiKey), c.TaskQueue, c.OpenAIBaseURL, red(c.OpenAIAPIKey), c.LLMModel, c.RosterFile, c.LogFormat, c.UserSigTTL,
+		c.ChatTransport, c.TemporalTLS, red(apiKey), c.TaskQueue, c.OpenAIBaseURL, red(c.OpenAIAPIKey), c.LLMModel, c.RosterFile, c.LogFormat, c.UserSigTTL,
 		c.CallbackBudget, c.TranslateBudget, c.RequestTimeout, c.rawUserSigRate, c.TrustedProxies)
 }
 

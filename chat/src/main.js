@@ -1,0 +1,341 @@
+// timdesk's customer chat page: the host app passes its login JWT (URL fragment #token=… or
+// postMessage), the page exchanges it for a Tencent IM UserSig at POST /api/v1/usersig and chats
+// with the business's service account through a transport — Tencent's Web SDK in production, the
+// emulator in development — chosen by the API's /chat/config.json.
+import { pickLanguage, messagesFor } from './i18n.js';
+import { sdkTransport } from './transport-sdk.js';
+import { simTransport } from './transport-sim.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.hash.slice(1));
+const lang = params.get('lang') === 'zh' || params.get('lang') === 'en' ? params.get('lang') : pickLanguage(navigator.languages || [navigator.language]);
+const t = messagesFor(lang);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- host app messages ----
+
+// tellHost posts an event to the embedding app (iframe parent, React Native WebView, or a native
+// bridge that listens on window.parent).
+function tellHost(type, extra) {
+  const msg = { type, ...extra };
+  try { if (window.parent !== window) window.parent.postMessage(msg, '*'); } catch { /* ignore */ }
+  try { if (window.ReactNativeWebView) window.ReactNativeWebView.postMessage(JSON.stringify(msg)); } catch { /* ignore */ }
+}
+
+let tokenWaiters = [];
+window.addEventListener('message', (ev) => {
+  let data = ev.data;
+  if (typeof data === 'string') { try { data = JSON.parse(data); } catch { return; } }
+  if (data && data.type === 'timdesk:token' && typeof data.token === 'string' && data.token) {
+    const waiters = tokenWaiters;
+    tokenWaiters = [];
+    waiters.forEach((f) => f(data.token));
+  }
+});
+const nextToken = () => new Promise((r) => tokenWaiters.push(r));
+
+// ---- status line ----
+
+let state = '';
+function setState(s, text) {
+  state = s;
+  const el = $('status');
+  el.dataset.state = s;
+  el.textContent = text || t[s] || s;
+  $('reconnect').hidden = s !== 'kicked';
+}
+
+// ---- the message list ----
+
+const log = $('log');
+const byID = new Map();
+
+function parseCloud(raw) {
+  if (!raw) return {};
+  try {
+    const v = JSON.parse(raw);
+    return v && typeof v === 'object' ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+function timeLabel(sec) {
+  const d = sec ? new Date(sec * 1000) : new Date();
+  return d.toLocaleTimeString(lang === 'zh' ? 'zh-CN' : 'en', { hour: '2-digit', minute: '2-digit' });
+}
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children) if (c) e.append(c);
+  return e;
+}
+
+let originalSeq = 0;
+function renderBody(m) {
+  const cloud = parseCloud(m.cloudCustomData);
+  const body = el('div', { class: 'bubble' });
+  const tr = cloud.timdeskTranslation;
+  if (m.text) body.append(el('p', { class: 'text', text: m.text }));
+  for (const url of m.images) body.append(el('img', { src: url, alt: t.picture, class: 'picture' }));
+  if (tr && typeof tr.originalText === 'string' && tr.originalText && m.flow === 'in') {
+    const id = 'orig-' + (++originalSeq);
+    const orig = el('p', { class: 'original', id, lang: tr.source || undefined, hidden: true },
+      el('span', { class: 'visually-hidden', text: t.original + ': ' }), tr.originalText);
+    const btn = el('button', {
+      type: 'button', class: 'link', 'aria-expanded': 'false', 'aria-controls': id, text: t.showOriginal,
+      onclick: () => {
+        const open = orig.hidden;
+        orig.hidden = !open;
+        btn.setAttribute('aria-expanded', String(open));
+        btn.textContent = open ? t.hideOriginal : t.showOriginal;
+      },
+    });
+    body.append(btn, orig);
+  }
+  return { body, cloud };
+}
+
+function renderRating(li) {
+  const group = el('div', { class: 'rating', role: 'group', 'aria-label': t.ratePrompt });
+  for (let n = 1; n <= 5; n++) {
+    group.append(el('button', {
+      type: 'button', 'aria-label': t.rateN(n), text: String(n),
+      onclick: async () => {
+        group.querySelectorAll('button').forEach((b) => { b.disabled = true; });
+        const ok = await sendText(String(n));
+        if (ok) group.replaceWith(el('p', { class: 'rated', text: t.rated(n) }));
+        else group.querySelectorAll('button').forEach((b) => { b.disabled = false; });
+      },
+    }));
+  }
+  li.append(group);
+}
+
+function render(m) {
+  const { body, cloud } = renderBody(m);
+  const who = m.flow === 'out' ? t.you : t.service;
+  const li = el('li', { class: 'msg ' + m.flow, 'data-id': m.id, 'data-status': m.status },
+    el('span', { class: 'visually-hidden', text: who + ': ' }), body,
+    el('span', { class: 'meta', text: m.status === 'sending' ? t.sending : timeLabel(m.time) }));
+  if (cloud.timdeskNotice === 'rating' && m.flow === 'in') renderRating(li);
+  if (m.status === 'failed') {
+    li.append(el('button', { type: 'button', class: 'link retry', text: t.sendFailed, onclick: () => { li.remove(); byID.delete(m.id); m.retry(); } }));
+  }
+  return li;
+}
+
+// show adds or replaces a message (by id) and keeps the list in time order.
+function show(m, replaceID) {
+  if (replaceID && byID.has(replaceID)) {
+    const old = byID.get(replaceID);
+    byID.delete(replaceID);
+    if (byID.has(m.id)) { old.el.remove(); return; } // the stream was quicker than the answer
+    const li = render(m);
+    old.el.replaceWith(li);
+    byID.set(m.id, { m, el: li });
+    return;
+  }
+  if (byID.has(m.id)) return;
+  const li = render(m);
+  byID.set(m.id, { m, el: li });
+  let before = null;
+  for (const node of log.children) {
+    const other = byID.get(node.dataset.id);
+    if (other && other.m.time > m.time && m.status !== 'sending') { before = node; break; }
+  }
+  log.insertBefore(li, before);
+  $('empty').hidden = true;
+  li.scrollIntoView({ block: 'end' });
+}
+
+// ---- sending ----
+
+let transport = null;
+let localSeq = 0;
+
+async function sendWith(draft, op) {
+  const localID = 'local-' + (++localSeq);
+  show({ id: localID, flow: 'out', time: Math.floor(Date.now() / 1000), status: 'sending', cloudCustomData: '', ...draft });
+  try {
+    const sent = await op();
+    show({ ...draft, ...sent, status: 'sent' }, localID);
+    return true;
+  } catch (err) {
+    console.warn('timdesk chat:', err);
+    show({ id: localID + '-failed', flow: 'out', time: Math.floor(Date.now() / 1000), status: 'failed', cloudCustomData: '', ...draft, retry: () => sendWith(draft, op) }, localID);
+    return false;
+  }
+}
+
+function sendText(text) {
+  return sendWith({ text, images: [] }, () => transport.sendText(text));
+}
+
+// ---- UserSig ----
+
+class AuthError extends Error {}
+
+// fetchUserSig exchanges the JWT for a UserSig; it retries network and server errors with
+// back-off (showing "offline") and throws AuthError when the JWT is refused.
+async function fetchUserSig(jwt) {
+  const url = new URL('../api/v1/usersig', location.href);
+  for (let attempt = 0; ; attempt++) {
+    let res;
+    try {
+      res = await fetch(url, { method: 'POST', headers: { Authorization: 'Bearer ' + jwt } });
+    } catch {
+      setState('offline');
+      await sleep(Math.min(30000, 1000 * 2 ** attempt));
+      continue;
+    }
+    if (res.status === 401 || res.status === 403) throw new AuthError('token refused: HTTP ' + res.status);
+    if (res.ok) return res.json();
+    const retry = Number(res.headers.get('Retry-After')) || Math.min(30, 2 ** attempt);
+    await sleep(retry * 1000);
+  }
+}
+
+let jwt = '';
+let sig = null;
+
+// freshSig gets a UserSig, asking the host for a new JWT while the current one is refused.
+async function freshSig() {
+  for (;;) {
+    try {
+      sig = await fetchUserSig(jwt);
+      return sig;
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      setState('signedOut');
+      tellHost('timdesk:token-expired');
+      jwt = await nextToken();
+      setState('connecting');
+    }
+  }
+}
+
+let refreshTimer = 0;
+// scheduleRefresh logs in again with a new UserSig a while before the current one expires.
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  const now = Date.now() / 1000;
+  const left = sig.expireAt - now;
+  const margin = Math.min(600, left / 10);
+  const wait = Math.max(30, left - margin);
+  refreshTimer = setTimeout(async () => {
+    if (Date.now() / 1000 < sig.expireAt - margin - 1) { scheduleRefresh(); return; } // clamped timer
+    await freshSig();
+    await transport.relogin(sig.userID, sig.userSig);
+    scheduleRefresh();
+  }, Math.min(wait, 86400) * 1000);
+}
+
+// ---- start ----
+
+async function start() {
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  document.title = t.title;
+  $('title').textContent = t.title;
+  $('human').textContent = t.human;
+  $('text').placeholder = t.placeholder;
+  $('text-label').textContent = t.placeholder;
+  $('send').textContent = t.send;
+  $('image').setAttribute('aria-label', t.image);
+  $('image').title = t.image;
+  $('reconnect').textContent = t.reconnect;
+  $('empty').textContent = t.empty;
+  log.setAttribute('aria-label', t.messages);
+  setState('connecting');
+
+  jwt = params.get('token') || '';
+  if (params.has('token')) {
+    params.delete('token');
+    const rest = params.toString();
+    history.replaceState(null, '', location.pathname + location.search + (rest ? '#' + rest : ''));
+  }
+  tellHost('timdesk:ready');
+  if (!jwt) {
+    setState('waiting', t.waitingToken);
+    jwt = await nextToken();
+    setState('connecting');
+  }
+
+  const cfgRes = await fetch(new URL('config.json', location.href));
+  if (!cfgRes.ok) throw new Error('config: HTTP ' + cfgRes.status);
+  const cfg = await cfgRes.json();
+  await freshSig();
+  const peer = cfg.serviceAccount;
+  transport = cfg.transport === 'sim'
+    ? simTransport({ simURL: cfg.simURL, peer })
+    : sdkTransport({ sdkAppID: sig.sdkAppID, peer, wrap: window.__timdeskWrapSDK });
+  document.body.dataset.transport = transport.name;
+
+  transport.on('state', netState);
+  transport.on('message', (m) => show(m));
+  transport.on('kicked', async (why) => {
+    if (why === 'expired') {
+      setState('reconnecting');
+      await freshSig();
+      await transport.relogin(sig.userID, sig.userSig, { kicked: true });
+      scheduleRefresh();
+      return;
+    }
+    // Another page or device took the session: never fight over it automatically.
+    setState('kicked', t.kickedElsewhere);
+  });
+  $('reconnect').addEventListener('click', async () => {
+    setState('connecting');
+    await freshSig();
+    await transport.relogin(sig.userID, sig.userSig, { kicked: true });
+  });
+
+  await transport.login(sig.userID, sig.userSig);
+  scheduleRefresh();
+  for (const m of await transport.history()) show(m);
+}
+
+$('composer').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const box = $('text');
+  const text = box.value.trim();
+  if (!text || !transport) return;
+  box.value = '';
+  sendText(text);
+});
+$('text').addEventListener('keydown', (ev) => {
+  if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+    ev.preventDefault();
+    $('composer').requestSubmit();
+  }
+});
+$('human').addEventListener('click', () => { if (transport) sendText(t.humanText); });
+$('image').addEventListener('click', () => $('file').click());
+$('file').addEventListener('change', () => {
+  const file = $('file').files[0];
+  $('file').value = '';
+  if (!file || !transport) return;
+  sendWith({ text: '', images: [URL.createObjectURL(file)] }, () => transport.sendImage(file));
+});
+
+// netState shows a connection state. Until the first connection every network state reads
+// "connecting" (the SDK keeps trying; with no network its login never settles); after it,
+// offline and reconnecting show as such.
+let everOnline = false;
+function netState(s) {
+  if (s === 'online') everOnline = true;
+  if (!everOnline && (s === 'offline' || s === 'reconnecting')) s = 'connecting';
+  if (state !== 'kicked' && state !== 'signedOut') setState(s);
+}
+window.addEventListener('offline', () => { if (transport) netState('offline'); });
+
+start().catch((err) => {
+  console.error('timdesk chat:', err);
+  setState('error', t.error + ': ' + err.message);
+});

@@ -1,0 +1,90 @@
+// Browser test against the emulator stack (e2e.TestChatPage starts it): a Chinese-speaking
+// customer opens the page with a JWT, asks an FAQ question and sees the answer, asks for a
+// person, an English-speaking agent replies through the emulator, the customer sees the
+// translation with the original one tap away, and rates 5.
+import { launch, env, eventually, check, main } from './browser.mjs';
+import { join } from 'node:path';
+
+const api = env('CHAT_API_URL');
+const sim = env('CHAT_SIM_URL');
+const jwt = env('CHAT_JWT');
+const customer = env('CHAT_CUSTOMER');
+const agents = env('CHAT_AGENTS').split(',');
+const faqAnswer = env('CHAT_FAQ_ANSWER');
+const shots = process.env.CHAT_SCREENSHOT_DIR;
+
+async function simPost(path, body) {
+  const res = await fetch(sim + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+// agentSay sends as the agent, again while the callback asks for a retry (as a person would).
+async function agentSay(agent, text) {
+  await eventually(`${agent} sends ${text}`, 30000, async () => {
+    const r = await simPost('/sim/send', { from: agent, to: customer, text });
+    if (r.errorCode !== 0) throw new Error(`error ${r.errorCode} ${r.errorInfo}`);
+    return true;
+  });
+}
+
+await main(async (consoleLines) => {
+  const { context, close } = await launch('zh-CN');
+  try {
+    const page = await context.newPage();
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+    await page.goto(`${api}/chat/#token=${encodeURIComponent(jwt)}`);
+
+    // Signed in through the UserSig exchange; the token left the address bar.
+    const status = page.getByRole('status');
+    await eventually('online', 20000, async () => (await status.getAttribute('data-state')) === 'online');
+    check(!page.url().includes('token='), 'the JWT stayed in the URL: ' + page.url());
+    check((await page.locator('body').getAttribute('data-transport')) === 'sim', 'not the emulator transport');
+    check((await page.locator('html').getAttribute('lang')) === 'zh-CN', 'UI language is not Chinese');
+
+    // Keyboard: type and press Enter in the labelled message box.
+    const box = page.getByRole('textbox', { name: '输入消息' });
+    await box.fill('怎么退货？');
+    await box.press('Enter');
+    const log = page.getByRole('log');
+    await log.locator('li.msg.out', { hasText: '怎么退货？' }).waitFor({ timeout: 10000 });
+    await log.locator('li.msg.in', { hasText: faqAnswer }).waitFor({ timeout: 30000 });
+
+    // Ask for a person; whichever agent gets the consultation answers in English.
+    await page.getByRole('button', { name: '转人工' }).click();
+    const agent = await eventually('relay to an agent', 30000, async () => {
+      for (const a of agents) {
+        const r = await fetch(`${sim}/sim/messages?userID=${a}&since=0`);
+        const { messages } = await r.json();
+        if ((messages || []).some((m) => m.from === customer && m.to === a)) return a;
+      }
+      return '';
+    });
+    await agentSay(agent, 'Please send me your order number.');
+
+    // The translation first, the original one tap away.
+    const reply = log.locator('li.msg.in', { hasText: '请把您的订单号发给我。' });
+    await reply.waitFor({ timeout: 30000 });
+    const toggle = reply.getByRole('button', { name: '显示原文' });
+    check(await reply.getByText('Please send me your order number.').isHidden(), 'the original shows before the tap');
+    await toggle.click();
+    await reply.getByText('Please send me your order number.').waitFor({ state: 'visible', timeout: 5000 });
+    check((await reply.getByRole('button', { name: '隐藏原文' }).getAttribute('aria-expanded')) === 'true', 'toggle not expanded');
+
+    // The agent closes; the rating prompt shows five buttons.
+    await agentSay(agent, '/close');
+    const rating = page.getByRole('group', { name: '为本次服务打分' });
+    await rating.waitFor({ timeout: 30000 });
+    check((await rating.getByRole('button').count()) === 5, 'rating prompt has not five buttons');
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 360, `the page is ${width} px wide on a 360 px phone`);
+    if (shots) await page.screenshot({ path: join(shots, 'chat-phone-zh.png') });
+
+    await rating.getByRole('button', { name: '5 分（满分 5 分）' }).click();
+    await page.getByText('您的评分：5 分').waitFor({ timeout: 10000 });
+    await log.locator('li.msg.in', { hasText: '感谢您的评价' }).waitFor({ timeout: 30000 });
+  } finally {
+    await close();
+  }
+});
