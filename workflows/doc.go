@@ -68,7 +68,9 @@
 // Agent messages (update "agent_message"): the handler answers at once — Owned when the sender is
 // the assigned agent (the API then drops the original); the main loop translates the text to the
 // customer's language and sends it From=service account, its non-text elements right after (see
-// below). A failed translation delivers the original prefixed "[untranslated] ". Slash
+// below); a translated reply carries its original in CloudCustomData.timdeskTranslation, and every
+// notice its key in CloudCustomData.timdeskNotice (cloud.go), for the customer's chat page. A failed
+// translation delivers the original prefixed "[untranslated] ". Slash
 // commands: /close, /transfer <agentID> (Route with Target), /ai (back to the AI).
 //
 // Close: agent /close, signal "close", or the inactivity deadline of the current owner

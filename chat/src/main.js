@@ -108,10 +108,9 @@ function renderRating(li) {
     group.append(el('button', {
       type: 'button', 'aria-label': t.rateN(n), text: String(n),
       onclick: async () => {
-        group.querySelectorAll('button').forEach((b) => { b.disabled = true; });
-        const ok = await sendText(String(n));
-        if (ok) group.replaceWith(el('p', { class: 'rated', text: t.rated(n) }));
-        else group.querySelectorAll('button').forEach((b) => { b.disabled = false; });
+        const note = el('p', { class: 'rated', text: t.rated(n) });
+        group.replaceWith(note);
+        if (!(await sendText(String(n)))) note.replaceWith(group);
       },
     }));
   }
@@ -151,6 +150,12 @@ function show(m, replaceID) {
     if (other && other.m.time > m.time && m.status !== 'sending') { before = node; break; }
   }
   log.insertBefore(li, before);
+  if (m.flow === 'out') {
+    // The customer wrote after a rating prompt: it is answered or passed, so its buttons go.
+    for (const g of log.querySelectorAll('.rating')) {
+      if (g.closest('li').compareDocumentPosition(li) & Node.DOCUMENT_POSITION_FOLLOWING) g.remove();
+    }
+  }
   $('empty').hidden = true;
   li.scrollIntoView({ block: 'end' });
 }

@@ -72,6 +72,26 @@ await main(async (consoleLines) => {
     await reply.getByText('Please send me your order number.').waitFor({ state: 'visible', timeout: 5000 });
     check((await reply.getByRole('button', { name: '隐藏原文' }).getAttribute('aria-expanded')) === 'true', 'toggle not expanded');
 
+    // A picture (drawn here, as a phone's camera would give one) reaches the agent.
+    const png = await page.evaluate(() => {
+      const c = document.createElement('canvas');
+      c.width = 640;
+      c.height = 480;
+      const g = c.getContext('2d');
+      g.fillStyle = '#c0392b';
+      g.fillRect(0, 0, 640, 480);
+      g.fillStyle = '#f1c40f';
+      g.fillRect(160, 120, 320, 240);
+      return c.toDataURL('image/png').split(',')[1];
+    });
+    await page.setInputFiles('#file', { name: 'parcel.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });
+    await log.locator('li.msg.out[data-status="sent"] img').waitFor({ timeout: 10000 });
+    await eventually('the picture relayed to the agent', 30000, async () => {
+      const r = await fetch(`${sim}/sim/messages?userID=${agent}&since=0`);
+      const { messages } = await r.json();
+      return (messages || []).some((m) => m.from === customer && (m.msgBody || []).some((e) => e.MsgType === 'TIMImageElem'));
+    });
+
     // The agent closes; the rating prompt shows five buttons.
     await agentSay(agent, '/close');
     const rating = page.getByRole('group', { name: '为本次服务打分' });
