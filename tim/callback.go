@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Callback commands (query CallbackCommand, repeated in the body).
@@ -40,6 +42,79 @@ var (
 	// ErrCallbackBody: the body is not the expected callback JSON or lacks required fields.
 	ErrCallbackBody = errors.New("callback body invalid")
 )
+
+// FieldError is a callback body field that breaks its rule; it wraps ErrCallbackBody. Error
+// names the field and the rule, never the value, so it is safe to log and to answer with.
+type FieldError struct {
+	Field   string // JSON name, e.g. "From_Account", "Info.To_Account"
+	Problem string // e.g. "longer than 32 bytes"
+}
+
+func (e *FieldError) Error() string { return ErrCallbackBody.Error() + ": " + e.Field + ": " + e.Problem }
+
+// Unwrap makes errors.Is(err, ErrCallbackBody) hold.
+func (e *FieldError) Unwrap() error { return ErrCallbackBody }
+
+// checkAccount applies ValidateUserID to a callback account field; empty is allowed unless
+// required.
+func checkAccount(field, id string, required bool) error {
+	if id == "" && !required {
+		return nil
+	}
+	if strings.ContainsRune(id, utf8.RuneError) {
+		// JSON decoding turns invalid UTF-8 and lone surrogate escapes into U+FFFD: the ID that
+		// was sent is not the one we would act on.
+		return &FieldError{Field: field, Problem: "not valid UTF-8"}
+	}
+	if err := ValidateUserID(id); err != nil {
+		return &FieldError{Field: field, Problem: strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": ")}
+	}
+	return nil
+}
+
+// Time fields are range-checked at parse time: Unix seconds within years 1970..9999 (and the
+// millisecond fields likewise), so a time never fails later when it is encoded.
+const (
+	maxUnixSeconds = 253402300799 // 9999-12-31T23:59:59Z
+	maxUnixMillis  = maxUnixSeconds*1000 + 999
+)
+
+func checkTime(field string, v, max int64) error {
+	if v < 0 || v > max {
+		return &FieldError{Field: field, Problem: "out of range (years 1970-9999)"}
+	}
+	return nil
+}
+
+// maxMsgKeyLen bounds MsgKey (Tencent's are "<seq>_<random>_<time>", about 30 bytes).
+const maxMsgKeyLen = 128
+
+func checkMsgKey(key string) error {
+	if len(key) > maxMsgKeyLen {
+		return &FieldError{Field: "MsgKey", Problem: fmt.Sprintf("longer than %d bytes", maxMsgKeyLen)}
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return &FieldError{Field: "MsgKey", Problem: "not printable ASCII"}
+		}
+	}
+	return nil
+}
+
+// firstError returns the first non-nil error.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// securityParams are the callback query parameters that decide which app a request is for and
+// whether it is authentic; each may appear at most once, so a proxy and timdesk cannot read
+// different values from one request.
+var securityParams = []string{"SdkAppid", "CallbackCommand", "contenttype", "Sign", "RequestTime"}
 
 // CallbackAuth is what VerifyCallback checks against. With an empty Token, Sign is optional
 // (and ignored); with a Token, Sign and RequestTime are required.
@@ -69,8 +144,14 @@ func CallbackSign(token string, requestTime int64) string {
 // (ErrCallbackAppID); CallbackCommand must be present and contenttype, when present, json
 // (ErrCallbackQuery); with a token, Sign must equal CallbackSign(token, RequestTime), compared
 // in constant time (ErrCallbackSign), and RequestTime must be within ±60 s of now
-// (ErrCallbackStale). Verify this before parsing the body.
+// (ErrCallbackStale). Each of SdkAppid, CallbackCommand, contenttype, Sign and RequestTime may
+// appear at most once (ErrCallbackQuery). Verify this before parsing the body.
 func VerifyCallback(query url.Values, now time.Time, auth CallbackAuth) (CallbackQuery, error) {
+	for _, name := range securityParams {
+		if len(query[name]) > 1 {
+			return CallbackQuery{}, fmt.Errorf("verify callback: %w: %s given %d times", ErrCallbackQuery, name, len(query[name]))
+		}
+	}
 	q := CallbackQuery{
 		Command:     query.Get("CallbackCommand"),
 		ContentType: query.Get("contenttype"),
@@ -175,8 +256,13 @@ func (c *C2CMsgCallback) UnmarshalJSON(b []byte) error {
 }
 
 // DecodeC2CMsg decodes a C2C before/after send-message callback body. From_Account and
-// To_Account are required; a CallbackCommand other than the two C2C ones is rejected.
+// To_Account are required UserIDs (ValidateUserID), MsgKey is at most 128 bytes of printable
+// ASCII, MsgTime and EventTime lie in years 1970..9999; a broken field is a *FieldError naming it.
+// A CallbackCommand other than the two C2C ones is rejected.
 func DecodeC2CMsg(body []byte) (C2CMsgCallback, error) {
+	if !utf8.Valid(body) {
+		return C2CMsgCallback{}, fmt.Errorf("decode callback: %w: body is not valid UTF-8", ErrCallbackBody)
+	}
 	var cb C2CMsgCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
 		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w: %w", ErrCallbackBody, err)
@@ -184,8 +270,15 @@ func DecodeC2CMsg(body []byte) (C2CMsgCallback, error) {
 	switch {
 	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdC2CBeforeSendMsg && cb.CallbackCommand != CmdC2CAfterSendMsg:
 		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w: command %q", ErrCallbackBody, truncate(cb.CallbackCommand, 64))
-	case cb.FromAccount == "" || cb.ToAccount == "":
-		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w: From_Account and To_Account are required", ErrCallbackBody)
+	}
+	if err := firstError(
+		checkAccount("From_Account", cb.FromAccount, true),
+		checkAccount("To_Account", cb.ToAccount, true),
+		checkMsgKey(cb.MsgKey),
+		checkTime("MsgTime", cb.MsgTime, maxUnixSeconds),
+		checkTime("EventTime", cb.EventTime, maxUnixMillis),
+	); err != nil {
+		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w", err)
 	}
 	return cb, nil
 }
@@ -200,8 +293,6 @@ const (
 	ReasonLinkClose  = "LinkClose"
 	ReasonTimeOut    = "TimeOut"
 )
-
-const stateChangeRequired = "Info.Action and Info.To_Account are required"
 
 // StateInfo is the Info object of State.StateChange.
 type StateInfo struct {
@@ -238,9 +329,12 @@ func (c *StateChangeCallback) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// DecodeStateChange decodes a State.StateChange body; Info.Action and Info.To_Account are
-// required.
+// DecodeStateChange decodes a State.StateChange body; Info.Action and Info.To_Account (a valid
+// UserID) are required and EventTime lies in years 1970..9999 (*FieldError otherwise).
 func DecodeStateChange(body []byte) (StateChangeCallback, error) {
+	if !utf8.Valid(body) {
+		return StateChangeCallback{}, fmt.Errorf("decode callback: %w: body is not valid UTF-8", ErrCallbackBody)
+	}
 	var cb StateChangeCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
 		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w: %w", ErrCallbackBody, err)
@@ -248,8 +342,14 @@ func DecodeStateChange(body []byte) (StateChangeCallback, error) {
 	switch {
 	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdStateChange:
 		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w: command %q", ErrCallbackBody, truncate(cb.CallbackCommand, 64))
-	case cb.Info.Action == "" || cb.Info.ToAccount == "":
-		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w: %s", ErrCallbackBody, stateChangeRequired)
+	case cb.Info.Action == "":
+		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w", &FieldError{Field: "Info.Action", Problem: "required"})
+	}
+	if err := firstError(
+		checkAccount("Info.To_Account", cb.Info.ToAccount, true),
+		checkTime("EventTime", cb.EventTime, maxUnixMillis),
+	); err != nil {
+		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w", err)
 	}
 	return cb, nil
 }
@@ -318,8 +418,13 @@ func (c *GroupMsgCallback) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// DecodeGroupMsg decodes a Group before/after send-message callback body; GroupId is required.
+// DecodeGroupMsg decodes a Group before/after send-message callback body: GroupId (1–48 bytes)
+// is required, From_Account, Operator_Account and the @-mentioned accounts are valid UserIDs
+// when present, MsgTime and EventTime lie in years 1970..9999 (*FieldError otherwise).
 func DecodeGroupMsg(body []byte) (GroupMsgCallback, error) {
+	if !utf8.Valid(body) {
+		return GroupMsgCallback{}, fmt.Errorf("decode callback: %w: body is not valid UTF-8", ErrCallbackBody)
+	}
 	var cb GroupMsgCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
 		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w: %w", ErrCallbackBody, err)
@@ -328,7 +433,21 @@ func DecodeGroupMsg(body []byte) (GroupMsgCallback, error) {
 	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdGroupAfterSendMsg && cb.CallbackCommand != CmdGroupBeforeSendMsg:
 		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w: command %q", ErrCallbackBody, truncate(cb.CallbackCommand, 64))
 	case cb.GroupId == "":
-		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w: GroupId is required", ErrCallbackBody)
+		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w", &FieldError{Field: "GroupId", Problem: "required"})
+	case len(cb.GroupId) > 48 || !utf8.ValidString(cb.GroupId) || strings.IndexFunc(cb.GroupId, unicode.IsControl) >= 0:
+		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w", &FieldError{Field: "GroupId", Problem: "not 1-48 bytes of UTF-8 without control characters"})
+	}
+	checks := []error{
+		checkAccount("From_Account", cb.FromAccount, false),
+		checkAccount("Operator_Account", cb.OperatorAccount, false),
+		checkTime("MsgTime", cb.MsgTime, maxUnixSeconds),
+		checkTime("EventTime", cb.EventTime, maxUnixMillis),
+	}
+	for i, at := range cb.GroupAtInfo {
+		checks = append(checks, checkAccount(fmt.Sprintf("GroupAtInfo[%d].GroupAt_Account", i), at.GroupAtAccount, false))
+	}
+	if err := firstError(checks...); err != nil {
+		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w", err)
 	}
 	return cb, nil
 }

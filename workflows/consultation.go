@@ -61,9 +61,6 @@ const (
 	DeadlineRating     = "rating"      // closed: the rating reply is awaited until then
 )
 
-// ConsultationID is the workflow ID of a customer's consultation: "consultation/<customer>".
-func ConsultationID(customer string) string { return "consultation/" + customer }
-
 // InboundMessage is a chat message from a Tencent IM callback. MsgKey is the dedupe key.
 type InboundMessage struct {
 	MsgKey string

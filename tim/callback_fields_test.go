@@ -1,0 +1,155 @@
+package tim
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// c2cBody is a before-send callback body with From_Account, To_Account, MsgKey and MsgTime set
+// from the arguments (raw JSON values, so a test can send any bytes).
+func c2cBody(from, to, key, msgTime string) string {
+	return fmt.Sprintf(`{"CallbackCommand":"C2C.CallbackBeforeSendMsg","From_Account":%s,"To_Account":%s,
+ "MsgSeq":1,"MsgRandom":2,"MsgTime":%s,"MsgKey":%s,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}]}`,
+		from, to, msgTime, key)
+}
+
+func TestDecodeC2CMsgFields(t *testing.T) {
+	long := `"` + strings.Repeat("a", 33) + `"`
+	tests := []struct {
+		name      string
+		body      string
+		wantField string // "" = accepted
+	}{
+		{"ascii", c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1557481126"), ""},
+		{"chinese customer", c2cBody(`"客户_王"`, `"support"`, `"1_2_3"`, "1557481126"), ""},
+		{"32-byte emoji id", c2cBody(`"`+strings.Repeat("😺", 8)+`"`, `"support"`, `"1_2_3"`, "1557481126"), ""},
+		{"empty from", c2cBody(`""`, `"support"`, `"1_2_3"`, "1557481126"), "From_Account"},
+		{"missing to", strings.Replace(c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1"), `"To_Account":"support",`, "", 1), "To_Account"},
+		{"33-byte from", c2cBody(long, `"support"`, `"1_2_3"`, "1557481126"), "From_Account"},
+		{"33-byte to (11 CJK chars)", c2cBody(`"alice"`, `"`+strings.Repeat("王", 11)+`"`, `"1_2_3"`, "1557481126"), "To_Account"},
+		{"invalid utf-8 from", c2cBody(`"a\ud800b"`, `"support"`, `"1_2_3"`, "1557481126"), "From_Account"},
+		{"control char to", c2cBody(`"alice"`, `"sup\u0007port"`, `"1_2_3"`, "1557481126"), "To_Account"},
+		{"newline from", c2cBody(`"ali\nce"`, `"support"`, `"1_2_3"`, "1557481126"), "From_Account"},
+		{"msgtime past 9999", c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "253402300800"), "MsgTime"},
+		{"msgtime negative", c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "-1"), "MsgTime"},
+		{"msgtime as string past 9999", c2cBody(`"alice"`, `"support"`, `"1_2_3"`, `"999999999999"`), "MsgTime"},
+		{"msgtime last second of 9999", c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "253402300799"), ""},
+		{"msgkey too long", c2cBody(`"alice"`, `"support"`, `"`+strings.Repeat("1", 129)+`"`, "1"), "MsgKey"},
+		{"msgkey not ascii", c2cBody(`"alice"`, `"support"`, `"键"`, "1"), "MsgKey"},
+		{"eventtime out of range", strings.Replace(c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1"), `"MsgSeq"`, `"EventTime":99999999999999999,"MsgSeq"`, 1), "EventTime"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeC2CMsg([]byte(tt.body))
+			checkFieldError(t, err, tt.wantField)
+		})
+	}
+}
+
+func checkFieldError(t *testing.T, err error, wantField string) {
+	t.Helper()
+	if wantField == "" {
+		if err != nil {
+			t.Fatalf("got %v, want accepted", err)
+		}
+		return
+	}
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != wantField || !errors.Is(err, ErrCallbackBody) {
+		t.Fatalf("got %v, want a FieldError for %s wrapping ErrCallbackBody", err, wantField)
+	}
+	if !strings.Contains(err.Error(), wantField) {
+		t.Fatalf("error %q does not name %s", err, wantField)
+	}
+}
+
+func TestDecodeStateChangeFields(t *testing.T) {
+	body := func(action, to, eventTime string) string {
+		return fmt.Sprintf(`{"CallbackCommand":"State.StateChange","EventTime":%s,"Info":{"Action":%s,"To_Account":%s,"Reason":"Register"}}`, eventTime, action, to)
+	}
+	tests := []struct {
+		name, body, wantField string
+	}{
+		{"login", body(`"Login"`, `"agent_emma"`, "1669872112000"), ""},
+		{"arabic agent", body(`"Login"`, `"عميل"`, "1669872112000"), ""},
+		{"no action", body(`""`, `"agent_emma"`, "1"), "Info.Action"},
+		{"no account", body(`"Login"`, `""`, "1"), "Info.To_Account"},
+		{"long account", body(`"Login"`, `"`+strings.Repeat("x", 40)+`"`, "1"), "Info.To_Account"},
+		{"event time past 9999", body(`"Login"`, `"agent_emma"`, "253402300800000"), "EventTime"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeStateChange([]byte(tt.body))
+			checkFieldError(t, err, tt.wantField)
+		})
+	}
+}
+
+func TestDecodeGroupMsgFields(t *testing.T) {
+	body := func(group, from, op, msgTime string) string {
+		return fmt.Sprintf(`{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":%s,"Type":"Public","From_Account":%s,
+ "Operator_Account":%s,"Random":1,"MsgSeq":2,"MsgTime":%s,"MsgBody":[]}`, group, from, op, msgTime)
+	}
+	tests := []struct {
+		name, body, wantField string
+	}{
+		{"ok", body(`"@TGS#1"`, `"alice"`, `"alice"`, "1557481126"), ""},
+		{"no operator", body(`"@TGS#1"`, `"alice"`, `""`, "1557481126"), ""},
+		{"no group", body(`""`, `"alice"`, `"alice"`, "1"), "GroupId"},
+		{"group id too long", body(`"`+strings.Repeat("g", 49)+`"`, `"alice"`, `"alice"`, "1"), "GroupId"},
+		{"bad from", body(`"g"`, `"a\u0000"`, `""`, "1"), "From_Account"},
+		{"bad operator", body(`"g"`, `"alice"`, `"`+strings.Repeat("o", 33)+`"`, "1"), "Operator_Account"},
+		{"msgtime past 9999", body(`"g"`, `"alice"`, `""`, "253402300800"), "MsgTime"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := DecodeGroupMsg([]byte(tt.body))
+			checkFieldError(t, err, tt.wantField)
+		})
+	}
+}
+
+func TestVerifyCallbackRepeatedParams(t *testing.T) {
+	const token, app = "xxxxyyyy", 1400000000
+	now := time.Unix(1669872112, 0)
+	base := func() url.Values {
+		return url.Values{
+			"SdkAppid": {"1400000000"}, "CallbackCommand": {CmdC2CBeforeSendMsg}, "contenttype": {"json"},
+			"RequestTime": {fmt.Sprint(now.Unix())}, "Sign": {CallbackSign(token, now.Unix())},
+		}
+	}
+	if _, err := VerifyCallback(base(), now, CallbackAuth{app, token}); err != nil {
+		t.Fatalf("base query refused: %v", err)
+	}
+	for _, name := range []string{"SdkAppid", "CallbackCommand", "contenttype", "Sign", "RequestTime"} {
+		q := base()
+		q.Add(name, q.Get(name)) // even the same value twice is refused
+		_, err := VerifyCallback(q, now, CallbackAuth{app, token})
+		if !errors.Is(err, ErrCallbackQuery) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s twice: got %v, want ErrCallbackQuery naming %s", name, err, name)
+		}
+	}
+	q := base()
+	q.Add("ClientIP", "1.2.3.4")
+	q.Add("ClientIP", "5.6.7.8")
+	if _, err := VerifyCallback(q, now, CallbackAuth{app, token}); err != nil {
+		t.Errorf("ClientIP twice (informational) refused: %v", err)
+	}
+}
+
+func TestDecodeRefusesInvalidUTF8Body(t *testing.T) {
+	body := c2cBody("\"a\xffb\"", `"support"`, `"1_2_3"`, "1")
+	if _, err := DecodeC2CMsg([]byte(body)); !errors.Is(err, ErrCallbackBody) || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("raw invalid UTF-8: got %v, want ErrCallbackBody naming UTF-8", err)
+	}
+	if _, err := DecodeStateChange([]byte("{\"Info\":{\"Action\":\"Login\",\"To_Account\":\"\xfe\"}}")); !errors.Is(err, ErrCallbackBody) {
+		t.Errorf("state change: got %v, want ErrCallbackBody", err)
+	}
+	if _, err := DecodeGroupMsg([]byte("{\"GroupId\":\"\xc0\"}")); !errors.Is(err, ErrCallbackBody) {
+		t.Errorf("group: got %v, want ErrCallbackBody", err)
+	}
+}
