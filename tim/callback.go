@@ -50,7 +50,9 @@ type FieldError struct {
 	Problem string // e.g. "longer than 32 bytes"
 }
 
-func (e *FieldError) Error() string { return ErrCallbackBody.Error() + ": " + e.Field + ": " + e.Problem }
+func (e *FieldError) Error() string {
+	return ErrCallbackBody.Error() + ": " + e.Field + ": " + e.Problem
+}
 
 // Unwrap makes errors.Is(err, ErrCallbackBody) hold.
 func (e *FieldError) Unwrap() error { return ErrCallbackBody }
