@@ -18,7 +18,7 @@ GOLANGCI_VERSION := v2.15.0
 GO_TEST_FLAGS ?= -race -count=1 -timeout 12m
 FUZZ_TIME ?= 10s
 # package:FuzzTarget pairs run for FUZZ_TIME each by `make fuzz` (part of `make test`).
-FUZZ_TARGETS := ./tim:FuzzVerify ./tim:FuzzDecodeCallback ./api:FuzzCallback
+FUZZ_TARGETS := ./tim:FuzzVerify ./tim:FuzzDecodeCallback ./api:FuzzCallback ./workflows:FuzzEncodeUserID
 
 export TIMDESK_TEMPORAL_CLI := $(TEMPORAL)
 export TIMDESK_NODE_MODULES := $(NPM_DIR)/node_modules

@@ -43,9 +43,12 @@ const (
 	signalledCacheTTL  = 10 * time.Minute
 )
 
+// callbackPath is the Tencent IM callback URL's path (the contract: POST /tim/callback).
+const callbackPath = "/tim/callback"
+
 // registerCallbackRoutes mounts the Tencent IM callback endpoint.
 func (s *server) registerCallbackRoutes(app *fiber.App) {
-	app.Post("/tim/callback", s.handleCallback)
+	app.Post(callbackPath, s.handleCallback)
 }
 
 // handleCallback serves POST /tim/callback: verifies SdkAppid, Sign and RequestTime before reading
@@ -92,21 +95,38 @@ func (s *server) dispatchCallback(ctx context.Context, cmd string, body []byte) 
 	case tim.CmdC2CBeforeSendMsg, tim.CmdC2CAfterSendMsg:
 		m, err := tim.DecodeC2CMsg(body)
 		if err != nil {
-			return tim.CallbackResponse{}, "", wrapError(codeInvalid, "malformed callback body", err)
+			return tim.CallbackResponse{}, "", callbackBodyError(err)
 		}
 		resp, decision := s.c2c(ctx, cmd, m)
 		return resp, decision, nil
 	case tim.CmdStateChange:
 		sc, err := tim.DecodeStateChange(body)
 		if err != nil {
-			return tim.CallbackResponse{}, "", wrapError(codeInvalid, "malformed callback body", err)
+			return tim.CallbackResponse{}, "", callbackBodyError(err)
 		}
 		resp, decision := s.stateChange(ctx, sc)
 		return resp, decision, nil
+	case tim.CmdGroupAfterSendMsg, tim.CmdGroupBeforeSendMsg:
+		// Checked like every callback (a bad account field is refused, naming it), then
+		// acknowledged: timdesk does not act on group messages.
+		if _, err := tim.DecodeGroupMsg(body); err != nil {
+			return tim.CallbackResponse{}, "", callbackBodyError(err)
+		}
+		return tim.Allow(), decisionIgnored, nil
 	default:
-		// Group messages, unknown and future commands: acknowledge, change nothing.
+		// Unknown and future commands: acknowledge, change nothing.
 		return tim.Allow(), decisionIgnored, nil
 	}
+}
+
+// callbackBodyError is the client error for a callback body that did not decode: a broken field
+// is named with its rule (never its value), anything else is "malformed callback body".
+func callbackBodyError(err error) error {
+	var fe *tim.FieldError
+	if errors.As(err, &fe) {
+		return wrapError(codeInvalid, "invalid callback field "+fe.Field+": "+fe.Problem, err)
+	}
+	return wrapError(codeInvalid, "malformed callback body", err)
 }
 
 // c2c routes a one-to-one message callback by who talks to whom.
@@ -308,6 +328,10 @@ func (s *server) stateChange(ctx context.Context, sc tim.StateChangeCallback) (t
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallbackBudget)
 	defer cancel()
+	if sc.EventTime > 0 {
+		// A replayed State.StateChange (same user, action and time) adds no second signal.
+		ctx = withSignalRequestID(ctx, workflows.DeskWorkflowID, fmt.Sprintf("presence/%s/%s/%d", user, sc.Info.Action, sc.EventTime))
+	}
 	if err := s.signalDesk(ctx, workflows.SignalPresence, desk.PresenceEvent{UserID: user, Online: online, At: at}); err != nil {
 		s.log.Warn("record presence failed", "user", user, "error", err)
 		return tim.Fail(), decisionPresenceFail

@@ -817,6 +817,16 @@ func FuzzCallback(f *testing.F) {
 	f.Add(q(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "bob", textBody("你好"), `{"a":1}`))
 	f.Add(q(tim.CmdStateChange), stateBody("agent_li", "Login"))
 	f.Add(q(tim.CmdGroupAfterSendMsg), `{"GroupId":"g","EventTime":"1670574414123"}`)
+	// Issue 15's inputs: non-ASCII, 32- and 33-byte, empty, control-character and invalid UTF-8
+	// accounts, MsgTime past 9999, repeated security parameters.
+	for _, id := range []string{"客户_王", "ユーザー", "عميل", "😺😺", strings.Repeat("😺", 8), strings.Repeat("a", 33), "", "a\x01b", "a\xffb"} {
+		f.Add(q(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, id, "support", textBody("怎么退货？"), ""))
+		f.Add(q(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "agent_li", id, textBody("hello"), ""))
+		f.Add(q(tim.CmdStateChange), stateBody(id, "Login"))
+	}
+	f.Add(q(tim.CmdC2CBeforeSendMsg), `{"From_Account":"alice","To_Account":"support","MsgTime":253402300800,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}]}`)
+	f.Add(q(tim.CmdC2CBeforeSendMsg)+"&SdkAppid=1400000999", c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", textBody("hi"), ""))
+	f.Add(q(tim.CmdC2CBeforeSendMsg), "{\"From_Account\":\"a\xff\",\"To_Account\":\"support\"}")
 	f.Add(q("x"), `{`)
 	f.Add("SdkAppid=1&CallbackCommand=", "")
 	f.Add("Sign=%zz&RequestTime=-1", "null")

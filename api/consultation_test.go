@@ -28,7 +28,7 @@ func TestConsultationState(t *testing.T) {
 			return workflows.ConsultationState{Customer: "alice", Owner: "agent", Status: "human", Agent: "agent_li"}, nil
 		}, 200, ""},
 		{"escaped customer", "/api/v1/consultations/%E5%AE%A2%E6%88%B7", func(_ context.Context, c call) (any, error) {
-			if c.ID != "consultation/客户" {
+			if c.ID != "consultation/%E5%AE%A2%E6%88%B7" { // ConsultationID encodes non-ASCII
 				return nil, errNoFake
 			}
 			return workflows.ConsultationState{Customer: "客户"}, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"go.temporal.io/api/serviceerror"
@@ -71,6 +72,11 @@ func wrapError(code, message string, cause error) *apiError {
 // errorBody is the JSON shape of every error response.
 type errorBody struct {
 	Error errorDetail `json:"error"`
+	// ActionStatus, ErrorCode and ErrorInfo answer a refused Tencent callback in Tencent's own
+	// shape too (ErrorInfo is the same client-safe message), so Tencent's callback log shows why.
+	ActionStatus string `json:"ActionStatus,omitempty"`
+	ErrorCode    int    `json:"ErrorCode,omitempty"`
+	ErrorInfo    string `json:"ErrorInfo,omitempty"`
 }
 
 type errorDetail struct {
@@ -100,7 +106,7 @@ func classify(err error) (code, message string) {
 	case errors.Is(err, tim.ErrCallbackAppID):
 		return codeForbidden, "callback for another SdkAppid"
 	case errors.Is(err, tim.ErrCallbackQuery):
-		return codeInvalid, "malformed callback query"
+		return codeInvalid, callbackQueryMessage(err)
 	case errors.Is(err, tim.ErrInvalidUserID):
 		return codeInvalid, "invalid userID: 1-32 bytes, no control characters"
 	case errors.As(err, &apiErr):
@@ -156,10 +162,16 @@ func errorHandler(logger *slog.Logger) fiber.ErrorHandler {
 			status = fe.Code
 		}
 		rid := requestID(c)
-		if status >= 500 {
+		callback := c.Path() == callbackPath
+		switch {
+		case status >= 500:
 			logger.Error("request failed", "requestID", rid, "method", c.Method(), "route", routeLabel(c),
 				"status", status, "error", err)
-		} else {
+		case callback:
+			// A refused callback is a client error (Tencent misconfigured, or someone else posting),
+			// never a Temporal outage: say which rule it broke.
+			logger.Warn("callback refused", "requestID", rid, "status", status, "code", code, "reason", message)
+		default:
 			logger.Debug("request rejected", "requestID", rid, "method", c.Method(), "route", routeLabel(c),
 				"status", status, "code", code, "error", err)
 		}
@@ -167,6 +179,21 @@ func errorHandler(logger *slog.Logger) fiber.ErrorHandler {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="timdesk"`)
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		return c.Status(status).JSON(errorBody{Error: errorDetail{Code: code, Message: message, RequestID: rid}})
+		body := errorBody{Error: errorDetail{Code: code, Message: message, RequestID: rid}}
+		if callback {
+			body.ActionStatus, body.ErrorCode, body.ErrorInfo = "FAIL", 1, message
+		}
+		return c.Status(status).JSON(body)
 	}
+}
+
+// callbackQueryMessage names what was wrong with a callback query (a parameter missing, malformed
+// or given twice); the text after ErrCallbackQuery is built by tim from parameter names only.
+func callbackQueryMessage(err error) string {
+	const prefix = "malformed callback query"
+	_, detail, ok := strings.Cut(err.Error(), tim.ErrCallbackQuery.Error()+": ")
+	if !ok || detail == "" || len(detail) > 100 {
+		return prefix
+	}
+	return prefix + ": " + detail
 }

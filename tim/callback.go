@@ -177,7 +177,7 @@ func VerifyCallback(query url.Values, now time.Time, auth CallbackAuth) (Callbac
 		return q, fmt.Errorf("verify callback: %w: no CallbackCommand", ErrCallbackQuery)
 	}
 	if q.ContentType != "" && !strings.EqualFold(q.ContentType, "json") {
-		return q, fmt.Errorf("verify callback: %w: contenttype %q", ErrCallbackQuery, truncate(q.ContentType, 32))
+		return q, fmt.Errorf("verify callback: %w: contenttype must be json", ErrCallbackQuery)
 	}
 	if rt := query.Get("RequestTime"); rt != "" {
 		if q.RequestTime, err = strconv.ParseInt(rt, 10, 64); err != nil {
@@ -263,7 +263,7 @@ func (c *C2CMsgCallback) UnmarshalJSON(b []byte) error {
 // A CallbackCommand other than the two C2C ones is rejected.
 func DecodeC2CMsg(body []byte) (C2CMsgCallback, error) {
 	if !utf8.Valid(body) {
-		return C2CMsgCallback{}, fmt.Errorf("decode callback: %w: body is not valid UTF-8", ErrCallbackBody)
+		return C2CMsgCallback{}, fmt.Errorf("decode callback: %w", &FieldError{Field: "body", Problem: "not valid UTF-8"})
 	}
 	var cb C2CMsgCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
@@ -335,7 +335,7 @@ func (c *StateChangeCallback) UnmarshalJSON(b []byte) error {
 // UserID) are required and EventTime lies in years 1970..9999 (*FieldError otherwise).
 func DecodeStateChange(body []byte) (StateChangeCallback, error) {
 	if !utf8.Valid(body) {
-		return StateChangeCallback{}, fmt.Errorf("decode callback: %w: body is not valid UTF-8", ErrCallbackBody)
+		return StateChangeCallback{}, fmt.Errorf("decode callback: %w", &FieldError{Field: "body", Problem: "not valid UTF-8"})
 	}
 	var cb StateChangeCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
@@ -425,7 +425,7 @@ func (c *GroupMsgCallback) UnmarshalJSON(b []byte) error {
 // when present, MsgTime and EventTime lie in years 1970..9999 (*FieldError otherwise).
 func DecodeGroupMsg(body []byte) (GroupMsgCallback, error) {
 	if !utf8.Valid(body) {
-		return GroupMsgCallback{}, fmt.Errorf("decode callback: %w: body is not valid UTF-8", ErrCallbackBody)
+		return GroupMsgCallback{}, fmt.Errorf("decode callback: %w", &FieldError{Field: "body", Problem: "not valid UTF-8"})
 	}
 	var cb GroupMsgCallback
 	if err := json.Unmarshal(body, &cb); err != nil {

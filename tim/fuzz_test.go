@@ -3,6 +3,7 @@ package tim
 import (
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,10 +54,25 @@ func FuzzDecodeCallback(f *testing.F) {
 		"SdkAppid=x&RequestTime=1e3")
 	f.Add([]byte(`{"MsgSeq":1e99,"MsgTime":-1e400}`), "%zz")
 	f.Add([]byte(`null`), "")
+	// Issue 15's inputs: non-ASCII, over-long, control-character and invalid UTF-8 accounts, times
+	// past year 9999, security parameters given twice.
+	for _, from := range []string{`"客户_王"`, `"ユーザー"`, `"عميل"`, `"😺😺😺😺😺😺😺😺"`, `"` + strings.Repeat("a", 33) + `"`, `""`, `"a\u0001"`, `"a\ud800"`, "\"a\xff\""} {
+		f.Add([]byte(`{"From_Account":`+from+`,"To_Account":"support","MsgTime":1557481126,"MsgKey":"1_2_3"}`), "SdkAppid=1400000000&SdkAppid=1400000001")
+		f.Add([]byte(`{"EventTime":1629883332497,"Info":{"Action":"Login","To_Account":`+from+`}}`), "Sign=a&Sign=b")
+	}
+	f.Add([]byte(`{"From_Account":"a","To_Account":"b","MsgTime":253402300800}`), "RequestTime=1&RequestTime=2")
+	f.Add([]byte(`{"GroupId":"g","From_Account":"a","EventTime":253402300800000}`), "CallbackCommand=a&CallbackCommand=b")
 	now := time.Unix(1669872112, 0)
 	f.Fuzz(func(t *testing.T, body []byte, rawQuery string) {
 		for name, decode := range map[string]func([]byte) error{
-			"c2c":   func(b []byte) error { _, err := DecodeC2CMsg(b); return err },
+			"c2c": func(b []byte) error {
+				m, err := DecodeC2CMsg(b)
+				if err == nil && (ValidateUserID(m.FromAccount) != nil || ValidateUserID(m.ToAccount) != nil ||
+					m.MsgTime < 0 || m.MsgTime > maxUnixSeconds) {
+					t.Fatalf("accepted a callback with a bad account or time: %+v", m)
+				}
+				return err
+			},
 			"state": func(b []byte) error { _, err := DecodeStateChange(b); return err },
 			"group": func(b []byte) error { _, err := DecodeGroupMsg(b); return err },
 		} {

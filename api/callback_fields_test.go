@@ -1,0 +1,95 @@
+package main
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/timdesk/timdesk/tim"
+)
+
+// TestCallbackRefusalsNameTheProblem: every bad account field, out-of-range time and repeated
+// security parameter is refused with 400, an error message and a Tencent-style ErrorInfo naming
+// what was wrong (never the value), and nothing reaches Temporal or the translator.
+func TestCallbackRefusalsNameTheProblem(t *testing.T) {
+	before := tim.CmdC2CBeforeSendMsg
+	withMsgTime := func(body, v string) string {
+		return strings.Replace(body, `"MsgTime":`+itoa(testNow.Unix()), `"MsgTime":`+v, 1)
+	}
+	secret := "Sign=" + tim.CallbackSign(testCBToken, testNow.Unix())
+	tests := []struct {
+		name, target, body string
+		wantInMessage      string
+	}{
+		{"empty From_Account", goodURL(before), c2cBody(before, "", "support", textBody("hi"), ""), "From_Account"},
+		{"empty To_Account", goodURL(before), c2cBody(before, "alice", "", textBody("hi"), ""), "To_Account"},
+		{"33-byte From_Account", goodURL(before), c2cBody(before, strings.Repeat("a", 33), "support", textBody("hi"), ""), "From_Account: 33 bytes"},
+		{"33-byte To_Account (agent to 11 CJK chars)", goodURL(before), c2cBody(before, "agent_li", strings.Repeat("王", 11), textBody("hi"), ""), "To_Account"},
+		{"control character in From_Account", goodURL(before), c2cBody(before, "ali\x01ce", "support", textBody("hi"), ""), "From_Account: control character"},
+		{"lone surrogate in From_Account", goodURL(before), strings.Replace(c2cBody(before, "alice", "support", textBody("hi"), ""), `"alice"`, `"a\ud800"`, 1), "From_Account: not valid UTF-8"},
+		{"raw invalid UTF-8", goodURL(before), strings.Replace(c2cBody(before, "alice", "support", textBody("hi"), ""), `"alice"`, "\"a\xff\"", 1), "not valid UTF-8"},
+		{"MsgTime past year 9999", goodURL(before), withMsgTime(c2cBody(before, "alice", "support", textBody("hi"), ""), "253402300800"), "MsgTime"},
+		{"MsgTime negative", goodURL(before), withMsgTime(c2cBody(before, "alice", "support", textBody("hi"), ""), "-5"), "MsgTime"},
+		{"state change without account", goodURL(tim.CmdStateChange), stateBody("", "Login"), "Info.To_Account"},
+		{"group message with a bad operator", goodURL(tim.CmdGroupAfterSendMsg), `{"GroupId":"g1","From_Account":"alice","Operator_Account":"` + strings.Repeat("o", 40) + `","MsgBody":[]}`, "Operator_Account"},
+		{"SdkAppid twice", goodURL(before) + "&SdkAppid=1400000999", c2cBody(before, "alice", "support", textBody("hi"), ""), "SdkAppid given 2 times"},
+		{"Sign twice", goodURL(before) + "&" + secret, c2cBody(before, "alice", "support", textBody("hi"), ""), "Sign given 2 times"},
+		{"contenttype not json", strings.Replace(goodURL(before), "contenttype=json", "contenttype=xml", 1), c2cBody(before, "alice", "support", textBody("hi"), ""), "contenttype must be json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) { e.temporal.signalWithStart = okSignal })
+			r := env.do(t, http.MethodPost, tt.target, tt.body)
+			if r.Status != http.StatusBadRequest {
+				t.Fatalf("status = %d, want 400; body %s", r.Status, r.Body)
+			}
+			body := r.JSON(t)
+			msg, _ := body["error"].(map[string]any)["message"].(string)
+			if !strings.Contains(msg, tt.wantInMessage) {
+				t.Errorf("error message %q does not say %q", msg, tt.wantInMessage)
+			}
+			if body["ActionStatus"] != "FAIL" || body["ErrorCode"] != float64(1) || body["ErrorInfo"] != msg {
+				t.Errorf("Tencent-style fields = %v/%v/%v, want FAIL/1/%q", body["ActionStatus"], body["ErrorCode"], body["ErrorInfo"], msg)
+			}
+			if strings.Contains(string(r.Body), testCBToken) || strings.Contains(msg, "alice") || strings.Contains(msg, "王") {
+				t.Errorf("refusal echoes input or a secret: %s", r.Body)
+			}
+			if m := env.temporal.Mutations(); len(m) != 0 {
+				t.Errorf("Temporal was changed: %+v", m)
+			}
+			if c := env.trans.Calls(); len(c) != 0 {
+				t.Errorf("translator called: %+v", c)
+			}
+		})
+	}
+}
+
+// TestCallbackNonASCIICustomers: a customer whose UserID is not ASCII is signalled under the
+// encoded workflow ID (ASCII only, so gRPC carries it), with the raw ID as the customer.
+func TestCallbackNonASCIICustomers(t *testing.T) {
+	for _, id := range []string{"客户_王", "ユーザー", "عميل", "😺😺", strings.Repeat("😺", 8)} {
+		t.Run(id, func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) { e.temporal.signalWithStart = okSignal })
+			r := env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, id, "support", textBody("怎么退货？"), ""))
+			if cr := callbackAnswer(t, r); cr.ErrorCode != 0 {
+				t.Fatalf("ErrorCode = %d, want 0", cr.ErrorCode)
+			}
+			calls := env.temporal.Calls("SignalWithStart")
+			if len(calls) != 1 {
+				t.Fatalf("SignalWithStart calls = %d, want 1", len(calls))
+			}
+			wid := calls[0].ID
+			for i := 0; i < len(wid); i++ {
+				if wid[i] < 0x21 || wid[i] > 0x7e {
+					t.Fatalf("workflow ID %q has a non-ASCII byte at %d", wid, i)
+				}
+			}
+			if !strings.HasPrefix(wid, "consultation/%") {
+				t.Errorf("workflow ID = %q, want the encoded form", wid)
+			}
+		})
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
