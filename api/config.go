@@ -18,16 +18,16 @@ import (
 // Config is the API program's whole configuration, read once from the environment by loadConfig.
 // Secret fields are redacted by String.
 type Config struct {
-	SDKAppID       uint64 // TIMDESK_SDKAPPID (required)
-	SecretKey      string // TIMDESK_SECRET_KEY (required, secret)
-	Admin          string // TIMDESK_ADMIN, default "administrator"
-	TIMBaseURL     string // TIMDESK_TIM_BASE_URL, default https://console.tim.qq.com
-	CallbackToken  string // TIMDESK_CALLBACK_TOKEN (secret, required unless TIMDESK_INSECURE_NO_CALLBACK_TOKEN=1)
+	SDKAppID      uint64 // TIMDESK_SDKAPPID (required)
+	SecretKey     string // TIMDESK_SECRET_KEY (required, secret)
+	Admin         string // TIMDESK_ADMIN, default "administrator"
+	TIMBaseURL    string // TIMDESK_TIM_BASE_URL, default https://console.tim.qq.com
+	CallbackToken string // TIMDESK_CALLBACK_TOKEN (secret, required unless TIMDESK_INSECURE_NO_CALLBACK_TOKEN=1)
 	// InsecureNoCallbackToken (TIMDESK_INSECURE_NO_CALLBACK_TOKEN=1) lets the API start without a
 	// callback token: unsigned callbacks are then accepted, so anyone who knows the SDKAppID can
 	// forge a customer's or an agent's message. Only for a closed test network.
 	InsecureNoCallbackToken bool
-	ServiceAccount string // TIMDESK_SERVICE_ACCOUNT, default "support"
+	ServiceAccount          string // TIMDESK_SERVICE_ACCOUNT, default "support"
 
 	JWTSecret   string // TIMDESK_AUTH_JWT_SECRET (required, secret): HS256 key for end-user tokens
 	JWTIssuer   string // TIMDESK_AUTH_JWT_ISSUER: when set, the token's iss must equal it
