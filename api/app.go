@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -102,6 +103,7 @@ type server struct {
 	signalled *lruCache[string, struct{}]
 	limiter   *ipLimiter
 	jwt       *jwtVerifier
+	groupOnce sync.Once // the "group callbacks are not used" warning
 	routes    map[string]bool
 }
 

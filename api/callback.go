@@ -31,6 +31,7 @@ const (
 	decisionPresence     = "presence"      // State.StateChange recorded
 	decisionPresenceFail = "presence_failed"
 	decisionIgnored      = "ignored"           // nothing to do
+	decisionGroup        = "group_ignored"     // a group message: timdesk does not handle group chats
 	decisionAlready      = "already_signalled" // after-send of a message its before-send signalled
 )
 
@@ -83,7 +84,7 @@ func (s *server) handleCallback(c *fiber.Ctx) error {
 // commandLabel keeps metric cardinality bounded.
 func commandLabel(cmd string) string {
 	switch cmd {
-	case tim.CmdC2CBeforeSendMsg, tim.CmdC2CAfterSendMsg, tim.CmdStateChange, tim.CmdGroupAfterSendMsg:
+	case tim.CmdC2CBeforeSendMsg, tim.CmdC2CAfterSendMsg, tim.CmdStateChange, tim.CmdGroupAfterSendMsg, tim.CmdGroupBeforeSendMsg:
 		return cmd
 	}
 	return "other"
@@ -107,12 +108,17 @@ func (s *server) dispatchCallback(ctx context.Context, cmd string, body []byte) 
 		resp, decision := s.stateChange(ctx, sc)
 		return resp, decision, nil
 	case tim.CmdGroupAfterSendMsg, tim.CmdGroupBeforeSendMsg:
-		// Checked like every callback (a bad account field is refused, naming it), then
-		// acknowledged: timdesk does not act on group messages.
+		// Checked like every callback (a bad account field is refused, naming it), then delivered
+		// unchanged: group chats are neither translated nor answered (a group has no one
+		// recipient language to translate into). The operator is told once that the console
+		// sends callbacks nobody uses.
 		if _, err := tim.DecodeGroupMsg(body); err != nil {
 			return tim.CallbackResponse{}, "", callbackBodyError(err)
 		}
-		return tim.Allow(), decisionIgnored, nil
+		s.groupOnce.Do(func() {
+			s.log.Warn("group message callbacks are not used: timdesk neither translates nor answers group chats; switch them off in the Tencent IM console (Callback configuration)", "command", cmd)
+		})
+		return tim.Allow(), decisionGroup, nil
 	default:
 		// Unknown and future commands: acknowledge, change nothing.
 		return tim.Allow(), decisionIgnored, nil
