@@ -174,7 +174,7 @@ type ConsultationState struct {
 	// QueueIdleBy is, while no agent has accepted, the latest the consultation closes for
 	// inactivity: QueueIdleTimeout after the customer's last message (or the agent's), or after
 	// the start of the shift the customer was waiting for (ShiftGrace), whatever ladder rounds,
-	// re-assignments or shift waits come between (versionQueueIdleCap). Zero: counted afresh from
+	// re-assignments or shift waits come between. Zero: counted afresh from
 	// the transcript.
 	QueueIdleBy time.Time `json:"queueIdleBy,omitzero"`
 	// ShiftGrace is the shift start QueueIdleBy was counted from; once per customer message, so a
@@ -186,8 +186,8 @@ type ConsultationState struct {
 	Unavailable  int              `json:"unavailable,omitempty"` // routing attempts in a row that found nobody
 
 	Notified map[string]bool `json:"notified,omitempty"` // one-off notices already sent
-	// OffHoursNotice is the key of the last off-hours notice (versionQueueIdleCap: one field
-	// instead of a Notified key per next-shift time, so the state stays bounded).
+	// OffHoursNotice is the key of the last off-hours notice (one field instead of a Notified key
+	// per next-shift time, so the state stays bounded).
 	OffHoursNotice string    `json:"offHoursNotice,omitempty"`
 	RatingAsked    bool      `json:"ratingAsked"`
 	RatingUntil    time.Time `json:"ratingUntil,omitzero"` // closed, waiting for the rating reply
@@ -254,51 +254,6 @@ const (
 	maxTranscript     = 200
 	relayBacklog      = 20
 	answerContextSize = 20
-)
-
-// versionBaseline is the first GetVersion change ID; later changes add their own IDs and keep
-// this call (see doc.go).
-const versionBaseline = "timdesk-consultation-baseline"
-
-// Change IDs (workflow.GetVersion) of behaviour added after the baseline.
-const (
-	// versionRatingWindow: a closed consultation waits Policy.RatingWindow for the rating reply
-	// (histories before it completed right after the prompt; testdata/consultation_full.json).
-	versionRatingWindow = "timdesk-rating-window"
-	// versionAgentBeforeClose: agent messages accepted (Owned, so the API dropped the originals)
-	// before a close request are delivered before closing; before it they were lost. Only runs
-	// that had both pending at once record the marker.
-	versionAgentBeforeClose = "timdesk-agent-before-close"
-	// versionAttachments: non-text elements are delivered instead of dropped — an attachment
-	// (image, file, voice, video) the AI cannot read hands off with trigger "attachment"; relays
-	// (live and on assignment) forward a customer's non-text elements after the text; an agent's
-	// mixed message sends its non-text elements after the translated text. Before it: the
-	// "text_only" notice, a "(non-text message)" placeholder, and text only. Only runs that met
-	// a non-text element on one of these paths record the marker.
-	versionAttachments = "timdesk-attachments"
-	// versionRouteNow: signal "route_now" makes a consultation waiting for an agent route at
-	// once (the desk sends it when an agent comes online). Only runs that handled one while
-	// waiting record the marker; before it the signal was ignored.
-	versionRouteNow = "timdesk-route-now"
-	// versionLadderRounds: when Route finds nobody only because every usable agent timed out
-	// (RouteResult.TimedOutAvailable), TimedOut is cleared and a new round starts at the next
-	// retry (back-off kept, growing with the round). Before it the timed-out agents stayed
-	// excluded for good. Only runs whose ladder was exhausted record the marker.
-	versionLadderRounds = "timdesk-ladder-rounds"
-	// versionQueueIdle: a routing retry that leaves a queued consultation waiting as before (nobody
-	// free, or no shift to wait for) keeps its inactivity deadline, so QueueIdleTimeout counts from
-	// the customer's last message (or the shift start). Before it every retry pushed the deadline
-	// out by QueueIdleTimeout, so a queued consultation never closed. Only runs that retried in
-	// vain record the marker.
-	versionQueueIdle = "timdesk-queue-idle"
-	// versionQueueIdleCap: while no agent has accepted, the inactivity deadline never goes past
-	// QueueIdleBy — QueueIdleTimeout after the customer's last message, counted from the start of
-	// the awaited shift once when that shift starts later — whatever ladder rounds, assignments
-	// (which used to reset it to HumanIdleTimeout) or shift waits (which used to count from every
-	// next shift) come between; the off-hours notice is remembered in OffHoursNotice instead of
-	// one Notified key per day. Before it an unaccepted consultation could run forever. Runs
-	// record the marker when their owner is the queue or an agent who has not accepted.
-	versionQueueIdleCap = "timdesk-queue-idle-cap"
 )
 
 // ConsultationWorkflow runs one consultation; see doc.go for the flows.
@@ -405,7 +360,6 @@ func newConsultation(ctx workflow.Context, in ConsultationInput) (*consultation,
 }
 
 func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
-	workflow.GetVersion(ctx, versionBaseline, workflow.DefaultVersion, 1)
 	logger := workflow.GetLogger(ctx)
 
 	if err := s.registerHandlers(ctx); err != nil {
@@ -446,8 +400,7 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 		switch {
 		case s.closeReq != nil && s.closeReq.Reason == reasonInactivity && len(s.inbox) > 0:
 			s.closeReq = nil // the customer came back just in time
-		case s.closeReq != nil && len(s.agentInbox) > 0 &&
-			workflow.GetVersion(ctx, versionAgentBeforeClose, workflow.DefaultVersion, 1) >= 1:
+		case s.closeReq != nil && len(s.agentInbox) > 0:
 			// owned before the close: the original was dropped, so deliver it before closing
 			m := s.agentInbox[0]
 			s.agentInbox = s.agentInbox[1:]
@@ -468,7 +421,7 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 		case s.routeNow != nil:
 			req := *s.routeNow
 			s.routeNow = nil
-			if s.waitingForAgent() && workflow.GetVersion(ctx, versionRouteNow, workflow.DefaultVersion, 1) >= 1 {
+			if s.waitingForAgent() {
 				s.routeAtOnce(ctx, req)
 			}
 		default:
@@ -500,8 +453,8 @@ func (s *consultation) registerHandlers(ctx workflow.Context) error {
 			if m.From == "" {
 				return errors.New("agent message: From is required")
 			}
-			// Validators are not in history (a rejection writes nothing), so this check needs no
-			// GetVersion; workflow.Now is the time of the task delivering the update.
+			// Validators are not in history (a rejection writes nothing); workflow.Now is the time
+			// of the task delivering the update.
 			if !m.AnswerBy.IsZero() && workflow.Now(ctx).After(m.AnswerBy) {
 				return errAgentMessageExpired()
 			}

@@ -113,9 +113,6 @@ func (s *consultation) handleCustomerMessage(ctx workflow.Context, m InboundMess
 // read (image, file, voice, video) goes to a person; other non-text elements alone get a notice.
 func (s *consultation) aiTurn(ctx workflow.Context, e TranscriptEntry) {
 	attachment := attachments(e.Body)
-	if attachment != "" && !s.attachmentsOn(ctx) {
-		attachment = "" // histories before versionAttachments: text only
-	}
 	switch {
 	case e.Text == "" && attachment == "":
 		s.notice(ctx, "text_only")
@@ -279,20 +276,15 @@ func (s *consultation) route(ctx workflow.Context, trigger, target string) {
 			s.st.ShiftWaitUntil = res.NextShift.UTC()
 		}
 		s.syncSearchAttributes(ctx)
+		// one field, not a Notified key per day, keeps the state bounded; and a shift the
+		// consultation will have closed before (nobody came at the one it was told about) is not
+		// announced
 		key := "off_hours:" + res.NextShiftLocal
-		notify := !s.st.Notified[key]
-		if s.queueIdleCapOn(ctx) {
-			// one field, not a Notified key per day, keeps the state bounded; and a shift the
-			// consultation will have closed before (nobody came at the one it was told about) is
-			// not announced
-			s.resetIdle(ctx)
-			notify = notify && s.st.OffHoursNotice != key &&
-				(s.st.ShiftWaitUntil.IsZero() || !s.st.IdleDeadline.Before(s.st.ShiftWaitUntil))
-			if notify {
-				s.st.OffHoursNotice = key
-			}
-		} else {
-			s.st.Notified[key] = true
+		s.resetIdle(ctx)
+		notify := s.st.OffHoursNotice != key &&
+			(s.st.ShiftWaitUntil.IsZero() || !s.st.IdleDeadline.Before(s.st.ShiftWaitUntil))
+		if notify {
+			s.st.OffHoursNotice = key
 		}
 		if notify {
 			when := res.NextShiftLocal
@@ -306,7 +298,7 @@ func (s *consultation) route(ctx workflow.Context, trigger, target string) {
 		s.st.Owner, s.st.Status, s.st.Phase = OwnerQueue, desk.StatusQueued, PhaseWaitingAgent
 		// back off: RetryRouteAfter, doubling up to maxRetryRouteAfter
 		exp := s.st.Unavailable
-		if len(res.TimedOutAvailable) > 0 && workflow.GetVersion(ctx, versionLadderRounds, workflow.DefaultVersion, 1) >= 1 {
+		if len(res.TimedOutAvailable) > 0 {
 			// the ladder is exhausted: everyone usable timed out. A new round (nobody excluded)
 			// starts at the next retry; the back-off keeps growing with the rounds, so agents
 			// who do not answer are not asked again every few minutes.
@@ -326,8 +318,7 @@ func (s *consultation) route(ctx workflow.Context, trigger, target string) {
 		}
 	}
 	s.resetIdle(ctx)
-	if queueRetry(prevPhase, s.st) && !prevIdle.IsZero() && prevIdle.Before(s.st.IdleDeadline) &&
-		workflow.GetVersion(ctx, versionQueueIdle, workflow.DefaultVersion, 1) >= 1 {
+	if queueRetry(prevPhase, s.st) && !prevIdle.IsZero() && prevIdle.Before(s.st.IdleDeadline) {
 		// Routing again and finding nobody again is not the customer's activity: the queue's
 		// inactivity deadline stays where the customer's last message (or the shift) put it.
 		s.st.IdleDeadline = prevIdle
@@ -487,17 +478,11 @@ func (s *consultation) resetIdle(ctx workflow.Context) {
 		s.st.IdleDeadline = now.Add(p.AIIdleTimeout)
 	}
 	unaccepted := s.st.Owner == OwnerQueue || (s.st.Owner == OwnerAgent && !s.st.Accepted)
-	if unaccepted && s.queueIdleCapOn(ctx) {
+	if unaccepted {
 		if by := s.queueIdleBy(now); by.Before(s.st.IdleDeadline) {
 			s.st.IdleDeadline = by
 		}
 	}
-}
-
-// queueIdleCapOn reports whether this run caps an unaccepted consultation's inactivity deadline
-// (versionQueueIdleCap); call it only where the cap can change the commands.
-func (s *consultation) queueIdleCapOn(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, versionQueueIdleCap, workflow.DefaultVersion, 1) >= 1
 }
 
 // queueIdleBy is the latest inactivity deadline while no agent has accepted: QueueIdleTimeout
@@ -567,7 +552,7 @@ func (s *consultation) handleAgentMessage(ctx workflow.Context, m InboundMessage
 		e.TranslationStatus = activities.TranslationOff
 	}
 	e.Delivered = s.sendCloud(ctx, s.st.Customer, out, nil, false, cloud)
-	if len(body) > 0 && s.attachmentsOn(ctx) {
+	if len(body) > 0 {
 		// text + image...: the non-text elements follow as their own message (the API dropped
 		// the original, so nothing else delivers them)
 		e.Body = body
@@ -644,7 +629,7 @@ func (s *consultation) close(ctx workflow.Context, req CloseRequest) (Consultati
 
 	// Wait a little for the rating: a reply of 1-5 is recorded, anything else starts the
 	// customer's next consultation below.
-	if prompted && workflow.GetVersion(ctx, versionRatingWindow, workflow.DefaultVersion, 1) >= 1 {
+	if prompted {
 		s.st.RatingUntil = s.now(ctx).Add(s.st.Policy.RatingWindow)
 		if _, err := workflow.AwaitWithTimeout(ctx, s.st.Policy.RatingWindow, func() bool { return len(s.inbox) > 0 }); err != nil {
 			return ConsultationResult{}, err
@@ -791,7 +776,7 @@ func (s *consultation) sendCloud(ctx workflow.Context, to, text string, body tim
 func (s *consultation) relay(ctx workflow.Context, entries []TranscriptEntry) bool {
 	ok := true
 	for _, e := range entries {
-		forward := len(e.Body) > 0 && s.attachmentsOn(ctx)
+		forward := len(e.Body) > 0
 		if e.Text != "" || !forward {
 			ok = s.relayText(ctx, e) && ok
 		}
@@ -800,12 +785,6 @@ func (s *consultation) relay(ctx workflow.Context, entries []TranscriptEntry) bo
 		}
 	}
 	return ok
-}
-
-// attachmentsOn reports whether this run delivers non-text elements (versionAttachments); call it
-// only where a non-text element would change the commands, so other runs record no marker.
-func (s *consultation) attachmentsOn(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, versionAttachments, workflow.DefaultVersion, 1) >= 1
 }
 
 // relayText relays the text of a customer entry, translated to the agent's language (a

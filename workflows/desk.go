@@ -28,17 +28,9 @@ type DeskInput struct {
 	MaxEventsPerRun int `json:",omitempty"`
 }
 
-const deskVersionBaseline = "timdesk-desk-baseline"
-
-// deskVersionWakeQueued: an agent coming online (presence offline or unknown → online) runs the
-// WakeQueued activity, which signals route_now to every consultation waiting for an agent.
-// Before it presence was only recorded. Only runs that saw such an event record the marker.
-const deskVersionWakeQueued = "timdesk-desk-wake-queued"
-
 // DeskWorkflow keeps the desk's shared state: presence (State.StateChange), users' language
 // preferences and the roster override (imported into Tencent IM when it changes).
 func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
-	workflow.GetVersion(ctx, deskVersionBaseline, workflow.DefaultVersion, 1)
 	st := desk.NewState(in.State)
 	events := 0
 	logger := workflow.GetLogger(ctx)
@@ -77,9 +69,6 @@ func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
 	// online while one runs get one more wake-up after it, which covers them all.
 	wakeRunning, wakeNext := false, ""
 	wake := func(agent string) {
-		if workflow.GetVersion(ctx, deskVersionWakeQueued, workflow.DefaultVersion, 1) < 1 {
-			return
-		}
 		if wakeRunning {
 			wakeNext = agent
 			return

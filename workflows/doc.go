@@ -75,13 +75,13 @@
 //
 // Close: agent /close, signal "close", or the inactivity deadline of the current owner
 // (Policy.AIIdleTimeout, QueueIdleTimeout, HumanIdleTimeout; a routing retry that finds nobody
-// again does not move it — versionQueueIdle). While no agent has accepted (queued, or assigned
+// again does not move it). While no agent has accepted (queued, or assigned
 // and not yet answered) the deadline never goes past QueueIdleBy: QueueIdleTimeout after the
 // customer's last message, whatever ladder rounds, re-assignments (which set HumanIdleTimeout)
 // or shift waits come between — except that when the consultation waits for a shift starting
 // later than that, which the customer was told about, it gets QueueIdleTimeout from that shift's
-// start, once per customer message (ShiftGrace), never from every later shift nobody logs in to
-// (versionQueueIdleCap). The off-hours notice is sent once per next-shift time (remembered in
+// start, once per customer message (ShiftGrace), never from every later shift nobody logs in to.
+// The off-hours notice is sent once per next-shift time (remembered in
 // OffHoursNotice, one field, so the state stays bounded), and never for a shift the
 // consultation will have closed before
 // → goodbye in the customer's language, the rating prompt (once per
@@ -138,44 +138,15 @@
 //
 // # Versioning
 //
-// Every run calls workflow.GetVersion with a baseline change ID (versionBaseline,
-// deskVersionBaseline). A change that alters the commands a running history produced adds its
-// own change ID with GetVersion and keeps the old branch until no history needs it — the rating
-// window is the first (versionRatingWindow: testdata/consultation_full.json was recorded before
-// it and still replays through the DefaultVersion branch). versionAgentBeforeClose delivers agent
-// messages that were accepted as Owned before a close request (the API had dropped the originals)
-// before closing; only runs with both pending at once record its marker. versionAttachments
-// delivers non-text elements (the attachment hand-off, relays of Body, the non-text part of an
-// agent's mixed message); before it they got the "text only" notice, a "(non-text message)"
-// placeholder or were dropped; only runs that met one record its marker. versionRouteNow
-// handles "route_now" (before it the signal was ignored; only runs woken while waiting record
-// it); versionLadderRounds starts a new ladder round when the ladder is exhausted (before it the
-// timed-out agents stayed excluded; only runs whose ladder was exhausted record it);
-// versionQueueIdle keeps a queued consultation's inactivity deadline when a routing retry finds
-// nobody again (before it every retry pushed it out, so a queued consultation never closed;
-// only runs that retried in vain record it); versionQueueIdleCap caps an unaccepted
-// consultation's inactivity deadline at QueueIdleBy and keeps the off-hours notice in
-// OffHoursNotice (before it ladder rounds and daily shift waits kept an abandoned consultation
-// open for ever, a Notified key per day; runs record it once the queue or an agent who has not
-// accepted owns them); the desk's
-// deskVersionWakeQueued runs WakeQueued when an agent comes online (desk.json was recorded before
-// it). The checked-in
-// histories in testdata/ are replayed by TestReplay, which also checks that each records the
-// change IDs it is there for (consultation_attachment.json: versionAttachments;
-// consultation_ladder.json: versionLadderRounds and versionRouteNow; consultation_queue_idle.json:
-// versionQueueIdle; consultation_queue_idle_cap.json: versionQueueIdleCap; desk_wake.json:
-// deskVersionWakeQueued). Generate a history with TIMDESK_UPDATE_HISTORY=1 go test -run
-// 'TestGenerateHistories/<name>' ./workflows (one subtest per file or pair: rating,
-// agent_before_close, attachment, desk (do not regenerate desk.json: it is the pre-wake history),
-// wake (consultation_ladder.json + desk_wake.json), queue_idle, queue_idle_cap; real dev server via
-// TIMDESK_TEMPORAL_CLI or bin/temporal) and keep the old files: a history recorded before a
-// change is what proves its DefaultVersion branch still replays.
+// Until the first release tag (CHANGELOG.md), change workflow code freely and re-record the histories (TIMDESK_UPDATE_HISTORY=1 go test -run TestGenerateHistories ./workflows).
+// From then on, every change of command order goes behind workflow.GetVersion, and all change IDs live in versions.go.
+// TestReplay replays testdata/ and proves each history records the change IDs of the branch it is kept for.
 //
 // # Desk (workflow ID "timdesk/desk")
 //
 // Signal "presence" (PresenceEvent from State.StateChange, roster agents only; older events are
 // ignored; an agent coming online wakes the queued consultations, see Waking), signal
 // "language" (LanguagePreference), update "roster" (RosterUpdate; the validator rejects rosters
-// ParseRoster rejects; accepted rosters are imported into Tencent IM), query "desk" (DeskState).
+// desk.ParseRoster rejects; accepted rosters are imported into Tencent IM), query "desk" (desk.State).
 // It continues-as-new when suggested (or after DeskInput.MaxEventsPerRun events) carrying the state.
 package workflows

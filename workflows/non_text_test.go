@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/timdesk/timdesk/activities"
 	"github.com/timdesk/timdesk/tim"
@@ -25,7 +24,7 @@ var (
 	customEl   = tim.CustomElem(`{"order":"A-42"}`, "order card", "")
 )
 
-// placeholder is what a relay showed for a non-text message before versionAttachments.
+// placeholder is the relay of a customer entry without text; a non-text element is forwarded instead.
 const placeholder = agentNoticeMark + "(non-text message)"
 
 // body builds a message body: the text element first (when text is not empty), then els.
@@ -360,30 +359,6 @@ func TestNonTextMessages(t *testing.T) {
 			h.run(ConsultationInput{})
 			c.check(t, f, st)
 		})
-	}
-}
-
-// TestNonTextBeforeVersion: a history from before versionAttachments keeps its commands — the
-// text-only notice for an image, the placeholder relay, text only for mixed messages.
-func TestNonTextBeforeVersion(t *testing.T) {
-	f := newFake()
-	h := newHarness(t, f)
-	h.env.OnGetVersion(versionAttachments, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
-	var st ConsultationState
-	h.customerBody(time.Second, "k1", body("", imageEl))
-	h.customer(10*time.Second, "k2", "human")
-	h.agentBody(time.Minute, "a1", "agent_emma", body("label attached", imageEl), nil)
-	h.snapshot(2*time.Minute, &st)
-	h.at(3*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
-	h.run(ConsultationInput{})
-	if f.find("cust1", "only read text") == nil || st.LastRouting == nil || st.LastRouting.Trigger != "customer_requested" {
-		t.Errorf("old branch: notice missing or wrong trigger %+v", st.LastRouting)
-	}
-	if sendIndex(f, "agent_emma", placeholder, nil) < 0 || sendIndex(f, "agent_emma", "", body("", imageEl)) >= 0 {
-		t.Errorf("old branch relays the placeholder, not the image: %q", sendLog(f))
-	}
-	if sendIndex(f, "cust1", "", body("", imageEl)) >= 0 || sendIndex(f, "cust1", "label attached", nil) < 0 {
-		t.Errorf("old branch sends the agent's text only: %q", sendLog(f))
 	}
 }
 
