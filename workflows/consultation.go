@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -261,11 +260,7 @@ func ConsultationWorkflow(ctx workflow.Context, in ConsultationInput) (Consultat
 	if in.Customer == "" {
 		return ConsultationResult{}, temporal.NewNonRetryableApplicationError("consultation: customer is required", activities.ErrTypeBadInput, nil)
 	}
-	s, err := newConsultation(ctx, in)
-	if err != nil {
-		return ConsultationResult{}, err
-	}
-	return s.run(ctx)
+	return newConsultation(ctx, in).run(ctx)
 }
 
 // consultation is the workflow's state plus run-local bookkeeping.
@@ -288,42 +283,8 @@ type consultation struct {
 	timer        *deadlineTimer
 }
 
-// deadlineTimer is the one durable timer for the earliest deadline; it is kept while that
-// deadline stays the earliest and cancelled when it moves.
-type deadlineTimer struct {
-	at     time.Time
-	future workflow.Future
-	cancel workflow.CancelFunc
-}
-
-// wait blocks until there is work or the earliest deadline (kind at) passes.
-func (s *consultation) wait(ctx workflow.Context, kind string, at, now time.Time) error {
-	work := func() bool {
-		return s.closeReq != nil || len(s.inbox) > 0 || len(s.agentInbox) > 0 || s.routeNow != nil
-	}
-	if s.timer != nil && (kind == "" || !s.timer.at.Equal(at)) {
-		s.timer.cancel()
-		s.timer = nil
-	}
-	if kind == "" {
-		return workflow.Await(ctx, work)
-	}
-	if s.timer == nil {
-		tctx, cancel := workflow.WithCancel(ctx)
-		f := workflow.NewTimerWithOptions(tctx, at.Sub(now), workflow.TimerOptions{Summary: "deadline " + kind})
-		s.timer = &deadlineTimer{at: at, future: f, cancel: cancel}
-	}
-	t := s.timer
-	if err := workflow.Await(ctx, func() bool { return work() || t.future.IsReady() }); err != nil {
-		return err
-	}
-	if t.future.IsReady() {
-		s.timer = nil
-	}
-	return nil
-}
-
-func newConsultation(ctx workflow.Context, in ConsultationInput) (*consultation, error) {
+// newConsultation takes the carried state, or a fresh one on the consultation's first run.
+func newConsultation(ctx workflow.Context, in ConsultationInput) *consultation {
 	info := workflow.GetInfo(ctx)
 	s := &consultation{in: in, workflowID: info.WorkflowExecution.ID, seen: map[string]int{}}
 	if in.ServiceAccount == "" {
@@ -337,18 +298,7 @@ func newConsultation(ctx workflow.Context, in ConsultationInput) (*consultation,
 		s.st.Runs++
 	} else {
 		s.fresh = true
-		now := workflow.Now(ctx)
-		s.st = ConsultationState{
-			Customer:       in.Customer,
-			ServiceAccount: s.in.ServiceAccount,
-			Owner:          OwnerAI,
-			Status:         desk.StatusAI,
-			Phase:          PhaseAI,
-			StartedAt:      now,
-			FirstRunID:     info.WorkflowExecution.RunID,
-			Runs:           1,
-			Notified:       map[string]bool{},
-		}
+		s.st = freshState(in.Customer, s.in.ServiceAccount, workflow.Now(ctx), info.WorkflowExecution.RunID)
 	}
 	if s.st.Notified == nil {
 		s.st.Notified = map[string]bool{}
@@ -356,14 +306,105 @@ func newConsultation(ctx workflow.Context, in ConsultationInput) (*consultation,
 	for i, k := range s.st.Seen {
 		s.seen[k.Key] = i
 	}
-	return s, nil
+	return s
 }
 
-func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
-	logger := workflow.GetLogger(ctx)
+// freshState is the state a consultation starts with: the AI owns it.
+func freshState(customer, serviceAccount string, now time.Time, firstRunID string) ConsultationState {
+	st := ConsultationState{
+		Customer:       customer,
+		ServiceAccount: serviceAccount,
+		StartedAt:      now,
+		FirstRunID:     firstRunID,
+		Runs:           1,
+		Notified:       map[string]bool{},
+	}
+	st.setPhase(PhaseAI)
+	return st
+}
 
-	if err := s.registerHandlers(ctx); err != nil {
+// setPhase moves the consultation to phase p. Phase is the one source of truth: Owner and Status
+// follow from it (a closed consultation keeps the owner it closed from).
+func (st *ConsultationState) setPhase(p string) {
+	st.Phase = p
+	switch p {
+	case PhaseAI:
+		st.Owner, st.Status = OwnerAI, desk.StatusAI
+	case PhaseRouting, PhaseWaitingShift, PhaseWaitingAgent:
+		st.Owner, st.Status = OwnerQueue, desk.StatusQueued
+	case PhaseAwaitingAccept, PhaseWithAgent:
+		st.Owner, st.Status = OwnerAgent, desk.StatusHuman
+	case PhaseClosed:
+		st.Status = desk.StatusClosed
+	}
+}
+
+// run is the event loop: listen, read the policy, then take one step at a time until the
+// consultation closes or continues as new.
+func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
+	if err := s.listen(ctx); err != nil {
 		return ConsultationResult{}, err
+	}
+	s.readPolicy(ctx)
+	if s.st.IdleDeadline.IsZero() {
+		s.resetIdle(ctx)
+	}
+	s.syncSearchAttributes(ctx)
+	for {
+		if s.shouldContinueAsNew(ctx) {
+			return ConsultationResult{}, s.continueAsNew(ctx)
+		}
+		if s.closeReq != nil && len(s.agentInbox) == 0 && !s.customerCameBack() {
+			return s.close(ctx, *s.closeReq)
+		}
+		fired, err := s.step(ctx)
+		if err != nil {
+			return ConsultationResult{}, err
+		}
+		if !fired { // a fired deadline's changes are upserted after the next step
+			s.syncSearchAttributes(ctx)
+		}
+	}
+}
+
+// step handles the next piece of work in priority order: a customer back before the inactivity
+// close, agent messages (those owned before a close are delivered before closing), customer
+// messages, a wake-up, then the earliest deadline. It reports whether a deadline fired.
+func (s *consultation) step(ctx workflow.Context) (fired bool, err error) {
+	switch {
+	case s.customerCameBack():
+		s.closeReq = nil
+	case len(s.agentInbox) > 0:
+		m := s.agentInbox[0]
+		s.agentInbox = s.agentInbox[1:]
+		s.handled++
+		s.handleAgentMessage(ctx, m)
+	case len(s.inbox) > 0:
+		m := s.inbox[0]
+		s.inbox = s.inbox[1:]
+		s.handled++
+		s.handleCustomerMessage(ctx, m)
+	case s.routeNow != nil:
+		req := *s.routeNow
+		s.routeNow = nil
+		if s.waitingForAgent() {
+			s.routeAtOnce(ctx, req)
+		}
+	default:
+		return s.awaitDeadline(ctx)
+	}
+	return false, nil
+}
+
+// customerCameBack: the customer wrote just before the inactivity close took effect.
+func (s *consultation) customerCameBack() bool {
+	return s.closeReq != nil && s.closeReq.Reason == reasonInactivity && len(s.inbox) > 0
+}
+
+// listen registers the query and update handlers and pumps the signals into the inboxes.
+func (s *consultation) listen(ctx workflow.Context) error {
+	if err := s.registerHandlers(ctx); err != nil {
+		return err
 	}
 	s.msgCh = workflow.GetSignalChannel(ctx, SignalMessage)
 	s.closeCh = workflow.GetSignalChannel(ctx, SignalClose)
@@ -371,14 +412,18 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 	pumpSignals(ctx, s.closeCh, s.acceptClose)
 	s.routeNowCh = workflow.GetSignalChannel(ctx, SignalRouteNow)
 	pumpSignals(ctx, s.routeNowCh, s.acceptRouteNow)
+	return nil
+}
 
-	// Policy: from the input, else the Policy activity (once per run, recorded in history).
+// readPolicy takes the policy from the input, else from the Policy activity (once per run,
+// recorded in history), with desk.Policy's defaults.
+func (s *consultation) readPolicy(ctx workflow.Context) {
 	if s.in.Policy != nil {
 		s.st.Policy = *s.in.Policy
 	} else if s.fresh || s.st.Policy.AcceptTimeout == 0 {
 		var p desk.Policy
 		if err := workflow.ExecuteActivity(withLocalOptions(ctx), router.Policy).Get(ctx, &p); err != nil {
-			logger.Warn("policy activity failed; using defaults", "error", err)
+			workflow.GetLogger(ctx).Warn("policy activity failed; using defaults", "error", err)
 			p = desk.DefaultPolicy()
 		}
 		s.st.Policy = p
@@ -387,225 +432,5 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 	s.st.TranslationStatus = "off"
 	if s.st.Policy.TranslationEnabled {
 		s.st.TranslationStatus = "on"
-	}
-	if s.st.IdleDeadline.IsZero() {
-		s.resetIdle(ctx)
-	}
-	s.syncSearchAttributes(ctx)
-
-	for {
-		if s.shouldContinueAsNew(ctx) {
-			return ConsultationResult{}, s.continueAsNew(ctx)
-		}
-		switch {
-		case s.closeReq != nil && s.closeReq.Reason == reasonInactivity && len(s.inbox) > 0:
-			s.closeReq = nil // the customer came back just in time
-		case s.closeReq != nil && len(s.agentInbox) > 0:
-			// owned before the close: the original was dropped, so deliver it before closing
-			m := s.agentInbox[0]
-			s.agentInbox = s.agentInbox[1:]
-			s.handled++
-			s.handleAgentMessage(ctx, m)
-		case s.closeReq != nil:
-			return s.close(ctx, *s.closeReq)
-		case len(s.agentInbox) > 0:
-			m := s.agentInbox[0]
-			s.agentInbox = s.agentInbox[1:]
-			s.handled++
-			s.handleAgentMessage(ctx, m)
-		case len(s.inbox) > 0:
-			m := s.inbox[0]
-			s.inbox = s.inbox[1:]
-			s.handled++
-			s.handleCustomerMessage(ctx, m)
-		case s.routeNow != nil:
-			req := *s.routeNow
-			s.routeNow = nil
-			if s.waitingForAgent() {
-				s.routeAtOnce(ctx, req)
-			}
-		default:
-			kind, at := s.nextDeadline()
-			now := workflow.Now(ctx)
-			if kind != "" && !now.Before(at) {
-				s.fire(ctx, kind)
-				continue
-			}
-			if err := s.wait(ctx, kind, at, now); err != nil {
-				return ConsultationResult{}, err
-			}
-		}
-		s.syncSearchAttributes(ctx)
-	}
-}
-
-func (s *consultation) registerHandlers(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (ConsultationState, error) {
-		return s.snapshot(), nil
-	}); err != nil {
-		return err
-	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateAgentMessage,
-		func(ctx workflow.Context, m InboundMessage) (AgentMessageResult, error) {
-			return s.acceptAgent(ctx, m), nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, m InboundMessage) error {
-			if m.From == "" {
-				return errors.New("agent message: From is required")
-			}
-			// Validators are not in history (a rejection writes nothing); workflow.Now is the time
-			// of the task delivering the update.
-			if !m.AnswerBy.IsZero() && workflow.Now(ctx).After(m.AnswerBy) {
-				return errAgentMessageExpired()
-			}
-			return nil
-		}},
-	)
-}
-
-// snapshot is the query view: the state with its pending deadlines listed.
-func (s *consultation) snapshot() ConsultationState {
-	st := s.st
-	st.Deadlines = nil
-	for _, d := range []Deadline{
-		{DeadlineAccept, s.st.AcceptDeadline}, {DeadlineReply, s.st.ReplyDeadline},
-		{DeadlineShift, s.st.ShiftWaitUntil}, {DeadlineRetryRoute, s.st.RetryRouteAt},
-		{DeadlineIdle, s.st.IdleDeadline},
-	} {
-		if !d.At.IsZero() && st.Phase != PhaseClosed {
-			st.Deadlines = append(st.Deadlines, d)
-		}
-	}
-	if !s.st.RatingUntil.IsZero() {
-		st.Deadlines = append(st.Deadlines, Deadline{DeadlineRating, s.st.RatingUntil})
-	}
-	if st.Transcript == nil {
-		st.Transcript = []TranscriptEntry{}
-	}
-	return st
-}
-
-// nextDeadline is the earliest pending deadline (ties: list order).
-func (s *consultation) nextDeadline() (string, time.Time) {
-	kind, at := "", time.Time{}
-	for _, d := range []Deadline{
-		{DeadlineAccept, s.st.AcceptDeadline}, {DeadlineReply, s.st.ReplyDeadline},
-		{DeadlineShift, s.st.ShiftWaitUntil}, {DeadlineRetryRoute, s.st.RetryRouteAt},
-		{DeadlineIdle, s.st.IdleDeadline},
-	} {
-		if !d.At.IsZero() && (kind == "" || d.At.Before(at)) {
-			kind, at = d.Kind, d.At
-		}
-	}
-	return kind, at
-}
-
-// remember adds key to the bounded dedupe window; it reports false when the key was seen.
-func (s *consultation) remember(key string, owned bool) bool {
-	if key == "" {
-		return true
-	}
-	if _, ok := s.seen[key]; ok {
-		return false
-	}
-	s.st.Seen = append(s.st.Seen, SeenKey{Key: key, Owned: owned})
-	if len(s.st.Seen) > dedupeWindow {
-		s.st.Seen = s.st.Seen[len(s.st.Seen)-dedupeWindow:]
-		s.seen = make(map[string]int, len(s.st.Seen))
-		for i, k := range s.st.Seen {
-			s.seen[k.Key] = i
-		}
-	} else {
-		s.seen[key] = len(s.st.Seen) - 1
-	}
-	return true
-}
-
-// acceptCustomer queues a customer message unless its MsgKey was seen.
-func (s *consultation) acceptCustomer(ctx workflow.Context, m InboundMessage) {
-	if !s.remember(m.MsgKey, false) {
-		workflow.GetLogger(ctx).Info("duplicate customer message dropped", "msgKey", m.MsgKey)
-		return
-	}
-	s.inbox = append(s.inbox, m)
-}
-
-// acceptRouteNow keeps one pending route_now request (a burst of them routes once).
-func (s *consultation) acceptRouteNow(r desk.RouteNow) {
-	if s.routeNow == nil {
-		s.routeNow = &r
-	}
-}
-
-func (s *consultation) acceptClose(c CloseRequest) {
-	if s.closeReq == nil {
-		if c.Reason == "" {
-			c.Reason = "closed"
-		}
-		s.closeReq = &c
-	}
-}
-
-// acceptAgent answers the agent_message update: owned messages are queued for the main loop.
-func (s *consultation) acceptAgent(ctx workflow.Context, m InboundMessage) AgentMessageResult {
-	if i, ok := s.seen[m.MsgKey]; ok && m.MsgKey != "" {
-		return AgentMessageResult{Owned: s.st.Seen[i].Owned, Reason: "duplicate"}
-	}
-	res := AgentMessageResult{Owned: true, Reason: "owner"}
-	switch {
-	case s.closeReq != nil || s.st.Phase == PhaseClosed:
-		res = AgentMessageResult{Reason: "closed"}
-	case s.st.Owner != OwnerAgent || s.st.Agent == "":
-		res = AgentMessageResult{Reason: "no_agent"}
-	case s.st.Agent != m.From:
-		res = AgentMessageResult{Reason: "not_owner"}
-	}
-	s.remember(m.MsgKey, res.Owned)
-	if res.Owned {
-		s.agentInbox = append(s.agentInbox, m)
-	}
-	workflow.GetLogger(ctx).Info("agent message", "from", m.From, "owned", res.Owned, "reason", res.Reason)
-	return res
-}
-
-// shouldContinueAsNew: Temporal suggests it, or the test hook's message count is reached.
-func (s *consultation) shouldContinueAsNew(ctx workflow.Context) bool {
-	if s.continueNext {
-		return true
-	}
-	if s.in.MaxMessagesPerRun > 0 && s.handled >= s.in.MaxMessagesPerRun {
-		return true
-	}
-	return workflow.GetInfo(ctx).GetContinueAsNewSuggested()
-}
-
-// continueAsNew drains the signal channels, waits for running handlers, and continues with the
-// whole state and the unprocessed messages.
-func (s *consultation) continueAsNew(ctx workflow.Context) error {
-	s.drainSignals(ctx)
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return err
-	}
-	s.drainSignals(ctx)
-	next := s.in
-	next.Carry = &CarryOver{State: s.st, Pending: s.inbox, PendingAgent: s.agentInbox}
-	next.Carry.State.Deadlines = nil
-	if s.routeNow != nil && s.waitingForAgent() {
-		// a wake-up not handled yet: the next run routes at once
-		next.Carry.State.RetryRouteAt = s.now(ctx)
-	}
-	if !s.continueNext {
-		next.Carry.Close = s.closeReq // a close that arrived while draining: the next run handles it
-	}
-	workflow.GetLogger(ctx).Info("continuing as new", "step", s.st.Step, "pending", len(s.inbox), "handled", s.handled)
-	return workflow.NewContinueAsNewError(ctx, ConsultationWorkflow, next)
-}
-
-// drainSignals accepts the signals still buffered (see pumpSignals).
-func (s *consultation) drainSignals(ctx workflow.Context) {
-	receiveAsync(s.msgCh, func(m InboundMessage) { s.acceptCustomer(ctx, m) })
-	receiveAsync(s.closeCh, s.acceptClose)
-	if s.routeNowCh != nil {
-		receiveAsync(s.routeNowCh, s.acceptRouteNow)
 	}
 }

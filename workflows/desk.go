@@ -31,93 +31,124 @@ type DeskInput struct {
 // DeskWorkflow keeps the desk's shared state: presence (State.StateChange), users' language
 // preferences and the roster override (imported into Tencent IM when it changes).
 func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
-	st := desk.NewState(in.State)
-	events := 0
-	logger := workflow.GetLogger(ctx)
+	d := &deskRun{in: in, st: desk.NewState(in.State)}
+	return d.run(ctx)
+}
 
-	if err := workflow.SetQueryHandler(ctx, QueryDesk, func() (desk.State, error) { return st, nil }); err != nil {
-		return err
-	}
-	err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRoster,
-		func(ctx workflow.Context, u desk.RosterUpdate) (desk.RosterResult, error) {
-			events++
-			st.RosterYAML = u.YAML
-			st.RosterVersion++
-			if u.YAML != "" {
-				actx := activityCtx(ctx, 30*time.Second, 5*time.Minute, 0)
-				if err := workflow.ExecuteActivity(actx, im.ImportRoster, u).Get(ctx, nil); err != nil {
-					logger.Error("import roster accounts failed", "error", err)
-				}
-			}
-			return desk.RosterResult{Version: st.RosterVersion}, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: func(u desk.RosterUpdate) error {
-			if u.YAML == "" {
-				return nil
-			}
-			// Validators are never replayed (a rejection is not in history), and parsing is a
-			// pure function of the YAML: safe here.
-			_, err := desk.ParseRoster([]byte(u.YAML)) //workflowcheck:ignore
-			return err
-		}},
-	)
-	if err != nil {
-		return err
-	}
-
+// deskRun is one run of the desk workflow: its state plus run-local bookkeeping.
+type deskRun struct {
+	in         DeskInput
+	st         desk.State
+	events     int // signals and updates handled in this run
+	presenceCh workflow.ReceiveChannel
+	languageCh workflow.ReceiveChannel
 	// Wake-ups run one at a time in their own coroutine (presence keeps flowing); agents who come
 	// online while one runs get one more wake-up after it, which covers them all.
-	wakeRunning, wakeNext := false, ""
-	wake := func(agent string) {
-		if wakeRunning {
-			wakeNext = agent
-			return
-		}
-		wakeRunning = true
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			defer func() { wakeRunning = false }()
-			actx := activityCtx(ctx, 2*time.Minute, 5*time.Minute, 3)
-			for agent != "" {
-				var res activities.WakeResult
-				err := workflow.ExecuteActivity(actx, router.WakeQueued, activities.WakeInput{Agent: agent, Signal: SignalRouteNow}).Get(ctx, &res)
-				if err != nil {
-					logger.Error("waking queued consultations failed; they route at their next retry", "agent", agent, "error", err)
-				} else {
-					logger.Info("woke queued consultations", "agent", agent, "signaled", res.Signaled, "listed", res.Listed)
-				}
-				agent, wakeNext = wakeNext, ""
-			}
-		})
-	}
+	wakeRunning bool
+	wakeNext    string
+}
 
-	presenceCh := workflow.GetSignalChannel(ctx, SignalPresence)
-	languageCh := workflow.GetSignalChannel(ctx, SignalLanguage)
-	onPresence := func(ev desk.PresenceEvent) {
-		events++
-		if st.ApplyPresence(ev) {
-			wake(ev.UserID) // the API records presence of roster agents only
-		}
+// run registers the handlers, lets signals and updates change the state from their own
+// coroutines, and continues as new when Temporal suggests it.
+func (d *deskRun) run(ctx workflow.Context) error {
+	if err := d.registerHandlers(ctx); err != nil {
+		return err
 	}
-	onLanguage := func(p desk.LanguagePreference) {
-		events++
-		st.ApplyLanguage(p)
-	}
-	pumpSignals(ctx, presenceCh, onPresence)
-	pumpSignals(ctx, languageCh, onLanguage)
-	// Signals and updates change the state from their own coroutines; the main one only waits
-	// for the moment to continue-as-new.
+	d.presenceCh = workflow.GetSignalChannel(ctx, SignalPresence)
+	d.languageCh = workflow.GetSignalChannel(ctx, SignalLanguage)
+	pumpSignals(ctx, d.presenceCh, func(ev desk.PresenceEvent) { d.onPresence(ctx, ev) })
+	pumpSignals(ctx, d.languageCh, d.onLanguage)
 	if err := workflow.Await(ctx, func() bool {
-		return (in.MaxEventsPerRun > 0 && events >= in.MaxEventsPerRun) || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		return (d.in.MaxEventsPerRun > 0 && d.events >= d.in.MaxEventsPerRun) || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 	}); err != nil {
 		return err
 	}
-	receiveAsync(presenceCh, onPresence)
-	receiveAsync(languageCh, onLanguage)
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && !wakeRunning }); err != nil {
+	if err := d.quiesce(ctx); err != nil {
 		return err
 	}
-	next := in
-	next.State = &st
-	logger.Info("desk continuing as new", "events", events)
+	next := d.in
+	next.State = &d.st
+	workflow.GetLogger(ctx).Info("desk continuing as new", "events", d.events)
 	return workflow.NewContinueAsNewError(ctx, DeskWorkflow, next)
+}
+
+// registerHandlers sets the "desk" query and the "roster" update with its validator.
+func (d *deskRun) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryDesk, func() (desk.State, error) { return d.st, nil }); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateRoster, d.updateRoster,
+		workflow.UpdateHandlerOptions{Validator: validateRoster})
+}
+
+// updateRoster stores a roster override ("" goes back to the file) and imports its accounts.
+func (d *deskRun) updateRoster(ctx workflow.Context, u desk.RosterUpdate) (desk.RosterResult, error) {
+	d.events++
+	d.st.RosterYAML = u.YAML
+	d.st.RosterVersion++
+	if u.YAML != "" {
+		actx := activityCtx(ctx, 30*time.Second, 5*time.Minute, 0)
+		if err := workflow.ExecuteActivity(actx, im.ImportRoster, u).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("import roster accounts failed", "error", err)
+		}
+	}
+	return desk.RosterResult{Version: d.st.RosterVersion}, nil
+}
+
+// validateRoster rejects a roster override desk.ParseRoster rejects.
+func validateRoster(u desk.RosterUpdate) error {
+	if u.YAML == "" {
+		return nil
+	}
+	// Validators are never replayed (a rejection is not in history), and parsing is a pure
+	// function of the YAML: safe here.
+	_, err := desk.ParseRoster([]byte(u.YAML)) //workflowcheck:ignore
+	return err
+}
+
+// onPresence records a presence event; an agent coming online wakes the queued consultations
+// (the API records presence of roster agents only).
+func (d *deskRun) onPresence(ctx workflow.Context, ev desk.PresenceEvent) {
+	d.events++
+	if d.st.ApplyPresence(ev) {
+		d.wake(ctx, ev.UserID)
+	}
+}
+
+// onLanguage records a user's language preference.
+func (d *deskRun) onLanguage(p desk.LanguagePreference) {
+	d.events++
+	d.st.ApplyLanguage(p)
+}
+
+// wake runs WakeQueued for agent in its own coroutine, or queues one more wake-up after the
+// running one.
+func (d *deskRun) wake(ctx workflow.Context, agent string) {
+	if d.wakeRunning {
+		d.wakeNext = agent
+		return
+	}
+	d.wakeRunning = true
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { d.wakeRunning = false }()
+		actx := activityCtx(ctx, 2*time.Minute, 5*time.Minute, 3)
+		for agent != "" {
+			var res activities.WakeResult
+			err := workflow.ExecuteActivity(actx, router.WakeQueued, activities.WakeInput{Agent: agent, Signal: SignalRouteNow}).Get(ctx, &res)
+			if err != nil {
+				workflow.GetLogger(ctx).Error("waking queued consultations failed; they route at their next retry", "agent", agent, "error", err)
+			} else {
+				workflow.GetLogger(ctx).Info("woke queued consultations", "agent", agent, "signaled", res.Signaled, "listed", res.Listed)
+			}
+			agent, d.wakeNext = d.wakeNext, ""
+		}
+	})
+}
+
+// quiesce accepts the signals still buffered and waits for running updates and the wake-up:
+// after it nothing is in flight, so continue-as-new loses nothing.
+func (d *deskRun) quiesce(ctx workflow.Context) error {
+	receiveAsync(d.presenceCh, func(ev desk.PresenceEvent) { d.onPresence(ctx, ev) })
+	receiveAsync(d.languageCh, d.onLanguage)
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && !d.wakeRunning })
 }

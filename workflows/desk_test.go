@@ -1,9 +1,11 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/timdesk/timdesk/activities"
 	"github.com/timdesk/timdesk/desk"
 )
 
@@ -124,5 +127,78 @@ func TestDeskContinuesAsNewAfterUpdates(t *testing.T) {
 	}
 	if next.State == nil || next.State.RosterVersion != 1 || next.State.RosterYAML != deskRoster {
 		t.Errorf("carried state = %+v", next.State)
+	}
+}
+
+// TestDeskWakesQueuedConsultations: an agent coming online (offline or unknown → online) runs
+// WakeQueued with the route_now signal; repeated or stale online events do not; a failed wake-up
+// is logged and the desk goes on.
+func TestDeskWakesQueuedConsultations(t *testing.T) {
+	at := func(d time.Duration) time.Time { return testStart.Add(d) }
+	tests := []struct {
+		name     string
+		events   []desk.PresenceEvent // all delivered at once, in order
+		later    []desk.PresenceEvent // delivered a minute later
+		wakeErr  error
+		want     []string // agents of the WakeQueued calls, in order
+		wantLast bool     // the last event's user is recorded online
+	}{
+		{name: "offline then online", events: []desk.PresenceEvent{{UserID: "agent_li", Online: false, At: at(0)}},
+			later: []desk.PresenceEvent{{UserID: "agent_li", Online: true, At: at(time.Minute)}}, want: []string{"agent_li"}, wantLast: true},
+		{name: "first seen online", events: []desk.PresenceEvent{{UserID: "agent_li", Online: true, At: at(0)}},
+			want: []string{"agent_li"}, wantLast: true},
+		{name: "online twice wakes once", events: []desk.PresenceEvent{{UserID: "agent_li", Online: true, At: at(0)}},
+			later: []desk.PresenceEvent{{UserID: "agent_li", Online: true, At: at(time.Minute)}}, want: []string{"agent_li"}, wantLast: true},
+		{name: "offline only", events: []desk.PresenceEvent{{UserID: "agent_li", Online: false, At: at(0)}}, want: nil},
+		{name: "stale online ignored", events: []desk.PresenceEvent{{UserID: "agent_li", Online: false, At: at(time.Hour)}},
+			later: []desk.PresenceEvent{{UserID: "agent_li", Online: true, At: at(time.Minute)}}, want: nil},
+		{name: "burst coalesces into one more wake-up", events: []desk.PresenceEvent{
+			{UserID: "agent_li", Online: true, At: at(0)}, {UserID: "agent_emma", Online: true, At: at(0)}, {UserID: "agent_sam", Online: true, At: at(0)},
+		}, want: []string{"agent_li", "agent_sam"}, wantLast: true},
+		{name: "failure logged, desk goes on", events: []desk.PresenceEvent{{UserID: "agent_li", Online: true, At: at(0)}},
+			later: []desk.PresenceEvent{{UserID: "agent_emma", Online: true, At: at(time.Minute)}}, wakeErr: errors.New("visibility down"),
+			want: []string{"agent_li", "agent_li", "agent_li", "agent_emma", "agent_emma", "agent_emma"}, wantLast: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			if tt.wakeErr != nil {
+				f.wake = func(context.Context, activities.WakeInput) (activities.WakeResult, error) {
+					return activities.WakeResult{}, tt.wakeErr
+				}
+			}
+			env := newDeskEnv(t, f)
+			var st desk.State
+			env.RegisterDelayedCallback(func() {
+				for _, ev := range tt.events {
+					env.SignalWorkflow(SignalPresence, ev)
+				}
+			}, time.Second)
+			env.RegisterDelayedCallback(func() {
+				for _, ev := range tt.later {
+					env.SignalWorkflow(SignalPresence, ev)
+				}
+			}, time.Minute)
+			env.RegisterDelayedCallback(func() { st = queryDesk(t, env) }, 30*time.Minute)
+			env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour)
+			env.ExecuteWorkflow(DeskWorkflow, DeskInput{})
+
+			f.mu.Lock()
+			var got []string
+			for _, w := range f.wakes {
+				got = append(got, w.Agent)
+				if w.Signal != SignalRouteNow {
+					t.Errorf("wake signal = %q, want %q", w.Signal, SignalRouteNow)
+				}
+			}
+			f.mu.Unlock()
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("WakeQueued calls = %v, want %v", got, tt.want)
+			}
+			all := append(slices.Clone(tt.events), tt.later...)
+			if last := all[len(all)-1]; tt.wantLast && !st.Presence[last.UserID].Online {
+				t.Errorf("presence of %s = %+v, want online (the desk keeps running)", last.UserID, st.Presence[last.UserID])
+			}
+		})
 	}
 }

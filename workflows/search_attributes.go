@@ -30,25 +30,7 @@ type saValues struct {
 // syncSearchAttributes upserts the attributes that changed since the last upsert in this run.
 func (s *consultation) syncSearchAttributes(ctx workflow.Context) {
 	cur := saValues{Status: s.st.Status, Customer: s.st.Customer, Agent: s.st.Agent, Language: s.st.Language, set: true}
-	var ups []temporal.SearchAttributeUpdate
-	if !s.sa.set || s.sa.Status != cur.Status {
-		ups = append(ups, StatusKey.ValueSet(cur.Status))
-	}
-	if !s.sa.set || s.sa.Customer != cur.Customer {
-		ups = append(ups, CustomerKey.ValueSet(cur.Customer))
-	}
-	if !s.sa.set || s.sa.Agent != cur.Agent {
-		if cur.Agent == "" {
-			if s.sa.set {
-				ups = append(ups, AgentKey.ValueUnset())
-			}
-		} else {
-			ups = append(ups, AgentKey.ValueSet(cur.Agent))
-		}
-	}
-	if (!s.sa.set || s.sa.Language != cur.Language) && cur.Language != "" {
-		ups = append(ups, LanguageKey.ValueSet(cur.Language))
-	}
+	ups := s.sa.changes(cur)
 	if len(ups) == 0 {
 		return
 	}
@@ -57,4 +39,28 @@ func (s *consultation) syncSearchAttributes(ctx workflow.Context) {
 		return
 	}
 	s.sa = cur
+}
+
+// changes lists the updates from the last upserted values to cur: a changed status, customer or
+// language is set (an empty language never), a changed agent set or, once set, unset.
+func (last saValues) changes(cur saValues) []temporal.SearchAttributeUpdate {
+	changed := func(a, b string) bool { return !last.set || a != b }
+	var ups []temporal.SearchAttributeUpdate
+	if changed(last.Status, cur.Status) {
+		ups = append(ups, StatusKey.ValueSet(cur.Status))
+	}
+	if changed(last.Customer, cur.Customer) {
+		ups = append(ups, CustomerKey.ValueSet(cur.Customer))
+	}
+	switch {
+	case !changed(last.Agent, cur.Agent):
+	case cur.Agent != "":
+		ups = append(ups, AgentKey.ValueSet(cur.Agent))
+	case last.set:
+		ups = append(ups, AgentKey.ValueUnset())
+	}
+	if changed(last.Language, cur.Language) && cur.Language != "" {
+		ups = append(ups, LanguageKey.ValueSet(cur.Language))
+	}
+	return ups
 }

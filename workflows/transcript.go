@@ -61,31 +61,35 @@ func cutText(s string) (string, bool) {
 func jsonStringSize(s string) int {
 	n := 2
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
-				n += 2
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
-				n += 6
-			default:
-				n++
-			}
+		if c := s[i]; c < utf8.RuneSelf {
+			n += jsonByteSize(c)
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case r == utf8.RuneError && size == 1:
-			n += 6
-		case r == '\u2028' || r == '\u2029':
-			n += 6
+		case r == utf8.RuneError && size == 1, r == '\u2028' || r == '\u2029':
+			n += 6 // \ufffd, \u2028, \u2029
 		default:
 			n += size
 		}
 		i += size
 	}
 	return n
+}
+
+// jsonByteSize is the JSON-encoded size of an ASCII byte (encoding/json escapes HTML characters).
+func jsonByteSize(c byte) int {
+	switch c {
+	case '"', '\\', '\n', '\r', '\t':
+		return 2
+	case '<', '>', '&':
+		return 6
+	}
+	if c < 0x20 {
+		return 6
+	}
+	return 1
 }
 
 // maxSendTextBytes bounds a text timdesk sends (JSON-encoded, without quotes): Tencent refuses a

@@ -1,0 +1,237 @@
+package workflows
+
+import (
+	"strings"
+	"time"
+	"unicode"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/timdesk/timdesk/activities"
+)
+
+// handleCustomerMessage records a customer message (language, translation for the desk) and
+// hands it to the owner: the AI answers, the queue keeps it for the agent, an agent gets it relayed.
+func (s *consultation) handleCustomerMessage(ctx workflow.Context, m InboundMessage) {
+	e := s.customerEntry(ctx, m)
+	s.appendEntry(e)
+	s.st.QueueIdleBy, s.st.ShiftGrace = time.Time{}, time.Time{} // counted afresh from this message
+	s.resetIdle(ctx)
+	switch s.st.Owner {
+	case OwnerAI:
+		s.aiTurn(ctx, e)
+	case OwnerQueue:
+		// kept in the transcript; relayed to the agent on assignment
+	case OwnerAgent:
+		s.relayLive(ctx, m, e)
+	}
+}
+
+// customerEntry is the transcript entry of a customer message: its language (detected) and, for
+// the desk, its translation.
+func (s *consultation) customerEntry(ctx workflow.Context, m InboundMessage) TranscriptEntry {
+	text := strings.TrimSpace(m.text())
+	s.st.Step++
+	e := TranscriptEntry{Seq: s.st.Step, At: s.now(ctx), Role: "customer", Sender: m.From, MsgKey: m.MsgKey, Text: text, Body: nonText(m.Body)}
+	if text == "" {
+		return e
+	}
+	var d activities.DetectResult
+	if err := workflow.ExecuteActivity(activityCtx(ctx, 15*time.Second, time.Minute, 3), llm.DetectLanguage,
+		activities.DetectInput{Text: text}).Get(ctx, &d); err != nil {
+		workflow.GetLogger(ctx).Warn("detect language failed", "error", err)
+	}
+	// a short "ok" must not switch a Chinese customer to English
+	if d.Language != "" && (s.st.Language == "" || languageEvidence(text) >= 6) {
+		s.st.Language = d.Language
+	}
+	e.Language = d.Language
+	deskLang := s.st.Policy.DeskLanguage
+	switch {
+	case !s.st.Policy.TranslationEnabled:
+		e.TranslationStatus = activities.TranslationOff
+	case d.Language == "" || d.Language == deskLang:
+		e.TranslationStatus = activities.TranslationSame
+	default:
+		tr := s.translate(ctx, text, d.Language, deskLang)
+		e.TranslationStatus = tr.Status
+		if tr.Status == activities.TranslationTranslated {
+			e.Translated, e.TranslatedTo = tr.Text, deskLang
+		}
+	}
+	return e
+}
+
+// relayLive relays a customer message to the agent who has the consultation (a non-text message
+// as it came) and, once the agent has accepted, starts the reply deadline.
+func (s *consultation) relayLive(ctx workflow.Context, m InboundMessage, e TranscriptEntry) {
+	var ok bool
+	if e.Text == "" && len(m.Body) > 0 {
+		ok = s.sendMsg(ctx, s.st.Agent, "", m.Body, true)
+	} else {
+		ok = s.relay(ctx, []TranscriptEntry{e})
+	}
+	if ok {
+		s.markDelivered(e.Seq)
+	}
+	if s.st.Accepted && s.st.ReplyDeadline.IsZero() {
+		s.st.ReplyDeadline = s.now(ctx).Add(s.st.Policy.ReplyTimeout)
+		s.st.ReplyNudged = false
+	}
+}
+
+// aiTurn lets the AI handle a customer message: what it cannot read goes to a person (or, for
+// non-text elements that are no attachment, gets a notice); otherwise the answerer decides.
+func (s *consultation) aiTurn(ctx workflow.Context, e TranscriptEntry) {
+	if s.aiCannotRead(ctx, e) {
+		return
+	}
+	var res activities.AnswerResult
+	err := workflow.ExecuteActivity(activityCtx(ctx, 30*time.Second, 90*time.Second, 3), llm.Answer, activities.AnswerInput{
+		Text: e.Text, Language: s.st.Language, Transcript: s.turns(),
+	}).Get(ctx, &res)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("answer failed; handing off", "error", err)
+		s.handoff(ctx, "ai_unavailable", "The AI assistant is unavailable. The customer wrote: "+e.Text)
+		return
+	}
+	if res.Summary != "" {
+		s.st.Summary = res.Summary
+	}
+	if s.applyAnswer(ctx, res) {
+		s.markDelivered(e.Seq)
+	}
+}
+
+// aiCannotRead handles, and reports, a message the AI must not answer: no text (a notice), an
+// explicit request for a human, or an attachment (image, file, voice, video) — both hand off.
+func (s *consultation) aiCannotRead(ctx workflow.Context, e TranscriptEntry) bool {
+	attachment := attachments(e.Body)
+	switch {
+	case e.Text == "" && attachment == "":
+		s.notice(ctx, "text_only")
+	case e.Text != "" && s.wantsHuman(e.Text):
+		s.handoff(ctx, "customer_requested", "The customer asked for a human: "+e.Text)
+	case attachment != "":
+		summary := "The customer sent " + attachment + " the AI cannot read"
+		if e.Text != "" {
+			summary += ", with: " + e.Text
+		}
+		s.handoff(ctx, triggerAttachment, summary)
+	default:
+		return false
+	}
+	return true
+}
+
+// applyAnswer carries out the answerer's decision: answer (unless below MinConfidence), clarify
+// (at most MaxClarify times in a row), or hand off. It reports whether the customer's message
+// counts as answered (false when a weak answer or too many questions hand off instead).
+func (s *consultation) applyAnswer(ctx workflow.Context, res activities.AnswerResult) bool {
+	switch res.Action {
+	case activities.ActionAnswer:
+		if res.Confidence < s.st.Policy.MinConfidence {
+			s.handoff(ctx, "low_confidence", "")
+			return false
+		}
+		s.st.ClarifyCount = 0
+		s.replyAI(ctx, res)
+	case activities.ActionClarify:
+		s.st.ClarifyCount++
+		if s.st.ClarifyCount > s.st.Policy.MaxClarify {
+			s.handoff(ctx, "repeated_clarify", "")
+			return false
+		}
+		s.replyAI(ctx, res)
+	default:
+		reason := res.Reason
+		if reason == "" {
+			reason = "ai_handoff"
+		}
+		s.handoff(ctx, reason, "")
+	}
+	return true
+}
+
+func (s *consultation) replyAI(ctx workflow.Context, res activities.AnswerResult) {
+	text := res.Answer
+	e := TranscriptEntry{Role: "ai", Sender: s.st.ServiceAccount, Text: text}
+	// FAQ answers are in the FAQ's language; LLM answers are already in the customer's.
+	if res.Source == "faq" && s.st.Policy.TranslationEnabled && s.st.Language != "" {
+		tr := s.translate(ctx, text, "", s.st.Language)
+		e.TranslationStatus = tr.Status
+		if tr.Status == activities.TranslationTranslated {
+			e.Translated, e.TranslatedTo, text = tr.Text, s.st.Language, tr.Text
+		}
+	}
+	e.Delivered = s.sendTo(ctx, s.st.Customer, text, false)
+	s.st.Step++
+	e.Seq, e.At = s.st.Step, s.now(ctx)
+	s.appendEntry(e)
+}
+
+// wantsHuman: an explicit request for a human (keywords: CJK as substrings, Latin as words).
+func (s *consultation) wantsHuman(text string) bool {
+	lower := strings.ToLower(text)
+	padded := " " + strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return ' '
+	}, lower) + " "
+	for _, kw := range s.st.Policy.HumanKeywords {
+		kw = strings.ToLower(strings.TrimSpace(kw))
+		if kw == "" {
+			continue
+		}
+		if isASCII(kw) {
+			if strings.Contains(padded, " "+kw+" ") {
+				return true
+			}
+		} else if strings.Contains(lower, kw) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for _, r := range s {
+		if r > unicode.MaxASCII {
+			return false
+		}
+	}
+	return true
+}
+
+// turns is the recent transcript for the answerer.
+func (s *consultation) turns() []activities.Turn {
+	start := max(0, len(s.st.Transcript)-answerContextSize)
+	out := make([]activities.Turn, 0, len(s.st.Transcript)-start)
+	for _, e := range s.st.Transcript[start:] {
+		role := "assistant"
+		switch e.Role {
+		case "customer":
+			role = "customer"
+		case "agent":
+			role = "agent"
+		}
+		out = append(out, activities.Turn{Role: role, Text: e.Text})
+	}
+	return out
+}
+
+// languageEvidence weighs how much text there is to tell a language by (CJK characters count
+// three times, since they carry more).
+func languageEvidence(text string) int {
+	n := 0
+	for _, r := range text {
+		switch {
+		case unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r):
+			n += 3
+		case unicode.IsLetter(r):
+			n++
+		}
+	}
+	return n
+}

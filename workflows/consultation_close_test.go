@@ -1,0 +1,203 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/timdesk/timdesk/activities"
+)
+
+// TestAgentMessageOwnedBeforeCloseIsDelivered: an agent message is accepted (Owned: the API drops
+// the original) while the workflow relays a customer message, and a close request arrives before
+// the main loop gets back to it. The message must reach the customer before the goodbye.
+func TestAgentMessageOwnedBeforeCloseIsDelivered(t *testing.T) {
+	f := newFake()
+	h := newHarness(t, f)
+	var owned AgentMessageResult
+	fired := false
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		var in activities.SendInput
+		if fired || info.ActivityType.Name != "Send" || args.Get(&in) != nil || in.To != "agent_emma" || !strings.Contains(in.Text, "where is my parcel") {
+			return
+		}
+		fired = true
+		h.env.UpdateWorkflow(UpdateAgentMessage, "a1", &testsuite.TestUpdateCallback{
+			OnReject:   func(err error) { t.Errorf("update rejected: %v", err) },
+			OnAccept:   func() {},
+			OnComplete: func(v any, err error) { owned, _ = v.(AgentMessageResult) },
+		}, InboundMessage{MsgKey: "a1", From: "agent_emma", To: "cust1", Text: "It ships today"})
+		h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "admin", By: "admin"})
+	})
+	h.customer(time.Second, "k1", "human please")
+	h.customer(time.Minute, "k2", "where is my parcel")
+	res := h.run(ConsultationInput{})
+	if !fired {
+		t.Fatal("the relay of k2 never started")
+	}
+	if !owned.Owned {
+		t.Fatalf("agent message answer = %+v, want Owned", owned)
+	}
+	if res.Reason != "admin" {
+		t.Errorf("closed with %q, want admin", res.Reason)
+	}
+	got := f.sentTo("cust1")
+	reply, goodbye := -1, -1
+	for i, text := range got {
+		switch {
+		case strings.Contains(text, "It ships today"):
+			reply = i
+		case goodbye < 0 && strings.Contains(text, "conversation is now closed"):
+			goodbye = i
+		}
+	}
+	if reply < 0 {
+		t.Fatalf("the owned agent message never reached the customer; customer got %q", got)
+	}
+	if goodbye < 0 || goodbye < reply {
+		t.Errorf("goodbye (%d) sent before the agent's message (%d): %q", goodbye, reply, got)
+	}
+}
+
+// TestNextConsultationSendKeysAreNew: the consultation that starts from a message sent while
+// closing must not reuse the closing consultation's send keys (MsgSeq/MsgRandom derive from
+// them: Tencent would drop the new message as a duplicate, or a late retry would find the old one
+// in the history and report it as delivered).
+func TestNextConsultationSendKeysAreNew(t *testing.T) {
+	f := newFake() // its Send fails on a repeated key; both runs share it
+	h := newHarness(t, f)
+	h.customer(time.Second, "k1", "how long does shipping take?")
+	h.at(time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "admin", By: "admin"}) })
+	h.customer(2*time.Minute, "k2", "one more question about refunds")
+	h.env.ExecuteWorkflow(ConsultationWorkflow, ConsultationInput{Customer: "cust1"})
+	var can *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("error = %v, want continue-as-new into the next consultation", err)
+	}
+	var next ConsultationInput
+	if err := decodeCAN(can, &next); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	firstKeys := map[string]bool{}
+	for _, s := range f.sends {
+		firstKeys[s.Key] = true
+	}
+	f.mu.Unlock()
+
+	h2 := newHarness(t, f)
+	h2.env.SetStartTime(testStart.Add(3 * time.Minute))
+	h2.at(time.Minute, func() { h2.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
+	h2.run(next)
+	if f.find("cust1", "answer to one more question about refunds") == nil {
+		t.Errorf("the next consultation's answer was not sent; sends to the customer: %q", f.sentTo("cust1"))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.sends {
+		if strings.Contains(s.Text, "refunds") && firstKeys[s.Key] {
+			t.Errorf("send key %s reused", s.Key)
+		}
+	}
+}
+
+// TestContinueAsNewDrainsBufferedSignals: messages still buffered in the signal channel when the
+// run continues-as-new (delivered without a workflow task while the last activity of the run was
+// in flight) are carried in CarryOver.Pending, in order, and the next run processes each exactly
+// once — a Tencent redelivery of one of them is dropped.
+func TestContinueAsNewDrainsBufferedSignals(t *testing.T) {
+	f := newFake()
+	h := newHarness(t, f)
+	buffered := []InboundMessage{
+		{MsgKey: "k2", From: "cust1", To: "support", Text: "second question about returns"},
+		{MsgKey: "k3", From: "cust1", To: "support", Text: "third question about invoices"},
+		{MsgKey: "k2", From: "cust1", To: "support", Text: "second question about returns"}, // redelivered
+	}
+	injected := false
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		if injected || info.ActivityType.Name != "Send" {
+			return
+		}
+		var in activities.SendInput
+		if err := args.Get(&in); err != nil || in.To != "cust1" {
+			return
+		}
+		// the AI answer to k1 is the run's last activity; these arrive while it is in flight
+		injected = true
+		for _, m := range buffered {
+			h.env.SignalWorkflowSkippingWorkflowTask(SignalMessage, m)
+		}
+	})
+	h.customer(time.Second, "k1", "first question about shipping")
+	h.env.ExecuteWorkflow(ConsultationWorkflow, ConsultationInput{Customer: "cust1", MaxMessagesPerRun: 1})
+	var can *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow error = %v, want continue-as-new", err)
+	}
+	if !injected {
+		t.Fatal("the buffered signals were never sent")
+	}
+	var next ConsultationInput
+	if err := decodeCAN(can, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.Carry == nil {
+		t.Fatal("no carry-over")
+	}
+	var keys []string
+	for _, m := range next.Carry.Pending {
+		keys = append(keys, m.MsgKey)
+	}
+	if got := strings.Join(keys, ","); got != "k2,k3" {
+		t.Errorf("CarryOver.Pending = %s, want k2,k3 (in order, the redelivery dropped)", got)
+	}
+	if f.answers != 1 || len(f.sentTo("cust1")) != 1 {
+		t.Errorf("first run: %d answers, %d sends to the customer; want 1 and 1", f.answers, len(f.sentTo("cust1")))
+	}
+
+	// The next run answers k2 and k3 once each; late redeliveries of k1..k3 are dropped.
+	f2 := newFake()
+	h2 := newHarness(t, f2)
+	h2.env.SetStartTime(testStart.Add(10 * time.Second))
+	for i, k := range []string{"k1", "k2", "k3"} {
+		h2.customer(time.Minute+time.Duration(i)*time.Second, k, "redelivered "+k)
+	}
+	var st ConsultationState
+	h2.snapshot(2*time.Minute, &st)
+	h2.at(3*time.Minute, func() { h2.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
+	next.MaxMessagesPerRun = 0
+	h2.run(next)
+	if f2.answers != 2 {
+		t.Errorf("next run: %d Answer calls, want 2 (k2, k3)", f2.answers)
+	}
+	for _, want := range []string{"answer to second question about returns", "answer to third question about invoices"} {
+		n := 0
+		for _, text := range f2.sentTo("cust1") {
+			if text == want {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%q sent %d times, want once", want, n)
+		}
+	}
+	if f2.find("cust1", "redelivered") != nil || f2.find("cust1", "answer to redelivered") != nil {
+		t.Error("a redelivered message was processed again")
+	}
+	var seqs []string
+	for _, e := range st.Transcript {
+		if e.Role == "customer" {
+			seqs = append(seqs, e.MsgKey)
+		}
+	}
+	if got := strings.Join(seqs, ","); got != "k1,k2,k3" {
+		t.Errorf("customer messages in the transcript = %s, want k1,k2,k3", got)
+	}
+}
