@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -93,3 +94,27 @@ func TestCallbackNonASCIICustomers(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestCallbackPresenceRequestID: a State.StateChange signals the desk with a request ID derived
+// from user, action and EventTime, so a replay is one signal in the desk's history; another
+// event of the same user gets another ID.
+func TestCallbackPresenceRequestID(t *testing.T) {
+	var ids []string
+	env := newTestEnv(t, func(e *testEnv) {
+		e.temporal.signalWithStart = func(ctx context.Context, _ call) error {
+			id, _ := ctx.Value(signalRequestIDKey{}).(string)
+			ids = append(ids, id)
+			return nil
+		}
+	})
+	login := stateBody("agent_emma", tim.StateLogin)
+	logout := stateBody("agent_emma", tim.StateLogout)
+	for _, body := range []string{login, login, logout} {
+		if cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdStateChange), body)); cr.ErrorCode != 0 {
+			t.Fatalf("ErrorCode = %d, want 0", cr.ErrorCode)
+		}
+	}
+	if len(ids) != 3 || ids[0] == "" || ids[0] != ids[1] || ids[1] == ids[2] {
+		t.Fatalf("request IDs = %q, want the same for a replay and another for a different event", ids)
+	}
+}
