@@ -20,7 +20,14 @@ FUZZ_TIME ?= 10s
 # package:FuzzTarget pairs run for FUZZ_TIME each by `make fuzz` (part of `make test`).
 FUZZ_TARGETS := ./tim:FuzzVerify ./tim:FuzzDecodeCallback ./api:FuzzCallback ./workflows:FuzzEncodeUserID
 
+# The customer chat page (chat/): its npm packages (esbuild, the Tencent Web SDK, playwright-core)
+# live in chat/node_modules; the browser tests drive Debian's Chromium, never a downloaded one.
+CHAT_DEPS := $(CURDIR)/chat/node_modules/.package-lock.json
+CHROMIUM  ?= /usr/bin/chromium
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 export TIMDESK_TEMPORAL_CLI := $(TEMPORAL)
+export TIMDESK_CHROMIUM := $(CHROMIUM)
 export TIMDESK_NODE_MODULES := $(NPM_DIR)/node_modules
 
 .PHONY: help
@@ -44,6 +51,16 @@ $(WORKFLOWCHECK):
 $(GOLANGCI):
 	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 
+$(CHAT_DEPS): chat/package-lock.json
+	npm ci --prefix chat --no-audit --no-fund --silent
+
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tests"
+	$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+.PHONY: chat-deps
+chat-deps: $(CHAT_DEPS) $(CHROMIUM) ## install the chat page's npm packages and Debian's Chromium (browser tests)
+
 .PHONY: tools
 tools: $(TEMPORAL) $(TLS_SIG_NODE) $(WORKFLOWCHECK) ## install the Temporal CLI and the official Node UserSig package
 
@@ -55,7 +72,15 @@ build: ## build the programs into ./bin
 	go build -o $(BIN)/timdesk-worker ./worker
 	go build -o $(BIN)/timsim ./tim/timsim/cmd/timsim
 
+.PHONY: chat
+chat: $(CHAT_DEPS) ## build the chat page (chat/src → chat/dist, which is committed and embedded in the API)
+	node chat/build.mjs
+
 ## ---- checks ----
+.PHONY: chat-check
+chat-check: $(CHAT_DEPS) ## fail when the committed chat/dist is not the build of chat/src
+	node chat/build.mjs --check
+
 .PHONY: fmt
 fmt: ## gofmt every file
 	gofmt -w $$(git ls-files '*.go')
@@ -74,7 +99,7 @@ lint: $(GOLANGCI) ## golangci-lint with .golangci.yml
 	$(GOLANGCI) run ./...
 
 .PHONY: unit
-unit: tools ## unit, cross-check and e2e tests (the e2e ones start their own Temporal dev server)
+unit: tools chat-deps ## unit, cross-check, e2e and browser tests (the e2e ones start their own Temporal dev server)
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: fuzz
@@ -88,7 +113,7 @@ docker-context: ## list what `docker build` would send (no Docker needed); fails
 	go run ./deploy/dockercontext .
 
 .PHONY: test
-test: vet lint workflowcheck build docker-context unit fuzz ## everything CI runs
+test: vet lint workflowcheck chat-check build docker-context unit fuzz ## everything CI runs (unit includes the browser tests)
 
 .PHONY: bench
 bench: ## benchmarks (speed and memory goals live here, not in unit tests)

@@ -48,6 +48,7 @@ TIMDESK_TASK_QUEUE=${TIMDESK_TASK_QUEUE:-timdesk}
 TIMDESK_ROSTER_FILE=${TIMDESK_ROSTER_FILE:-$root/deploy/demo/roster.yaml}
 TIMDESK_FAQ_FILE=${TIMDESK_FAQ_FILE:-$root/deploy/demo/faq.yaml}
 TIMDESK_LOG_FORMAT=${TIMDESK_LOG_FORMAT:-text}
+TIMDESK_CHAT_TRANSPORT=${TIMDESK_CHAT_TRANSPORT:-sim}
 TIMSIM_LISTEN=127.0.0.1:$TIMSIM_PORT
 TIMSIM_CALLBACK_URL=http://127.0.0.1:$API_PORT/tim/callback
 set +a
@@ -90,6 +91,20 @@ for i in $(seq 1 150); do
   sleep 0.2
 done
 
+# demo_jwt USER: what a business's login system would hand its app for USER (HS256 with the dev
+# secret, valid 7 days), for the customer chat page's URL.
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+demo_jwt() {
+  local now header payload sig
+  now=$(date +%s)
+  header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
+  payload=$(printf '{"sub":"%s","iat":%d,"exp":%d}' "$1" "$now" $((now + 7 * 86400)) | b64url)
+  sig=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -hmac "$TIMDESK_AUTH_JWT_SECRET" -binary | b64url)
+  printf '%s.%s.%s' "$header" "$payload" "$sig"
+}
+DEMO_CUSTOMER=${DEMO_CUSTOMER:-alice}
+chat_url="http://127.0.0.1:$API_PORT/chat/#token=$(demo_jwt "$DEMO_CUSTOMER")"
+
 start timsim "$BIN/timsim"
 start worker "$BIN/timdesk-worker"
 start api "$BIN/timdesk-api"
@@ -98,6 +113,8 @@ cat <<EOF
 
 timdesk is up:
   Tencent IM emulator (chat as customers and agents): http://127.0.0.1:$TIMSIM_PORT/
+  Customer chat page as $DEMO_CUSTOMER (open it in a phone-sized window; agents answer on the emulator page):
+    $chat_url
   Temporal Web UI:                                    http://127.0.0.1:$TEMPORAL_UI_PORT/
   timdesk API:                                        http://127.0.0.1:$API_PORT/healthz
   Admin API key (Authorization: Bearer ...):          $TIMDESK_ADMIN_API_KEY

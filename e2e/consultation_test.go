@@ -208,6 +208,8 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		"TIMDESK_LOG_FORMAT=text",
 		"TIMSIM_LISTEN=127.0.0.1:" + fmt.Sprint(simPort),
 		"TIMSIM_CALLBACK_URL=" + s.apiURL + "/tim/callback",
+		// the /chat/ page talks to the emulator (TestChatPage starts an API on the SDK as well)
+		"TIMDESK_CHAT_TRANSPORT=sim",
 	}
 	if opts.offline {
 		env = append(env, "OPENAI_BASE_URL=", "OPENAI_API_KEY=")

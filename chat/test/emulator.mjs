@@ -75,13 +75,13 @@ await main(async (consoleLines) => {
     // A picture (drawn here, as a phone's camera would give one) reaches the agent.
     const png = await page.evaluate(() => {
       const c = document.createElement('canvas');
-      c.width = 640;
-      c.height = 480;
+      c.width = 320;
+      c.height = 240;
       const g = c.getContext('2d');
       g.fillStyle = '#c0392b';
-      g.fillRect(0, 0, 640, 480);
+      g.fillRect(0, 0, 320, 240);
       g.fillStyle = '#f1c40f';
-      g.fillRect(160, 120, 320, 240);
+      g.fillRect(80, 60, 160, 120);
       return c.toDataURL('image/png').split(',')[1];
     });
     await page.setInputFiles('#file', { name: 'parcel.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });

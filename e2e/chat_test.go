@@ -1,0 +1,137 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// e2eJWTSecret is TIMDESK_AUTH_JWT_SECRET of the e2e stack.
+const e2eJWTSecret = "e2e-jwt-secret-0123456789abcdef"
+
+// customerJWT is what a business's login system would give the app for customer.
+func customerJWT(t *testing.T, customer string) string {
+	t.Helper()
+	now := time.Now()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+		Subject: customer, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)),
+	}).SignedString([]byte(e2eJWTSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// browserTools finds node, the chat page's npm packages (playwright-core) and Debian's Chromium,
+// which `make chat-deps` installs; without them the test skips locally and fails in CI.
+func browserTools(t *testing.T) (node string) {
+	t.Helper()
+	root := repoRoot(t)
+	chromium := os.Getenv("TIMDESK_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	node, err := exec.LookPath("node")
+	missing := ""
+	switch {
+	case err != nil:
+		missing = "node"
+	case !exists(filepath.Join(root, "chat", "node_modules", "playwright-core", "package.json")):
+		missing = "chat/node_modules (npm ci in chat/)"
+	case !exists(chromium):
+		missing = chromium
+	}
+	if missing != "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not found: `make chat-deps` installs the browser test tools", missing)
+		}
+		t.Skipf("%s not found: run `make chat-deps` (or `make test`) first", missing)
+	}
+	return node
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// runBrowser runs one scenario of chat/test in Chromium.
+func runBrowser(t *testing.T, node, script string, env map[string]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("chat", "test", script))
+	cmd.Dir = repoRoot(t)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	t.Logf("%s:\n%s", script, out)
+}
+
+// TestChatPage plays the customer's chat page (chat/) in Debian's Chromium: against the emulator
+// stack the whole consultation — FAQ answer, hand-off, a translated agent reply with its original,
+// the rating — and, on an API configured for Tencent's Web SDK with the network cut, the SDK's
+// creation, login with the issued UserSig, "connecting", and the new UserSig after KICKED_OUT.
+// TIMDESK_CHAT_SCREENSHOT_DIR=docs writes the README's phone screenshot.
+func TestChatPage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	node := browserTools(t)
+	s := startStack(t, stackOptions{})
+	s.login(t, "agent_emma", "agent_tom")
+
+	t.Run("emulator", func(t *testing.T) {
+		shots := os.Getenv("TIMDESK_CHAT_SCREENSHOT_DIR")
+		if shots != "" && !filepath.IsAbs(shots) {
+			shots = filepath.Join(repoRoot(t), shots)
+		}
+		runBrowser(t, node, "emulator.mjs", map[string]string{
+			"CHAT_API_URL": s.apiURL, "CHAT_SIM_URL": s.simURL, "CHAT_CUSTOMER": "web_amy",
+			"CHAT_JWT": customerJWT(t, "web_amy"), "CHAT_AGENTS": "agent_emma,agent_tom",
+			"CHAT_FAQ_ANSWER": refundAnswer, "CHAT_SCREENSHOT_DIR": shots,
+		})
+		eventually(t, 15*time.Second, "the rating in the consultation", func() error {
+			st, err := s.consultationState("web_amy")
+			if err != nil {
+				return err
+			}
+			for _, e := range st.Transcript {
+				if e.Text == "5" {
+					return nil
+				}
+			}
+			return fmt.Errorf("%w: transcript %+v", errNotYet, st.Transcript)
+		})
+	})
+
+	t.Run("sdk offline", func(t *testing.T) {
+		port := freePort(t)
+		apiURL := fmt.Sprintf("http://127.0.0.1:%d", port)
+		env := append(append([]string(nil), s.env...), "TIMDESK_CHAT_TRANSPORT=sdk", fmt.Sprintf("TIMDESK_LISTEN=127.0.0.1:%d", port))
+		p, err := startProcess("api-sdk", s.bins["api"], env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Stop)
+		wctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := waitHTTP(wctx, apiURL+"/healthz", p); err != nil {
+			t.Fatal(err)
+		}
+		runBrowser(t, node, "sdk-offline.mjs", map[string]string{
+			"CHAT_API_URL": apiURL, "CHAT_CUSTOMER": "web_ben", "CHAT_JWT": customerJWT(t, "web_ben"), "CHAT_SDKAPPID": "1400000000",
+		})
+	})
+}
