@@ -64,7 +64,7 @@ func exists(path string) bool {
 // runBrowser runs one scenario of chat/test in Chromium.
 func runBrowser(t *testing.T, node, script string, env map[string]string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, filepath.Join("chat", "test", script))
 	cmd.Dir = repoRoot(t)
@@ -102,7 +102,7 @@ func TestChatPage(t *testing.T) {
 			"CHAT_JWT": customerJWT(t, "web_amy"), "CHAT_AGENTS": "agent_emma,agent_tom",
 			"CHAT_FAQ_ANSWER": refundAnswer, "CHAT_SCREENSHOT_DIR": shots,
 		})
-		eventually(t, 15*time.Second, "the rating in the consultation", func() error {
+		eventually(t, 60*time.Second, "the rating in the consultation", func() error {
 			st, err := s.consultationState("web_amy")
 			if err != nil {
 				return err

@@ -21,7 +21,7 @@ async function simPost(path, body) {
 
 // agentSay sends as the agent, again while the callback asks for a retry (as a person would).
 async function agentSay(agent, text) {
-  await eventually(`${agent} sends ${text}`, 30000, async () => {
+  await eventually(`${agent} sends ${text}`, 60000, async () => {
     const r = await simPost('/sim/send', { from: agent, to: customer, text });
     if (r.errorCode !== 0) throw new Error(`error ${r.errorCode} ${r.errorInfo}`);
     return true;
@@ -38,7 +38,7 @@ await main(async (consoleLines) => {
 
     // Signed in through the UserSig exchange; the token left the address bar.
     const status = page.getByRole('status');
-    await eventually('online', 20000, async () => (await status.getAttribute('data-state')) === 'online');
+    await eventually('online', 60000, async () => (await status.getAttribute('data-state')) === 'online');
     check(!page.url().includes('token='), 'the JWT stayed in the URL: ' + page.url());
     check((await page.locator('body').getAttribute('data-transport')) === 'sim', 'not the emulator transport');
     check((await page.locator('html').getAttribute('lang')) === 'zh-CN', 'UI language is not Chinese');
@@ -48,12 +48,12 @@ await main(async (consoleLines) => {
     await box.fill('怎么退货？');
     await box.press('Enter');
     const log = page.getByRole('log');
-    await log.locator('li.msg.out', { hasText: '怎么退货？' }).waitFor({ timeout: 10000 });
-    await log.locator('li.msg.in', { hasText: faqAnswer }).waitFor({ timeout: 30000 });
+    await log.locator('li.msg.out', { hasText: '怎么退货？' }).waitFor({ timeout: 30000 });
+    await log.locator('li.msg.in', { hasText: faqAnswer }).waitFor({ timeout: 90000 });
 
     // Ask for a person; whichever agent gets the consultation answers in English.
     await page.getByRole('button', { name: '转人工' }).click();
-    const agent = await eventually('relay to an agent', 30000, async () => {
+    const agent = await eventually('relay to an agent', 90000, async () => {
       for (const a of agents) {
         const r = await fetch(`${sim}/sim/messages?userID=${a}&since=0`);
         const { messages } = await r.json();
@@ -65,7 +65,7 @@ await main(async (consoleLines) => {
 
     // The translation first, the original one tap away.
     const reply = log.locator('li.msg.in', { hasText: '请把您的订单号发给我。' });
-    await reply.waitFor({ timeout: 30000 });
+    await reply.waitFor({ timeout: 90000 });
     const toggle = reply.getByRole('button', { name: '显示原文' });
     check(await reply.getByText('Please send me your order number.').isHidden(), 'the original shows before the tap');
     await toggle.click();
@@ -85,8 +85,8 @@ await main(async (consoleLines) => {
       return c.toDataURL('image/png').split(',')[1];
     });
     await page.setInputFiles('#file', { name: 'parcel.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });
-    await log.locator('li.msg.out[data-status="sent"] img').waitFor({ timeout: 10000 });
-    await eventually('the picture relayed to the agent', 30000, async () => {
+    await log.locator('li.msg.out[data-status="sent"] img').waitFor({ timeout: 30000 });
+    await eventually('the picture relayed to the agent', 60000, async () => {
       const r = await fetch(`${sim}/sim/messages?userID=${agent}&since=0`);
       const { messages } = await r.json();
       return (messages || []).some((m) => m.from === customer && (m.msgBody || []).some((e) => e.MsgType === 'TIMImageElem'));
@@ -95,15 +95,15 @@ await main(async (consoleLines) => {
     // The agent closes; the rating prompt shows five buttons.
     await agentSay(agent, '/close');
     const rating = page.getByRole('group', { name: '为本次服务打分' });
-    await rating.waitFor({ timeout: 30000 });
+    await rating.waitFor({ timeout: 90000 });
     check((await rating.getByRole('button').count()) === 5, 'rating prompt has not five buttons');
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     check(width <= 360, `the page is ${width} px wide on a 360 px phone`);
     if (shots) await page.screenshot({ path: join(shots, 'chat-phone-zh.png') });
 
     await rating.getByRole('button', { name: '5 分（满分 5 分）' }).click();
-    await page.getByText('您的评分：5 分').waitFor({ timeout: 10000 });
-    await log.locator('li.msg.in', { hasText: '感谢您的评价' }).waitFor({ timeout: 30000 });
+    await page.getByText('您的评分：5 分').waitFor({ timeout: 30000 });
+    await log.locator('li.msg.in', { hasText: '感谢您的评价' }).waitFor({ timeout: 60000 });
   } finally {
     await close();
   }

@@ -54,7 +54,7 @@ await main(async (consoleLines) => {
 
     await page.goto(`${api}/chat/#token=${encodeURIComponent(jwt)}`);
     check((await page.locator('html').getAttribute('lang')) === 'en', 'UI language is not English');
-    await eventually('SDK login call', 20000, () => page.evaluate(() => window.__seen.logins.length === 1));
+    await eventually('SDK login call', 60000, () => page.evaluate(() => window.__seen.logins.length === 1));
     const seen = await page.evaluate(() => ({ creates: window.__seen.creates, logins: window.__seen.logins }));
     check(await page.locator('body').getAttribute('data-transport') === 'sdk', 'not the SDK transport');
     check(seen.creates.length === 1 && seen.creates[0].SDKAppID === sdkAppID,
