@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/timdesk/timdesk/internal/temporalmetrics"
 	"github.com/timdesk/timdesk/tim"
 )
 
@@ -64,11 +65,11 @@ func TestMetrics(t *testing.T) {
 
 func TestTemporalMetricsShareRegistry(t *testing.T) {
 	env := newTestEnv(t)
-	scope, closer, err := newTemporalMetricsScope(env.registry, func(err error) { t.Errorf("metrics error: %v", err) })
+	h, closer, err := temporalmetrics.NewHandler(env.registry, func(err error) { t.Errorf("metrics error: %v", err) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	scope.Counter("temporal_request").Inc(1)
+	h.Counter("temporal_request").Inc(1)
 	if err := closer.Close(); err != nil { // flushes
 		t.Fatal(err)
 	}

@@ -1,17 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/uber-go/tally/v4"
-	tallyprom "github.com/uber-go/tally/v4/prometheus"
-	sdktally "go.temporal.io/sdk/contrib/tally"
 )
 
 // metrics are the API's own Prometheus series, registered explicitly on the registry run builds.
@@ -70,43 +64,4 @@ func (m *metrics) observeRequest(method, route string, status int, d time.Durati
 func (m *metrics) observeCallback(command, decision string, errorCode int, d time.Duration) {
 	m.callbacks.WithLabelValues(command, decision, strconv.Itoa(errorCode)).Inc()
 	m.callbackSeconds.WithLabelValues(command).Observe(d.Seconds())
-}
-
-// registerProcessCollectors adds the Go runtime and process collectors to reg.
-func registerProcessCollectors(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	} {
-		if err := reg.Register(c); err != nil {
-			return fmt.Errorf("register process metrics: %w", err)
-		}
-	}
-	return nil
-}
-
-// newTemporalMetricsScope returns a tally scope whose Temporal SDK metrics land in reg (same
-// /metrics page); close the returned closer on shutdown. The reporter is built directly (not via
-// tallyprom.Configuration, which registers a handler on http.DefaultServeMux).
-func newTemporalMetricsScope(reg *prometheus.Registry, onError func(error)) (tally.Scope, io.Closer, error) {
-	if reg == nil {
-		return nil, nil, errors.New("temporal metrics: nil registry")
-	}
-	reporter := tallyprom.NewReporter(tallyprom.Options{
-		Registerer:       reg,
-		Gatherer:         reg,
-		DefaultTimerType: tallyprom.HistogramTimerType,
-		OnRegisterError: func(err error) {
-			var already prometheus.AlreadyRegisteredError
-			if !errors.As(err, &already) {
-				onError(err)
-			}
-		},
-	})
-	scope, closer := tally.NewRootScope(tally.ScopeOptions{
-		CachedReporter:  reporter,
-		Separator:       tallyprom.DefaultSeparator,
-		SanitizeOptions: &sdktally.PrometheusSanitizeOptions,
-	}, time.Second)
-	return sdktally.NewPrometheusNamingScope(scope), closer, nil
 }

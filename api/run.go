@@ -13,11 +13,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
-	sdktally "go.temporal.io/sdk/contrib/tally"
 	tlog "go.temporal.io/sdk/log"
 	"google.golang.org/grpc"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/internal/temporalmetrics"
 	"github.com/timdesk/timdesk/tim"
 )
 
@@ -38,10 +38,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	logger.Info("starting timdesk api", "config", cfg)
 
 	reg := prometheus.NewRegistry()
-	if err := registerProcessCollectors(reg); err != nil {
+	if err := temporalmetrics.RegisterProcessCollectors(reg); err != nil {
 		return err
 	}
-	scope, scopeCloser, err := newTemporalMetricsScope(reg, func(err error) {
+	metricsHandler, scopeCloser, err := temporalmetrics.NewHandler(reg, func(err error) {
 		logger.Warn("temporal metrics registration", "error", err)
 	})
 	if err != nil {
@@ -57,7 +57,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// Address, namespace, API key and TLS come from envconfig (temporalenv.Load).
 	topts := cfg.temporalClientOptions()
 	topts.Logger = tlog.NewStructuredLogger(logger)
-	topts.MetricsHandler = sdktally.NewMetricsHandler(scope)
+	topts.MetricsHandler = metricsHandler
 	topts.ConnectionOptions.DialOptions = append(topts.ConnectionOptions.DialOptions,
 		grpc.WithChainUnaryInterceptor(signalRequestIDInterceptor))
 	tc, err := client.NewLazyClient(topts)
