@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,14 +111,36 @@ func (m *IM) Send(ctx context.Context, in SendInput) (SendResult, error) {
 	if err != nil && tim.IsNotImported(err) {
 		activity.GetLogger(ctx).Info("importing accounts before resending", "from", from, "to", in.To)
 		if _, ierr := m.Client.ImportAccounts(ctx, []string{from, in.To}); ierr != nil {
+			countSendFailure(ctx, ierr)
 			return SendResult{}, classifyIM("send: import accounts", ierr)
 		}
 		resp, err = m.Client.SendMsg(ctx, req)
 	}
 	if err != nil {
+		countSendFailure(ctx, err)
 		return SendResult{}, classifyIM("send", err)
 	}
 	return SendResult{MsgKey: resp.MsgKey, MsgTime: resp.MsgTime, MsgSeq: seq, MsgRandom: rnd}, nil
+}
+
+// MetricSendFailures counts failed Send attempts (each Temporal retry attempt counts once), label
+// error_code: Tencent's ErrorCode (e.g. 20003, 60007, 80002), http_<status> for a non-200
+// answer, or transport (timeout, connection refused). The worker's /metrics shows it as
+// timdesk_send_failures_total.
+const MetricSendFailures = "timdesk_send_failures"
+
+// countSendFailure adds err to MetricSendFailures.
+func countSendFailure(ctx context.Context, err error) {
+	code := "transport"
+	var apiErr *tim.APIError
+	if errors.As(err, &apiErr) {
+		if apiErr.Code != 0 {
+			code = strconv.Itoa(apiErr.Code)
+		} else {
+			code = "http_" + strconv.Itoa(apiErr.HTTPStatus)
+		}
+	}
+	activity.GetMetricsHandler(ctx).WithTags(map[string]string{"error_code": code}).Counter(MetricSendFailures).Inc(1)
 }
 
 // findSent looks for req (same sender, MsgSeq and MsgRandom) in the recipient's roaming history

@@ -12,8 +12,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 
+	"github.com/timdesk/timdesk/internal/temporalmetrics"
 	"github.com/timdesk/timdesk/tim"
 
 	"github.com/timdesk/timdesk/desk"
@@ -268,4 +272,66 @@ func TestSendForwardsBody(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSendFailuresAreCounted: every failed attempt lands in timdesk_send_failures_total with
+// Tencent's error code (the series the worker's /metrics and the dashboard show).
+func TestSendFailuresAreCounted(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	handler, closer, err := temporalmetrics.NewHandler(reg, func(err error) { t.Errorf("metrics: %v", err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suite testsuite.WorkflowTestSuite
+	suite.SetMetricsHandler(handler)
+	for _, code := range []int{60007, 60007, 80002, 0} {
+		f, cl := newTIMFake(t)
+		f.sendCode = code
+		im := &IM{Client: cl, ServiceAccount: "support"}
+		env := suite.NewTestActivityEnvironment()
+		register(env, im)
+		_, err := env.ExecuteActivity(im.Send, SendInput{Key: "k", To: "u1", Text: "x"})
+		if (err == nil) != (code == 0) {
+			t.Fatalf("code %d: err = %v", code, err)
+		}
+	}
+	im := &IM{Client: closedServerClient(t), ServiceAccount: "support"}
+	env := suite.NewTestActivityEnvironment()
+	register(env, im)
+	if _, err := env.ExecuteActivity(im.Send, SendInput{Key: "k", To: "u1", Text: "x"}); err == nil {
+		t.Fatal("send to a closed server succeeded")
+	}
+	if err := closer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	page := rec.Body.String()
+	for _, want := range []string{`error_code="60007"`, `error_code="80002"`, `error_code="transport"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, page)
+		}
+	}
+	counts := map[string]string{}
+	for _, line := range strings.Split(page, "\n") {
+		if strings.HasPrefix(line, MetricSendFailures+"_total{") {
+			i := strings.Index(line, `error_code="`)
+			code := line[i+len(`error_code="`):]
+			code = code[:strings.Index(code, `"`)]
+			counts[code] = line[strings.LastIndex(line, " ")+1:]
+		}
+	}
+	if want := map[string]string{"60007": "2", "80002": "1", "transport": "1"}; fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("send failures = %v, want %v", counts, want)
+	}
+}
+
+// closedServerClient is a Tencent client whose server is gone (connection refused).
+func closedServerClient(t *testing.T) *tim.Client {
+	t.Helper()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	cfg := tim.DefaultConfig(1400000000, "test-secret-key", "administrator")
+	cfg.BaseURL = srv.URL
+	return tim.NewClient(cfg)
 }

@@ -156,8 +156,11 @@ type ConsultationState struct {
 	// because every usable agent timed out, TimedOut is cleared and the next round starts.
 	Round         int    `json:"round,omitempty"`
 	HandoffReason string `json:"handoffReason,omitempty"`
-	Summary       string `json:"summary,omitempty"`
-	ClarifyCount  int    `json:"clarifyCount"`
+	// HandoffAt is when the AI handed the customer to a person, until that person's first
+	// message (the timdesk_first_human_reply_seconds observation); zero otherwise.
+	HandoffAt    time.Time `json:"handoffAt,omitzero"`
+	Summary      string    `json:"summary,omitempty"`
+	ClarifyCount int       `json:"clarifyCount"`
 
 	Transcript        []TranscriptEntry `json:"transcript"`
 	TranscriptDropped int               `json:"transcriptDropped,omitempty"`

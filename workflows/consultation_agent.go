@@ -14,7 +14,12 @@ import (
 // non-text elements as they came.
 func (s *consultation) handleAgentMessage(ctx workflow.Context, m InboundMessage) {
 	text := strings.TrimSpace(m.text())
+	count(ctx, MetricMessages, map[string]string{"role": "agent"})
 	if !s.st.Accepted && s.st.Agent == m.From {
+		if !s.st.HandoffAt.IsZero() {
+			observe(ctx, MetricFirstHumanReply, s.now(ctx).Sub(s.st.HandoffAt))
+			s.st.HandoffAt = time.Time{}
+		}
 		s.st.Accepted = true
 		s.st.AcceptDeadline = time.Time{}
 		s.st.setPhase(PhaseWithAgent)
@@ -109,6 +114,7 @@ func (s *consultation) returnToAI(ctx workflow.Context, from string) {
 	s.unassign()
 	s.st.setPhase(PhaseAI)
 	s.st.ClarifyCount, s.st.Summary, s.st.Unavailable = 0, "", 0
+	s.st.HandoffAt = time.Time{}
 	s.st.Notified["connecting"] = false
 	s.st.LastRouting = &RoutingDecision{Trigger: "agent_command", Decision: "ai", Agent: "", Reason: from + " returned the consultation to the AI", At: s.now(ctx)}
 	s.syncSearchAttributes(ctx)

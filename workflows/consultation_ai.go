@@ -13,6 +13,7 @@ import (
 // handleCustomerMessage records a customer message (language, translation for the desk) and
 // hands it to the owner: the AI answers, the queue keeps it for the agent, an agent gets it relayed.
 func (s *consultation) handleCustomerMessage(ctx workflow.Context, m InboundMessage) {
+	count(ctx, MetricMessages, map[string]string{"role": "customer"})
 	e := s.customerEntry(ctx, m)
 	s.appendEntry(e)
 	s.st.QueueIdleBy, s.st.ShiftGrace = time.Time{}, time.Time{} // counted afresh from this message
@@ -165,6 +166,7 @@ func (s *consultation) replyAI(ctx workflow.Context, res activities.AnswerResult
 		}
 	}
 	e.Delivered = s.sendTo(ctx, s.st.Customer, text, false)
+	count(ctx, MetricAIAnswers, map[string]string{"action": res.Action, "source": res.Source})
 	s.st.Step++
 	e.Seq, e.At = s.st.Step, s.now(ctx)
 	s.appendEntry(e)

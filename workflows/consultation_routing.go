@@ -14,6 +14,10 @@ import (
 
 func (s *consultation) handoff(ctx workflow.Context, trigger, summary string) {
 	s.st.HandoffReason = trigger
+	count(ctx, MetricHandoffs, map[string]string{"trigger": trigger})
+	if s.st.HandoffAt.IsZero() {
+		s.st.HandoffAt = s.now(ctx)
+	}
 	switch {
 	case summary == "":
 	case s.st.Summary == "":
@@ -221,6 +225,7 @@ func (s *consultation) briefAgent(ctx workflow.Context, res activities.RouteResu
 
 // escalate: the agent did not answer in time; never pick them again in this consultation.
 func (s *consultation) escalate(ctx workflow.Context, trigger string) {
+	count(ctx, MetricEscalations, map[string]string{"trigger": trigger})
 	if a := s.st.Agent; a != "" {
 		if !slices.Contains(s.st.TimedOut, a) {
 			s.st.TimedOut = append(s.st.TimedOut, a)
