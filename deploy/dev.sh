@@ -13,13 +13,14 @@ TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
 API_PORT=${API_PORT:-8080}
 TIMSIM_PORT=${TIMSIM_PORT:-9800}
+WORKER_METRICS_PORT=${WORKER_METRICS_PORT:-9464}
 
 need() { [ -x "$1" ] || { echo "dev.sh: $1 is missing; run 'make run' (it builds everything first)" >&2; exit 1; }; }
 need "$BIN/temporal"; need "$BIN/timsim"; need "$BIN/timdesk-api"; need "$BIN/timdesk-worker"
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$TEMPORAL_PORT" "$TEMPORAL_UI_PORT" "$API_PORT" "$TIMSIM_PORT"; do
-  port_free "$p" || { echo "dev.sh: port $p is already in use (another 'make run'?); stop it or set TEMPORAL_PORT/TEMPORAL_UI_PORT/API_PORT/TIMSIM_PORT" >&2; exit 1; }
+for p in "$TEMPORAL_PORT" "$TEMPORAL_UI_PORT" "$API_PORT" "$TIMSIM_PORT" "$WORKER_METRICS_PORT"; do
+  port_free "$p" || { echo "dev.sh: port $p is already in use (another 'make run'?); stop it or set TEMPORAL_PORT/TEMPORAL_UI_PORT/API_PORT/TIMSIM_PORT/WORKER_METRICS_PORT" >&2; exit 1; }
 done
 
 # Local secrets: made once per checkout, kept in .data/dev.env (git-ignored), never printed except the
@@ -42,6 +43,7 @@ TIMDESK_ADMIN=${TIMDESK_ADMIN:-administrator}
 TIMDESK_SERVICE_ACCOUNT=${TIMDESK_SERVICE_ACCOUNT:-support}
 TIMDESK_TIM_BASE_URL=http://127.0.0.1:$TIMSIM_PORT
 TIMDESK_LISTEN=127.0.0.1:$API_PORT
+TIMDESK_WORKER_METRICS_LISTEN=127.0.0.1:$WORKER_METRICS_PORT
 TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-default}
 TIMDESK_TASK_QUEUE=${TIMDESK_TASK_QUEUE:-timdesk}
@@ -117,6 +119,7 @@ timdesk is up:
     $chat_url
   Temporal Web UI:                                    http://127.0.0.1:$TEMPORAL_UI_PORT/
   timdesk API:                                        http://127.0.0.1:$API_PORT/healthz
+  Worker metrics (Prometheus):                        http://127.0.0.1:$WORKER_METRICS_PORT/metrics
   Admin API key (Authorization: Bearer ...):          $TIMDESK_ADMIN_API_KEY
   Secrets and data:                                   $DATA (dev.env, temporal.db)
 Press Ctrl-C to stop everything.

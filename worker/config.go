@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,9 @@ type Config struct {
 	// Listen serves GET /healthz and GET /readyz for the orchestrator's probes (e.g. :9090);
 	// "" (the default) serves nothing.
 	Listen string // TIMDESK_WORKER_LISTEN
+	// MetricsListen is where the worker serves GET /metrics (TIMDESK_WORKER_METRICS_LISTEN,
+	// default :9464; "off" disables): the Temporal SDK's worker metrics and timdesk's own.
+	MetricsListen string
 
 	HumanKeywords    []string      // TIMDESK_HUMAN_KEYWORDS, comma separated (default 人工,转人工,human,agent,真人)
 	AIIdleTimeout    time.Duration // TIMDESK_AI_IDLE_TIMEOUT (default 30m)
@@ -71,9 +75,9 @@ func (c Config) String() string {
 	if c.temporal.Credentials != nil {
 		apiKey = "REDACTED"
 	}
-	return fmt.Sprintf("sdkappid=%d secret=%s admin=%s tim=%s service=%s temporal=%s/%s(tls=%v api_key=%s) queue=%s llm=%v(%s %s key=%s) roster=%s faq=%s desk_language=%s",
+	return fmt.Sprintf("sdkappid=%d secret=%s admin=%s tim=%s service=%s temporal=%s/%s(tls=%v api_key=%s) queue=%s llm=%v(%s %s key=%s) roster=%s faq=%s desk_language=%s metrics=%s",
 		c.SDKAppID, redact(c.secretKey), c.Admin, c.TIMBaseURL, c.ServiceAccount, c.TemporalAddress, c.TemporalNamespace,
-		c.temporal.ConnectionOptions.TLS != nil, apiKey, c.TaskQueue, c.LLMConfigured(), c.OpenAIBaseURL, c.LLMModel, redact(c.openAIAPIKey), c.RosterFile, c.FAQFile, c.DeskLanguage)
+		c.temporal.ConnectionOptions.TLS != nil, apiKey, c.TaskQueue, c.LLMConfigured(), c.OpenAIBaseURL, c.LLMModel, redact(c.openAIAPIKey), c.RosterFile, c.FAQFile, c.DeskLanguage, c.MetricsListen)
 }
 
 // LoadConfig reads the environment through getenv and reports every problem in one error.
@@ -124,6 +128,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		FAQThreshold:     float("TIMDESK_FAQ_THRESHOLD", activities.DefaultFAQThreshold),
 		DeskLanguage:     desk.NormalizeLanguage(str("TIMDESK_DESK_LANGUAGE", "en")),
 		LogFormat:        str("TIMDESK_LOG_FORMAT", "json"),
+		MetricsListen:    str("TIMDESK_WORKER_METRICS_LISTEN", DefaultMetricsListen),
 		LogLevel:         str("TIMDESK_LOG_LEVEL", "info"),
 		Listen:           str("TIMDESK_WORKER_LISTEN", ""),
 		HumanKeywords:    def.HumanKeywords,
@@ -164,6 +169,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.RatingPrompt = b
 	}
+	if c.MetricsListen != MetricsOff {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			problems = append(problems, "TIMDESK_WORKER_METRICS_LISTEN must be host:port (e.g. :9464) or off")
+		}
+	}
 	switch c.LogFormat {
 	case "json", "text":
 	default:
@@ -179,6 +189,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	return c, nil
 }
+
+// Metrics listen address default, and the value that switches the metrics server off.
+const (
+	DefaultMetricsListen = ":9464"
+	MetricsOff           = "off"
+)
 
 // Temporal connection defaults, used when neither the environment nor a config profile sets them.
 const (

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/activity"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/timdesk/timdesk/activities"
 	"github.com/timdesk/timdesk/desk"
+	"github.com/timdesk/timdesk/internal/temporalmetrics"
 	"github.com/timdesk/timdesk/tim"
 	"github.com/timdesk/timdesk/workflows"
 )
@@ -56,7 +58,36 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	llm := activities.NewLLM(activities.LLMConfig{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.openAIAPIKey, Model: cfg.LLMModel}, faq)
 	llm.FAQThreshold = cfg.FAQThreshold
 
-	c, err := dial(ctx, cfg, logger)
+	reg := prometheus.NewRegistry()
+	if err := temporalmetrics.RegisterProcessCollectors(reg); err != nil {
+		return err
+	}
+	metricsHandler, metricsCloser, err := temporalmetrics.NewHandler(reg, func(err error) {
+		logger.Warn("temporal metrics registration", "error", err)
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := metricsCloser.Close(); err != nil {
+			logger.Warn("close metrics", "error", err)
+		}
+	}()
+	if cfg.MetricsListen != MetricsOff {
+		ms, err := startMetrics(cfg.MetricsListen, reg, logger)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+			defer cancel()
+			if err := ms.stop(sctx); err != nil {
+				logger.Warn("stop metrics server", "error", err)
+			}
+		}()
+	}
+
+	c, err := dial(ctx, cfg, logger, metricsHandler)
 	if err != nil {
 		return err
 	}
@@ -118,11 +149,12 @@ func newLogger(cfg Config, out io.Writer) *slog.Logger {
 }
 
 // dial connects to Temporal, retrying for dialBudget while the server comes up.
-func dial(ctx context.Context, cfg Config, logger *slog.Logger) (client.Client, error) {
+func dial(ctx context.Context, cfg Config, logger *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
 	deadline := time.Now().Add(dialBudget)
 	for {
 		opts := cfg.TemporalClientOptions()
 		opts.Logger = tlog.NewStructuredLogger(logger)
+		opts.MetricsHandler = metrics
 		c, err := client.DialContext(ctx, opts)
 		if err == nil {
 			return c, nil

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -25,14 +26,15 @@ func envFunc(m map[string]string) func(string) string {
 
 func TestLoadConfigReportsEveryProblem(t *testing.T) {
 	_, err := LoadConfig(envFunc(map[string]string{
-		"TIMDESK_LOG_FORMAT":      "xml",
-		"TIMDESK_AI_IDLE_TIMEOUT": "soon",
-		"TIMDESK_MIN_CONFIDENCE":  "2",
+		"TIMDESK_LOG_FORMAT":            "xml",
+		"TIMDESK_AI_IDLE_TIMEOUT":       "soon",
+		"TIMDESK_MIN_CONFIDENCE":        "2",
+		"TIMDESK_WORKER_METRICS_LISTEN": "9464",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"TIMDESK_SDKAPPID", "TIMDESK_SECRET_KEY", "TIMDESK_LOG_FORMAT", "TIMDESK_AI_IDLE_TIMEOUT", "TIMDESK_MIN_CONFIDENCE"} {
+	for _, want := range []string{"TIMDESK_SDKAPPID", "TIMDESK_SECRET_KEY", "TIMDESK_LOG_FORMAT", "TIMDESK_AI_IDLE_TIMEOUT", "TIMDESK_MIN_CONFIDENCE", "TIMDESK_WORKER_METRICS_LISTEN"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
@@ -48,7 +50,7 @@ func TestLoadConfigDefaultsAndOverrides(t *testing.T) {
 		{"defaults", map[string]string{"TIMDESK_SDKAPPID": "1400000000", "TIMDESK_SECRET_KEY": "s3cr3t"}, func(t *testing.T, c Config) {
 			if c.Admin != "administrator" || c.ServiceAccount != "support" || c.TaskQueue != workflows.TaskQueueDefault ||
 				c.TemporalAddress != "localhost:7233" || c.TemporalNamespace != "default" || c.DeskLanguage != "en" ||
-				c.TIMBaseURL != "https://console.tim.qq.com" || c.LLMConfigured() {
+				c.TIMBaseURL != "https://console.tim.qq.com" || c.LLMConfigured() || c.MetricsListen != ":9464" {
 				t.Errorf("defaults: %+v", c)
 			}
 			if p := c.Policy(); p.TranslationEnabled || len(p.HumanKeywords) == 0 || p.AIIdleTimeout != 30*time.Minute {
@@ -58,8 +60,11 @@ func TestLoadConfigDefaultsAndOverrides(t *testing.T) {
 		{"overrides", map[string]string{
 			"TIMDESK_SDKAPPID": "1400000001", "TIMDESK_SECRET_KEY": "s3cr3t", "OPENAI_API_KEY": "sk-abc",
 			"TIMDESK_HUMAN_KEYWORDS": "operator, 客服 ,", "TIMDESK_DESK_LANGUAGE": "zh-CN", "TIMDESK_HUMAN_IDLE_TIMEOUT": "5m",
-			"TIMDESK_RATING_PROMPT": "false", "TIMDESK_LOG_FORMAT": "text",
+			"TIMDESK_RATING_PROMPT": "false", "TIMDESK_LOG_FORMAT": "text", "TIMDESK_WORKER_METRICS_LISTEN": "off",
 		}, func(t *testing.T, c Config) {
+			if c.MetricsListen != MetricsOff {
+				t.Errorf("metrics listen %q, want off", c.MetricsListen)
+			}
 			p := c.Policy()
 			if !c.LLMConfigured() || !p.TranslationEnabled || p.DeskLanguage != "zh" || p.HumanIdleTimeout != 5*time.Minute || p.RatingPrompt {
 				t.Errorf("policy: %+v", p)
@@ -135,6 +140,7 @@ func TestRunAgainstDevServer(t *testing.T) {
 		"TIMDESK_SDKAPPID": "1400000000", "TIMDESK_SECRET_KEY": "secret", "TIMDESK_TIM_BASE_URL": tim.URL,
 		"TEMPORAL_ADDRESS": srv.FrontendHostPort(), "TIMDESK_TASK_QUEUE": "worker-test",
 		"TIMDESK_ROSTER_FILE": "../deploy/demo/roster.yaml", "TIMDESK_FAQ_FILE": "../deploy/demo/faq.yaml",
+		"TIMDESK_WORKER_METRICS_LISTEN": "127.0.0.1:0",
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	var out bytes.Buffer
@@ -151,6 +157,31 @@ func TestRunAgainstDevServer(t *testing.T) {
 			t.Fatal("desk workflow not answering")
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	// The worker's own /metrics: the Temporal SDK's worker series (the desk workflow ran).
+	mu.Lock()
+	m := regexp.MustCompile(`"msg":"metrics listening","addr":"([^"]+)"`).FindStringSubmatch(out.String())
+	mu.Unlock()
+	if m == nil {
+		t.Fatalf("no metrics listening line:\n%s", out.String())
+	}
+	var page string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get("http://" + m[1] + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		page = string(body)
+		if strings.Contains(page, "temporal_worker_task_slots_available") && strings.Contains(page, "temporal_workflow_task_execution_latency_seconds_bucket") {
+			break
+		}
+	}
+	for _, want := range []string{"temporal_worker_task_slots_available", "temporal_workflow_task_execution_latency_seconds_bucket", "go_goroutines"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("worker /metrics lacks %s:\n%s", want, page)
+		}
 	}
 	stop()
 	select {
