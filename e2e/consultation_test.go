@@ -6,6 +6,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,6 +27,7 @@ type stack struct {
 	namespace    string
 	simURL       string
 	apiURL       string
+	metricsURL   string // the worker's /metrics
 	adminKey     string
 	llm          *fakeLLM
 	procs        []*process
@@ -187,9 +189,10 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		rosterFile = filepath.Join(root, "deploy", "demo", "roster.yaml")
 		faqFile = filepath.Join(root, "deploy", "demo", "faq.yaml")
 	}
-	simPort, apiPort := freePort(t), freePort(t)
+	simPort, apiPort, metricsPort := freePort(t), freePort(t), freePort(t)
 	s.simURL = fmt.Sprintf("http://127.0.0.1:%d", simPort)
 	s.apiURL = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	s.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
 	env := []string{
 		"TIMDESK_SDKAPPID=1400000000",
 		"TIMDESK_SECRET_KEY=5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e",
@@ -206,6 +209,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		"TIMDESK_ROSTER_FILE=" + rosterFile,
 		"TIMDESK_FAQ_FILE=" + faqFile,
 		"TIMDESK_LOG_FORMAT=text",
+		"TIMDESK_WORKER_METRICS_LISTEN=127.0.0.1:" + fmt.Sprint(metricsPort),
 		"TIMSIM_LISTEN=127.0.0.1:" + fmt.Sprint(simPort),
 		"TIMSIM_CALLBACK_URL=" + s.apiURL + "/tim/callback",
 		// the /chat/ page talks to the emulator (TestChatPage starts an API on the SDK as well)
@@ -456,6 +460,34 @@ func TestConsultationEndToEnd(t *testing.T) {
 	}
 	s.waitFor(t, next, 40*time.Second, "escalation to the next agent", func(m simMessage) bool {
 		return m.From == "bob"
+	})
+
+	// The worker's /metrics shows what happened so far: timdesk's own series and the SDK's.
+	eventually(t, 15*time.Second, "worker metrics", func() error {
+		resp, err := http.Get(s.metricsURL)
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		for _, want := range []string{
+			`timdesk_messages_total{namespace="default",role="customer"`,
+			`timdesk_messages_total{namespace="default",role="agent"`,
+			`timdesk_ai_answers_total{action="answer"`,
+			`timdesk_handoffs_total{namespace="default",task_queue="timdesk-e2e",trigger="customer_requested"`,
+			`timdesk_escalations_total{namespace="default",task_queue="timdesk-e2e",trigger="accept_timeout"`,
+			"timdesk_first_human_reply_seconds_count",
+			"temporal_activity_execution_latency_seconds_bucket",
+			"temporal_workflow_task_schedule_to_start_latency_seconds_bucket",
+		} {
+			if !strings.Contains(string(body), want) {
+				return fmt.Errorf("%w: worker /metrics lacks %s", errNotYet, want)
+			}
+		}
+		return nil
 	})
 
 	// 6. The worker dies mid-conversation: the customer's message is accepted meanwhile (the callback
