@@ -24,7 +24,7 @@ const (
 	decisionSignalled    = "signalled"     // customer → service account, Temporal accepted
 	decisionSignalFailed = "signal_failed" // customer → service account, Temporal did not accept
 	decisionAgentOwned   = "agent_owned"   // agent → customer, the consultation relays it (dropped)
-	decisionAgentPassed  = "agent_passed"  // agent → customer, not owned / no consultation (delivered)
+	decisionAgentRefused = "agent_refused" // agent → customer, not the owner / no open consultation (refused with a notice)
 	decisionAgentFailed  = "agent_failed"  // agent → customer, no answer within the budget (rejected)
 	decisionTranslated   = "translated"    // customer ↔ customer, MsgBody replaced
 	decisionUntranslated = "untranslated"  // customer ↔ customer, delivered unchanged
@@ -252,7 +252,8 @@ func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCa
 
 // agentMessage asks the customer's consultation, through an update keyed by MsgKey, whether the
 // agent owns it: owned → ErrorCode 2 (the workflow sends the translated copy, or a non-text
-// message as it is); not owned or no consultation → 0; no answer within the budget → 1.
+// message as it is); not owned, a late reply of an agent who timed out, or no open consultation →
+// refused with a code and a sentence for the agent (refuseAgent); no answer within the budget → 1.
 func (s *server) agentMessage(ctx context.Context, m tim.C2CMsgCallback) (tim.CallbackResponse, string) {
 	if !consultationContent(m) {
 		return tim.Allow(), decisionIgnored
@@ -268,9 +269,9 @@ func (s *server) agentMessage(ctx context.Context, m tim.C2CMsgCallback) (tim.Ca
 	case err == nil && res.Owned:
 		return tim.Drop(), decisionAgentOwned
 	case err == nil:
-		return tim.Allow(), decisionAgentPassed
+		return s.refuseAgent(m, res)
 	case errors.As(err, &notFound):
-		return tim.Allow(), decisionAgentPassed // no open consultation for this customer
+		return s.refuseAgent(m, workflows.AgentMessageResult{Reason: "closed"}) // no open consultation
 	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeAgentMessageExpired:
 		// The workflow saw the update after this callback's deadline: report the send as failed
 		// (the agent resends) rather than let the untranslated original through.
@@ -279,11 +280,48 @@ func (s *server) agentMessage(ctx context.Context, m tim.C2CMsgCallback) (tim.Ca
 	case errors.As(err, &appErr) && ctx.Err() == nil:
 		// The workflow rejected the update (e.g. its validator): it is not the agent's consultation.
 		s.log.Info("agent message not accepted by consultation", "workflowID", id, "reason", appErr.Message())
-		return tim.Allow(), decisionAgentPassed
+		return s.refuseAgent(m, workflows.AgentMessageResult{Reason: "rejected"})
 	default:
 		s.log.Warn("agent message update failed", "workflowID", id, "msgKey", in.MsgKey, "error", err)
 		return tim.Reject(), decisionAgentFailed
 	}
+}
+
+// Refusal codes of an agent's message to a customer that the agent does not own (Tencent passes
+// them and the ErrorInfo text to the agent's app as the send error).
+const (
+	refuseNotOwner  = 120001 // another agent owns the consultation
+	refuseTimedOut  = 120002 // the sender was replaced for not answering in time (a late reply)
+	refuseNoAgent   = 120003 // the AI or the queue has the consultation
+	refuseNoConsult = 120004 // the customer has no open consultation
+)
+
+// refuseAgent refuses an agent's message the consultation did not take: it never reaches the
+// customer untranslated and unrecorded. The agent's app shows the code and a sentence saying why
+// and who has the customer.
+func (s *server) refuseAgent(m tim.C2CMsgCallback, res workflows.AgentMessageResult) (tim.CallbackResponse, string) {
+	customer, owner := m.ToAccount, res.Owner
+	if owner == "" {
+		owner = "nobody (waiting in the queue)"
+	}
+	var code int
+	var info string
+	switch res.Reason {
+	case "not_owner":
+		code, info = refuseNotOwner, fmt.Sprintf("timdesk: %s's consultation is with %s; your message was not delivered", customer, owner)
+	case "timed_out":
+		code, info = refuseTimedOut, fmt.Sprintf("timdesk: you did not answer %s in time and the consultation moved to %s; your message was not delivered", customer, owner)
+	case "no_agent":
+		code, info = refuseNoAgent, fmt.Sprintf("timdesk: no agent has %s's consultation yet (the AI or the queue has it); your message was not delivered", customer)
+	default: // closed, no consultation, rejected
+		code, info = refuseNoConsult, fmt.Sprintf("timdesk: %s has no open consultation with you; your message was not delivered", customer)
+	}
+	resp, err := tim.RejectWithCode(code, info)
+	if err != nil { // the codes above are in range; keep the customer safe regardless
+		return tim.Reject(), decisionAgentRefused
+	}
+	s.log.Info("agent message refused", "agent", m.FromAccount, "customer", customer, "reason", res.Reason, "owner", res.Owner, "errorCode", code)
+	return resp, decisionAgentRefused
 }
 
 // updateAgentMessage runs the agent_message update within ctx's deadline, a quarter of the

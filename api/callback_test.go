@@ -416,27 +416,37 @@ func TestCallbackAgentToCustomer(t *testing.T) {
 		name     string
 		update   func(context.Context, call) (any, error)
 		wantCode int
+		wantInfo string // substring of ErrorInfo
 	}{
 		{"owned → drop", func(context.Context, call) (any, error) {
 			return workflows.AgentMessageResult{Owned: true, Reason: "owner"}, nil
-		}, 2},
-		{"not owned → deliver", func(context.Context, call) (any, error) {
-			return workflows.AgentMessageResult{Owned: false, Reason: "not_owner"}, nil
-		}, 0},
-		{"no consultation → deliver", func(context.Context, call) (any, error) { return nil, notFound }, 0},
-		{"update rejected → deliver", func(context.Context, call) (any, error) {
+		}, 2, ""},
+		{"another agent owns it → refused, naming the owner", func(context.Context, call) (any, error) {
+			return workflows.AgentMessageResult{Owned: false, Reason: "not_owner", Owner: "agent_emma"}, nil
+		}, 120001, "alice's consultation is with agent_emma"},
+		{"late reply of a timed-out agent → refused", func(context.Context, call) (any, error) {
+			return workflows.AgentMessageResult{Owned: false, Reason: "timed_out", Owner: "agent_emma"}, nil
+		}, 120002, "did not answer alice in time and the consultation moved to agent_emma"},
+		{"AI or queue has it → refused", func(context.Context, call) (any, error) {
+			return workflows.AgentMessageResult{Owned: false, Reason: "no_agent"}, nil
+		}, 120003, "no agent has alice's consultation"},
+		{"closed → refused", func(context.Context, call) (any, error) {
+			return workflows.AgentMessageResult{Owned: false, Reason: "closed"}, nil
+		}, 120004, "alice has no open consultation"},
+		{"no consultation → refused", func(context.Context, call) (any, error) { return nil, notFound }, 120004, "alice has no open consultation"},
+		{"update rejected → refused", func(context.Context, call) (any, error) {
 			return nil, temporal.NewApplicationError("not the owner", "NotOwner")
-		}, 0},
+		}, 120004, "not delivered"},
 		{"reached the workflow after the callback gave up → reject", func(context.Context, call) (any, error) {
 			return nil, temporal.NewApplicationError("expired", workflows.ErrTypeAgentMessageExpired)
-		}, 1},
+		}, 1, ""},
 		{"worker down (update timeout) → reject", func(ctx context.Context, _ call) (any, error) {
 			err := blockUntilDone(ctx)
 			return nil, client.NewWorkflowUpdateServiceTimeoutOrCanceledError(err)
-		}, 1},
+		}, 1, ""},
 		{"Temporal unreachable → reject", func(context.Context, call) (any, error) {
 			return nil, serviceerror.NewUnavailable("down")
-		}, 1},
+		}, 1, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -448,6 +458,9 @@ func TestCallbackAgentToCustomer(t *testing.T) {
 			cr := callbackAnswer(t, r)
 			if cr.ErrorCode != tt.wantCode {
 				t.Fatalf("ErrorCode = %d, want %d", cr.ErrorCode, tt.wantCode)
+			}
+			if !strings.Contains(cr.ErrorInfo, tt.wantInfo) {
+				t.Errorf("ErrorInfo = %q, want it to contain %q", cr.ErrorInfo, tt.wantInfo)
 			}
 			if elapsed > env.cfg.CallbackBudget+500*time.Millisecond {
 				t.Errorf("answered after %s, budget %s", elapsed, env.cfg.CallbackBudget)

@@ -92,8 +92,13 @@ func (m InboundMessage) text() string { return m.Text }
 
 // AgentMessageResult answers UpdateAgentMessage.
 type AgentMessageResult struct {
-	Owned  bool
-	Reason string // "owner", "duplicate", "not_owner", "no_agent", "closed"
+	Owned bool
+	// Reason: "owner", "duplicate", "not_owner" (another agent owns the consultation),
+	// "timed_out" (the sender was replaced for not answering: a late reply), "no_agent" (the AI
+	// or the queue has it), "closed".
+	Reason string
+	// Owner is the agent who owns the consultation when the sender does not ("" when nobody does).
+	Owner string `json:",omitempty"`
 }
 
 // CloseRequest asks the consultation to close (goodbye, rating prompt, complete).

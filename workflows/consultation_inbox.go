@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"slices"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -109,10 +110,12 @@ func (s *consultation) acceptAgent(ctx workflow.Context, m InboundMessage) Agent
 	switch {
 	case s.closeReq != nil || s.st.Phase == PhaseClosed:
 		res = AgentMessageResult{Reason: "closed"}
+	case slices.Contains(s.st.TimedOut, m.From) && s.st.Agent != m.From:
+		res = AgentMessageResult{Reason: "timed_out", Owner: s.st.Agent}
 	case s.st.Owner != OwnerAgent || s.st.Agent == "":
 		res = AgentMessageResult{Reason: "no_agent"}
 	case s.st.Agent != m.From:
-		res = AgentMessageResult{Reason: "not_owner"}
+		res = AgentMessageResult{Reason: "not_owner", Owner: s.st.Agent}
 	}
 	s.remember(m.MsgKey, res.Owned)
 	if res.Owned {
