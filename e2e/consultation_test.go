@@ -495,14 +495,20 @@ func TestConsultationEndToEnd(t *testing.T) {
 			{"timdesk_messages_total", `role="customer"`, `namespace="default"`},
 			{"timdesk_messages_total", `role="agent"`},
 			{"timdesk_ai_answers_total", `action="answer"`, `source="llm"`},
-			{"timdesk_handoffs_total", `trigger="customer_requested"`, `task_queue="timdesk-e2e"`},
+			{"timdesk_handoffs_total", `trigger="customer_requested"`, `task_queue="timdesk_e2e"`}, // tally turns "-" into "_"
 			{"timdesk_escalations_total", `trigger="accept_timeout"`},
 			{"timdesk_first_human_reply_seconds_count"},
 			{"temporal_activity_execution_latency_seconds_bucket"},
 			{"temporal_workflow_task_schedule_to_start_latency_seconds_bucket"},
 		} {
 			if !hasSeries(string(body), want[0], want[1:]...) {
-				return fmt.Errorf("%w: worker /metrics lacks %v", errNotYet, want)
+				var timdesk []string
+				for _, line := range strings.Split(string(body), "\n") {
+					if strings.HasPrefix(line, "timdesk_") && !strings.Contains(line, "_bucket") {
+						timdesk = append(timdesk, line)
+					}
+				}
+				return fmt.Errorf("%w: worker /metrics lacks %v; its timdesk series:\n%s", errNotYet, want, strings.Join(timdesk, "\n"))
 			}
 		}
 		return nil
