@@ -32,7 +32,7 @@ func healthHandler(tc healthChecker, log *slog.Logger) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
 		if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-			log.Warn("readiness: temporal health check failed", "err", err)
+			log.Warn("readiness: temporal health check failed", "error", err)
 			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not_ready", "checks": map[string]string{"temporal": "unreachable"}})
 			return
 		}
@@ -59,7 +59,7 @@ func serveHealth(ctx context.Context, addr string, tc healthChecker, log *slog.L
 	go func() {
 		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("health server stopped", "err", err)
+			log.Error("health server stopped", "error", err)
 		}
 	}()
 	go func() {

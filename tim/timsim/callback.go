@@ -90,7 +90,7 @@ func (s *Server) postCallback(ctx context.Context, command, platform, ip string,
 	out := s.doCallback(ctx, command, platform, ip, body)
 	out.elapsed = time.Since(start)
 	if out.err != nil {
-		s.log.Warn("callback failed", "command", command, "err", out.err, "elapsed", out.elapsed)
+		s.log.Warn("callback failed", "command", command, "error", out.err, "elapsed", out.elapsed)
 	}
 	return out
 }
