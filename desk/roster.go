@@ -181,36 +181,14 @@ func parseShift(s string) (shift, error) {
 	default:
 		return sh, fmt.Errorf("shift %q: want \"<days> HH:MM-HH:MM\"", s)
 	}
-	if days == "daily" || days == "*" || days == "mon-sun" {
-		for i := range sh.days {
-			sh.days[i] = true
-		}
-	} else {
-		for _, part := range strings.Split(days, ",") {
-			from, to, isRange := strings.Cut(part, "-")
-			f, ok := weekdays[from]
-			if !ok {
-				return sh, fmt.Errorf("shift %q: unknown day %q", s, from)
-			}
-			t := f
-			if isRange {
-				if t, ok = weekdays[to]; !ok {
-					return sh, fmt.Errorf("shift %q: unknown day %q", s, to)
-				}
-			}
-			for d := f; ; d = (d + 1) % 7 {
-				sh.days[d] = true
-				if d == t {
-					break
-				}
-			}
-		}
+	var err error
+	if sh.days, err = parseDays(days); err != nil {
+		return sh, fmt.Errorf("shift %q: %w", s, err)
 	}
 	from, to, ok := strings.Cut(hours, "-")
 	if !ok {
 		return sh, fmt.Errorf("shift %q: want HH:MM-HH:MM", s)
 	}
-	var err error
 	if sh.start, err = parseClock(from); err != nil || sh.start >= 24*60 {
 		return sh, fmt.Errorf("shift %q: bad start %q", s, from)
 	}
@@ -221,6 +199,39 @@ func parseShift(s string) (shift, error) {
 		sh.end += 24 * 60 // crosses midnight
 	}
 	return sh, nil
+}
+
+// parseDays reads the days of a shift: daily (also "*", "mon-sun"), a day (mon), a range
+// (mon-fri, fri-mon, wrapping) or a comma list of those.
+func parseDays(days string) ([7]bool, error) {
+	var out [7]bool
+	if days == "daily" || days == "*" || days == "mon-sun" {
+		for i := range out {
+			out[i] = true
+		}
+		return out, nil
+	}
+	for _, part := range strings.Split(days, ",") {
+		from, to, isRange := strings.Cut(part, "-")
+		if !isRange {
+			to = from
+		}
+		f, ok := weekdays[from]
+		if !ok {
+			return out, fmt.Errorf("unknown day %q", from)
+		}
+		t, ok := weekdays[to]
+		if !ok {
+			return out, fmt.Errorf("unknown day %q", to)
+		}
+		for d := f; ; d = (d + 1) % 7 {
+			out[d] = true
+			if d == t {
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 func parseClock(s string) (int, error) {
