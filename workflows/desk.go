@@ -14,10 +14,10 @@ const DeskWorkflowID = "timdesk/desk"
 
 // Message names of DeskWorkflow.
 const (
-	SignalPresence = "presence" // PresenceEvent
-	SignalLanguage = "language" // LanguagePreference
-	UpdateRoster   = "roster"   // RosterUpdate → RosterResult; the validator rejects invalid rosters
-	QueryDesk      = "desk"     // DeskState
+	SignalPresence = "presence" // desk.PresenceEvent
+	SignalLanguage = "language" // desk.LanguagePreference
+	UpdateRoster   = "roster"   // desk.RosterUpdate → desk.RosterResult; the validator rejects invalid rosters
+	QueryDesk      = "desk"     // desk.State
 )
 
 // DeskInput starts the desk (State is set by continue-as-new).
