@@ -82,7 +82,8 @@ func runBrowser(t *testing.T, node, script string, env map[string]string) {
 // TestChatPage plays the customer's chat page (chat/) in Debian's Chromium: against the emulator
 // stack the whole consultation — FAQ answer, hand-off, a translated agent reply with its original,
 // the rating — and, on an API configured for Tencent's Web SDK with the network cut, the SDK's
-// creation, login with the issued UserSig, "connecting", and the new UserSig after KICKED_OUT.
+// creation, login with the issued UserSig, "connecting", the new UserSig after KICKED_OUT and
+// before the UserSig expires, and no fight over the session when another device takes it.
 // TIMDESK_CHAT_SCREENSHOT_DIR=docs writes the README's phone screenshot.
 func TestChatPage(t *testing.T) {
 	if testing.Short() {
@@ -119,7 +120,9 @@ func TestChatPage(t *testing.T) {
 	t.Run("sdk offline", func(t *testing.T) {
 		port := freePort(t)
 		apiURL := fmt.Sprintf("http://127.0.0.1:%d", port)
-		env := append(append([]string(nil), s.env...), "TIMDESK_CHAT_TRANSPORT=sdk", fmt.Sprintf("TIMDESK_LISTEN=127.0.0.1:%d", port))
+		// UserSigs of one minute: the page renews them at half-time, which the scenario waits for.
+		env := append(append([]string(nil), s.env...), "TIMDESK_CHAT_TRANSPORT=sdk", "TIMDESK_USERSIG_TTL=1m",
+			fmt.Sprintf("TIMDESK_LISTEN=127.0.0.1:%d", port))
 		p, err := startProcess("api-sdk", s.bins["api"], env)
 		if err != nil {
 			t.Fatal(err)

@@ -201,7 +201,15 @@ async function fetchUserSig(jwt) {
       continue;
     }
     if (res.status === 401 || res.status === 403) throw new AuthError('token refused: HTTP ' + res.status);
-    if (res.ok) return res.json();
+    if (res.ok) {
+      // Time the expiry by this device's clock (which may be off): the server's Date header says
+      // how long the UserSig has left.
+      const body = await res.json();
+      const serverNow = Date.parse(res.headers.get('Date') || '') / 1000 || Date.now() / 1000;
+      body.lifetime = body.expireAt - serverNow;
+      body.localExpireAt = Date.now() / 1000 + body.lifetime;
+      return body;
+    }
     const retry = Number(res.headers.get('Retry-After')) || Math.min(30, 2 ** attempt);
     await sleep(retry * 1000);
   }
@@ -215,6 +223,7 @@ async function freshSig() {
   for (;;) {
     try {
       sig = await fetchUserSig(jwt);
+      scheduleRefresh();
       return sig;
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
@@ -228,18 +237,45 @@ async function freshSig() {
 
 let refreshTimer = 0;
 // scheduleRefresh logs in again with a new UserSig a while before the current one expires.
+// refreshMargin is how long before its expiry a UserSig is replaced: half its lifetime, at
+// most 10 minutes.
+const refreshMargin = () => Math.min(600, sig.lifetime / 2);
+
 function scheduleRefresh() {
   clearTimeout(refreshTimer);
   const now = Date.now() / 1000;
-  const left = sig.expireAt - now;
-  const margin = Math.min(600, left / 10);
+  const left = sig.localExpireAt - now;
+  const margin = refreshMargin();
   const wait = Math.max(30, left - margin);
   refreshTimer = setTimeout(async () => {
-    if (Date.now() / 1000 < sig.expireAt - margin - 1) { scheduleRefresh(); return; } // clamped timer
+    if (Date.now() / 1000 < sig.localExpireAt - margin - 1) { scheduleRefresh(); return; } // clamped timer
     await freshSig();
-    await transport.relogin(sig.userID, sig.userSig);
-    scheduleRefresh();
+    await connect({ kicked: false });
   }, Math.min(wait, 86400) * 1000);
+}
+
+// connect logs in with the current UserSig — the first time (login), or again (relogin: before
+// the UserSig expires, after KICKED_OUT, on Reconnect) — retrying with back-off while it fails
+// (the SDK's login rejects after a while without network), with a new UserSig when it is
+// about to expire. The page says "connecting" meanwhile.
+// A newer connect supersedes a running one.
+let connectGen = 0;
+async function connect({ first = false, kicked = false } = {}) {
+  const gen = ++connectGen;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (first) await transport.login(sig.userID, sig.userSig);
+      else await transport.relogin(sig.userID, sig.userSig, { kicked: kicked || attempt > 0 });
+      return;
+    } catch (err) {
+      if (gen !== connectGen) return;
+      console.warn('timdesk chat: login failed:', err && (err.code || ''), err && err.message);
+      netState('connecting');
+      await sleep(Math.min(30000, 1000 * 2 ** attempt));
+      if (gen !== connectGen) return;
+      if (Date.now() / 1000 > sig.localExpireAt - refreshMargin()) await freshSig();
+    }
+  }
 }
 
 // ---- start ----
@@ -288,21 +324,22 @@ async function start() {
     if (why === 'expired') {
       setState('reconnecting');
       await freshSig();
-      await transport.relogin(sig.userID, sig.userSig, { kicked: true });
-      scheduleRefresh();
+      await connect({ kicked: true });
       return;
     }
-    // Another page or device took the session: never fight over it automatically.
+    // Another page or device took the session: never fight over it automatically (nor at the
+    // next UserSig refresh).
+    clearTimeout(refreshTimer);
+    connectGen++; // and stop a login still being retried
     setState('kicked', t.kickedElsewhere);
   });
   $('reconnect').addEventListener('click', async () => {
     setState('connecting');
     await freshSig();
-    await transport.relogin(sig.userID, sig.userSig, { kicked: true });
+    await connect({ kicked: true });
   });
 
-  await transport.login(sig.userID, sig.userSig);
-  scheduleRefresh();
+  await connect({ first: true });
   for (const m of await transport.history()) show(m);
 }
 
