@@ -119,6 +119,14 @@ test: vet lint workflowcheck chat-check build docker-context unit fuzz ## everyt
 bench: ## benchmarks (speed and memory goals live here, not in unit tests)
 	go test -run='^$$' -bench=. -benchmem ./...
 
+.PHONY: bench-e2e
+bench-e2e: tools ## whole-stack load test (closed loop, open loop, fake LLM) on a dev server; prints one table
+	TIMDESK_BENCH_E2E=1 go test -count=1 -run '^TestBenchE2E$$' -timeout 30m -v ./e2e
+
+.PHONY: chaos
+chaos: tools ## load while the worker, API and dev server are SIGKILLed and restarted; fails on any duplicate or loss
+	TIMDESK_CHAOS=full go test -count=1 -run '^TestChaos$$' -timeout 30m -v ./e2e
+
 .PHONY: bench-usersig
 bench-usersig: $(TLS_SIG_NODE) ## Go UserSig signs/s next to the official Node library's
 	go test -run='^$$' -bench='^BenchmarkSign$$' -benchtime=2s ./tim

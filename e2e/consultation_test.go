@@ -135,6 +135,12 @@ type stackOptions struct {
 	offline bool
 	// acceptTimeout of the roster (default 4 s, short enough to watch an escalation).
 	acceptTimeout time.Duration
+	// tencent, when set, is the Tencent REST API the programs talk to instead of the emulator
+	// (which then does not run): the load tests post callbacks themselves.
+	tencent *fakeTencent
+	// llmURL, when set (and not offline), is the OpenAI-compatible base URL instead of the
+	// stack's phrase-table fake.
+	llmURL string
 }
 
 // startStack brings everything up and registers its teardown.
@@ -193,6 +199,16 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	s.simURL = fmt.Sprintf("http://127.0.0.1:%d", simPort)
 	s.apiURL = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	s.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	timURL := s.simURL
+	programs := []string{"timsim", "worker", "api"}
+	if opts.tencent != nil {
+		timURL = opts.tencent.URL()
+		programs = []string{"worker", "api"}
+	}
+	llmURL := s.llm.URL()
+	if opts.llmURL != "" {
+		llmURL = opts.llmURL
+	}
 	env := []string{
 		"TIMDESK_SDKAPPID=1400000000",
 		"TIMDESK_SECRET_KEY=5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e",
@@ -201,7 +217,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		"TIMDESK_SERVICE_ACCOUNT=support",
 		"TIMDESK_AUTH_JWT_SECRET=e2e-jwt-secret-0123456789abcdef",
 		"TIMDESK_ADMIN_API_KEY=" + s.adminKey,
-		"TIMDESK_TIM_BASE_URL=" + s.simURL,
+		"TIMDESK_TIM_BASE_URL=" + timURL,
 		"TIMDESK_LISTEN=127.0.0.1:" + fmt.Sprint(apiPort),
 		"TEMPORAL_ADDRESS=" + s.temporalAddr,
 		"TEMPORAL_NAMESPACE=" + s.namespace,
@@ -218,10 +234,10 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	if opts.offline {
 		env = append(env, "OPENAI_BASE_URL=", "OPENAI_API_KEY=")
 	} else {
-		env = append(env, "OPENAI_BASE_URL="+s.llm.URL(), "OPENAI_API_KEY=e2e-key", "TIMDESK_LLM_MODEL=e2e-model")
+		env = append(env, "OPENAI_BASE_URL="+llmURL, "OPENAI_API_KEY=e2e-key", "TIMDESK_LLM_MODEL=e2e-model")
 	}
 	s.bins, s.env = bins, env
-	for _, name := range []string{"timsim", "worker", "api"} {
+	for _, name := range programs {
 		p, err := startProcess(name, bins[name], env)
 		if err != nil {
 			t.Fatal(err)
@@ -244,8 +260,10 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	if err := waitHTTP(wctx, s.apiURL+"/healthz", s.procs...); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitHTTP(wctx, s.simURL+"/", s.procs...); err != nil {
-		t.Fatal(err)
+	if opts.tencent == nil {
+		if err := waitHTTP(wctx, s.simURL+"/", s.procs...); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return s
 }
