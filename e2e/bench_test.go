@@ -36,8 +36,16 @@ func TestBenchE2E(t *testing.T) {
 	}
 	s := startLoadStack(t)
 	tc := s.temporalClient(t)
-	ctx := context.Background()
 	var rows []benchRow
+	// phase runs one load with the stack watched (a crashed program stops it) and a time limit.
+	phase := func(limit time.Duration, play func(ctx context.Context)) {
+		ctx, cancel := context.WithTimeout(context.Background(), limit)
+		defer cancel()
+		ctx, stop := s.watch(t, ctx)
+		defer stop()
+		play(ctx)
+	}
+	ctx := context.Background()
 
 	// 1. The ceiling: bare SignalWithStart into workflows no worker runs.
 	rows = append(rows, benchBare(ctx, t, tc))
@@ -49,17 +57,19 @@ func TestBenchE2E(t *testing.T) {
 		customers[i] = fmt.Sprintf("closed%02d", i)
 	}
 	row := s.measure(t, "closed loop", "50 customers × 10 FAQ questions", func(g *loadgen) {
-		g.closedLoop(ctx, customers, questions, 10, time.Minute)
+		phase(10*time.Minute, func(ctx context.Context) { g.closedLoop(ctx, customers, questions, 10, time.Minute) })
 	})
 	row.eventsPerMsg = s.eventsPerMessage(t, tc, customers[:5], questions, 10)
 	rows = append(rows, row)
 
 	// 3. Open loop: 100 new customers a second for 20 s, one FAQ question each.
 	rows = append(rows, s.measure(t, "open loop", "100 new customers/s for 20 s", func(g *loadgen) {
-		g.openLoop(ctx, "open", 100, 20*time.Second, func(i int) (string, string) {
-			return questions("open", i)
+		phase(8*time.Minute, func(ctx context.Context) {
+			g.openLoop(ctx, "open", 100, 20*time.Second, func(i int) (string, string) {
+				return questions("open", i)
+			})
+			g.drain(3*time.Minute, 30*time.Second)
 		})
-		g.drain(3*time.Minute, 30*time.Second)
 	}))
 
 	// 4. An LLM that takes 300 ms a call: 50 customers × 6 questions (English, Chinese, French).
@@ -73,7 +83,7 @@ func TestBenchE2E(t *testing.T) {
 		llmCustomers[i] = fmt.Sprintf("llm%02d", i)
 	}
 	row = s.measure(t, "fake LLM (300 ms/call)", "50 customers × 6 questions", func(g *loadgen) {
-		g.closedLoop(ctx, llmCustomers, llmQuestions, 6, time.Minute)
+		phase(10*time.Minute, func(ctx context.Context) { g.closedLoop(ctx, llmCustomers, llmQuestions, 6, time.Minute) })
 	})
 	if row.res.answered > 0 {
 		row.llmPerMsg = float64(llm.calls.Load()) / float64(row.res.answered)
@@ -138,6 +148,8 @@ func (s *loadStack) measure(t *testing.T, run, load string, play func(*loadgen))
 	g.drain(time.Minute, 20*time.Second)
 	time.Sleep(2 * time.Second) // late duplicates
 	r := g.result()
+	fmt.Printf("%s: %d/%d answered in %s, %d duplicates, %d missing, %d refused sends\n",
+		run, r.answered, r.asked, r.elapsed.Round(time.Millisecond), r.duplicates, r.missing, r.refused)
 	if r.other > 0 {
 		t.Logf("%s: %d messages that answer no question, e.g. %v", run, r.other, r.otherText)
 	}

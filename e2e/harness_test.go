@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -88,11 +89,22 @@ type process struct {
 	out  bytes.Buffer
 	done chan struct{}
 	err  error
+	// ended is set when the test ends the process itself (Stop, a deliberate kill).
+	ended atomic.Bool
 }
+
+// maxProcessOutput bounds what a process's output keeps (the load tests log a line per callback).
+const maxProcessOutput = 4 << 20
 
 func (p *process) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.out.Len()+len(b) > maxProcessOutput {
+		keep := p.out.Bytes()[p.out.Len()-maxProcessOutput/2:]
+		rest := append([]byte("…\n"), keep...)
+		p.out.Reset()
+		p.out.Write(rest)
+	}
 	return p.out.Write(b)
 }
 
@@ -125,6 +137,7 @@ func startProcessArgs(name, bin string, args, env []string) (*process, error) {
 
 // Stop asks the process to stop (SIGTERM) and kills it after a grace period.
 func (p *process) Stop() {
+	p.ended.Store(true)
 	select {
 	case <-p.done:
 		return

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,6 +40,34 @@ func startLoadStack(t *testing.T) *loadStack {
 	return &loadStack{stack: s, tencent: ft}
 }
 
+// watch cancels the returned context when a program of the stack exits without the test ending
+// it (a crash under load), printing its last output, so the load stops instead of resending into
+// a dead API until the test times out.
+func (s *loadStack) watch(t *testing.T, parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			procs := slices.Clone(s.procs)
+			if s.temporal != nil {
+				procs = append(procs, s.temporal)
+			}
+			for _, p := range procs {
+				if p.Exited() && !p.ended.Load() {
+					t.Errorf("%s exited during the load (%v):\n%s", p.name, p.err, tail(p.Output(), 60))
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
+}
+
 // newLoad returns a load generator posting to the stack's API, its answers counted from the fake
 // Tencent.
 func (s *loadStack) newLoad() *loadgen {
@@ -63,6 +92,7 @@ func (s *stack) proc(t *testing.T, name string) *process {
 func (s *stack) killProgram(t *testing.T, name string) {
 	t.Helper()
 	p := s.proc(t, name)
+	p.ended.Store(true)
 	_ = p.cmd.Process.Kill()
 	<-p.done
 }

@@ -123,9 +123,15 @@ func (g *loadgen) customer(id string) *customerLog {
 	return c
 }
 
-// ask sends text from customer until a before-send callback accepts it (one attempt a second) or
-// ctx ends, and returns the question. Its after-send callback follows asynchronously.
+// giveUp is how long a customer keeps resending a refused message.
+const giveUp = 3 * time.Minute
+
+// ask sends text from customer until a before-send callback accepts it (one attempt a second),
+// ctx ends or giveUp passes, and returns the question. Its after-send callback follows
+// asynchronously.
 func (g *loadgen) ask(ctx context.Context, customer, text, answer string) *question {
+	ctx, cancel := context.WithTimeout(ctx, giveUp)
+	defer cancel()
 	c := g.customer(customer)
 	q := &question{text: text, answer: answer, start: time.Now()}
 	g.mu.Lock()
