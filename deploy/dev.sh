@@ -84,6 +84,7 @@ start temporal "$BIN/temporal" server start-dev \
   --namespace "$TEMPORAL_NAMESPACE" \
   --search-attribute TimdeskStatus=Keyword --search-attribute TimdeskCustomer=Keyword \
   --search-attribute TimdeskAgent=Keyword --search-attribute TimdeskLanguage=Keyword \
+  --dynamic-config-value system.enableActivityEagerExecution=true \
   --log-level warn
 
 echo "waiting for the Temporal dev server on 127.0.0.1:$TEMPORAL_PORT ..."

@@ -18,6 +18,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+
+	"github.com/timdesk/timdesk/internal/temporalenv"
 )
 
 // stack is one running timdesk for the tests in this package.
@@ -44,6 +46,7 @@ func (s *stack) startTemporal(t *testing.T) {
 	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", fmt.Sprint(s.temporalPort), "--headless",
 		"--db-filename", s.temporalDB, "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
 		"--log-level", "error", "--dynamic-config-value", "frontend.enableServerVersionCheck=false"}
+	args = append(args, temporalenv.DevServerArgs...)
 	for _, name := range []string{"TimdeskStatus", "TimdeskCustomer", "TimdeskAgent", "TimdeskLanguage"} {
 		args = append(args, "--search-attribute", name+"=Keyword")
 	}
@@ -173,6 +176,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 			ExistingPath:     cli,
 			LogLevel:         "error",
 			SearchAttributes: temporal.NewSearchAttributes(searchAttributeKeys()...),
+			ExtraArgs:        temporalenv.DevServerArgs,
 		})
 		if err != nil {
 			t.Fatalf("start Temporal dev server: %v", err)

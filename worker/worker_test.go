@@ -17,6 +17,7 @@ import (
 
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/timdesk/timdesk/internal/temporalenv"
 	"github.com/timdesk/timdesk/workflows"
 )
 
@@ -116,7 +117,8 @@ func TestRunAgainstDevServer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: cli, LogLevel: "error", SearchAttributes: workflows.SearchAttributes()})
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: cli, LogLevel: "error", SearchAttributes: workflows.SearchAttributes(),
+		ExtraArgs: temporalenv.DevServerArgs})
 	if err != nil {
 		t.Fatal(err)
 	}

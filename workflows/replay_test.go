@@ -21,6 +21,7 @@ import (
 
 	"github.com/timdesk/timdesk/activities"
 	"github.com/timdesk/timdesk/desk"
+	"github.com/timdesk/timdesk/internal/temporalenv"
 )
 
 // Checked-in histories of real dev-server runs, one per workflow shape; TestReplay replays them
@@ -89,6 +90,7 @@ func TestGenerateHistories(t *testing.T) {
 		ExistingPath:     cli,
 		LogLevel:         "error",
 		SearchAttributes: SearchAttributes(),
+		ExtraArgs:        temporalenv.DevServerArgs,
 	})
 	if err != nil {
 		t.Fatalf("start dev server: %v", err)

@@ -63,3 +63,10 @@ func (e envLookup) LookupEnv(key string) (string, bool) {
 
 // Environ lists nothing: getenv cannot enumerate (envconfig only needs it for TEMPORAL_GRPC_META_*).
 func (e envLookup) Environ() []string { return nil }
+
+// DevServerArgs are the extra `temporal server start-dev` flags of `make run` (deploy/dev.sh keeps
+// the same list) and of every test that starts a dev server: eager activity execution, off by
+// default in Temporal, lets a worker that completes a workflow task start the activities it just
+// scheduled at once instead of through a task queue poll. Clusters set the same dynamic config key
+// (system.enableActivityEagerExecution: true) in their dynamic config file.
+var DevServerArgs = []string{"--dynamic-config-value", "system.enableActivityEagerExecution=true"}
