@@ -49,6 +49,10 @@ type Router struct {
 	Defaults desk.Policy
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// DeskCacheTTL is how long one desk query serves Policy (0: DefaultDeskCacheTTL, negative:
+	// every Policy call queries).
+	DeskCacheTTL time.Duration
+	deskCache    deskCache
 
 	mu           sync.Mutex
 	cachedYAML   string
@@ -107,7 +111,8 @@ func (r *Router) parseOverride(yaml string) (*desk.Roster, error) {
 
 // Policy returns the consultation policy with the current roster's timeouts.
 func (r *Router) Policy(ctx context.Context) (desk.Policy, error) {
-	ro, _ := r.roster(ctx, r.desk(ctx))
+	// the cached desk: a burst of new consultations must not query the desk workflow each
+	ro, _ := r.roster(ctx, r.cachedDesk(ctx))
 	return r.Defaults.WithRoster(ro).WithDefaults(), nil
 }
 
