@@ -148,8 +148,8 @@ func (s *loadStack) measure(t *testing.T, run, load string, play func(*loadgen))
 	g.drain(time.Minute, 20*time.Second)
 	time.Sleep(2 * time.Second) // late duplicates
 	r := g.result()
-	fmt.Printf("%s: %d/%d answered in %s, %d duplicates, %d missing, %d refused sends\n",
-		run, r.answered, r.asked, r.elapsed.Round(time.Millisecond), r.duplicates, r.missing, r.refused)
+	fmt.Printf("%s: %d/%d answered in %s, %d duplicates, %d missing, %d refused sends (%d resent and answered twice)\n",
+		run, r.answered, r.asked, r.elapsed.Round(time.Millisecond), r.duplicates, r.missing, r.refused, r.resendAnswers)
 	if r.other > 0 {
 		t.Logf("%s: %d messages that answer no question, e.g. %v", run, r.other, r.otherText)
 	}
@@ -267,11 +267,11 @@ func benchTable(rows []benchRow) string {
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "\nbench-e2e on %s: %d CPUs (GOMAXPROCS), %s/%s, %s; dev server SQLite WAL synchronous=normal\n\n",
 		host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	b.WriteString("| run | load | answered | answers/s | ack p50 | ack p99 | answer p50 | answer p99 | duplicates | missing | refused sends | LLM calls/msg | history events/msg | worker RSS | API RSS |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| run | load | answered | answers/s | ack p50 | ack p99 | answer p50 | answer p99 | duplicates | missing | refused sends | resent & answered twice | LLM calls/msg | history events/msg | worker RSS | API RSS |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		if r.signalsPerSecond > 0 {
-			fmt.Fprintf(&b, "| %s | %s | | **%.0f signals/s** | | | | | | | | | | | |\n", r.run, r.load, r.signalsPerSecond)
+			fmt.Fprintf(&b, "| %s | %s | | **%.0f signals/s** | | | | | | | | | | | | |\n", r.run, r.load, r.signalsPerSecond)
 			continue
 		}
 		llm, events := "–", "–"
@@ -281,9 +281,9 @@ func benchTable(rows []benchRow) string {
 		if r.eventsPerMsg >= 0 {
 			events = fmt.Sprintf("%.1f", r.eventsPerMsg)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d/%d | **%.1f** | %s | %s | %s | %s | %d | %d | %d | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %d/%d | **%.1f** | %s | %s | %s | %s | %d | %d | %d | %d | %s | %s | %s | %s |\n",
 			r.run, r.load, r.res.answered, r.res.asked, r.res.rate(), ms(r.res.ackP50), ms(r.res.ackP99),
-			ms(r.res.answerP50), ms(r.res.answerP99), r.res.duplicates, r.res.missing, r.res.refused,
+			ms(r.res.answerP50), ms(r.res.answerP99), r.res.duplicates, r.res.missing, r.res.refused, r.res.resendAnswers,
 			llm, events, r.worker, r.api)
 	}
 	return b.String()

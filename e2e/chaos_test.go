@@ -67,9 +67,10 @@ func TestChaos(t *testing.T) {
 	r := g.result()
 	sends, repeats := s.tencent.counts()
 	report := fmt.Sprintf("chaos: %d customers × %d questions, %d kills: messages in %d (accepted %d, refused sends %d), "+
-		"answers out %d, duplicates %d, missing %d; sendmsg calls %d (%d dropped by Tencent's dedupe), other messages %d",
-		customersN, questionsN, kills, r.asked, r.accepted, r.refused, r.answered+r.duplicates, r.duplicates, r.missing,
-		sends, repeats, r.other)
+		"answers out %d, duplicates %d, missing %d, answers to a resent message whose refused first send had landed %d; "+
+		"sendmsg calls %d (%d dropped by Tencent's dedupe), other messages %d",
+		customersN, questionsN, kills, r.asked, r.accepted, r.refused, r.answered+r.duplicates+r.resendAnswers, r.duplicates, r.missing,
+		r.resendAnswers, sends, repeats, r.other)
 	fmt.Println(report)
 	t.Log(report)
 	if r.duplicates > 0 || r.missing > 0 || r.accepted != r.asked {

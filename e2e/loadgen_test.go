@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/timdesk/timdesk/tim"
@@ -55,7 +57,12 @@ type question struct {
 	start      time.Time // first attempt
 	accepted   bool
 	answeredAt time.Time
-	answers    int // delivered replies matching this question (more than 1: duplicates)
+	answers    int // delivered replies matching this question
+	// uncertain counts refused sends that may still have reached the consultation: the API
+	// answered ErrorCode 1 or the callback failed after reaching it (its signal may have landed
+	// after it gave up). The customer's resend is a new message to timdesk, so each may add an
+	// answer; only answers beyond 1 + uncertain are duplicates timdesk made.
+	uncertain int
 }
 
 func newLoadgen(callbackURL string, appID uint64, token, service string) *loadgen {
@@ -153,6 +160,9 @@ func (g *loadgen) ask(ctx context.Context, customer, text, answer string) *quest
 			return q
 		}
 		g.refused++
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			q.uncertain++ // not a connection nobody accepted: the signal may have landed
+		}
 		g.mu.Unlock()
 		select {
 		case <-ctx.Done():
@@ -258,6 +268,9 @@ func (g *loadgen) callback(ctx context.Context, command string, m tim.C2CMsgCall
 type loadResult struct {
 	asked, accepted, answered int
 	duplicates, missing       int
+	// resendAnswers are extra answers to a message the customer resent after a refusal whose
+	// signal had landed anyway (see question.uncertain): two messages to timdesk, not duplicates.
+	resendAnswers             int
 	unanswered                []string // a few missing questions, for the report
 	refused, afterFail, other int
 	otherText                 []string
@@ -293,7 +306,9 @@ func (g *loadgen) result() loadResult {
 			switch {
 			case q.answers > 0:
 				r.answered++
-				r.duplicates += q.answers - 1
+				extra := q.answers - 1
+				r.resendAnswers += min(extra, q.uncertain)
+				r.duplicates += max(0, extra-q.uncertain)
 				lat = append(lat, q.answeredAt.Sub(q.start))
 				if q.answeredAt.After(last) {
 					last = q.answeredAt
