@@ -18,12 +18,14 @@ func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	customersN, questionsN, rounds, every := 4, 8, 1, 4*time.Second
+	// customers pause (think) between questions so the load spans every kill
+	customersN, questionsN, rounds, every, think := 4, 12, 1, 2*time.Second, 500*time.Millisecond
 	if os.Getenv("TIMDESK_CHAOS") == "full" {
-		customersN, questionsN, rounds, every = 20, 30, 3, 6*time.Second
+		customersN, questionsN, rounds, every, think = 20, 30, 3, 5*time.Second, time.Second
 	}
 	s := startLoadStack(t)
 	g := s.newLoad()
+	g.think = think
 	questions := faqQuestions(t)
 	customers := make([]string, customersN)
 	for i := range customers {

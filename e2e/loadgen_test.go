@@ -33,6 +33,8 @@ type loadgen struct {
 	seq         atomic.Uint32
 	// service is the account customers write to.
 	service string
+	// think is how long a closed-loop customer pauses after an answer before the next question.
+	think time.Duration
 
 	mu        sync.Mutex
 	customers map[string]*customerLog
@@ -383,6 +385,9 @@ func (g *loadgen) closedLoop(ctx context.Context, customers []string, questions 
 				text, answer := questions(c, i)
 				q := g.ask(ctx, c, text, answer)
 				g.waitAnswer(ctx, c, q, wait)
+				if g.think > 0 {
+					time.Sleep(g.think)
+				}
 			}
 		}()
 	}
