@@ -158,11 +158,11 @@ func (s *stack) temporalClient(t *testing.T) client.Client {
 
 // historyLength is the number of events in the customer's current consultation run.
 func historyLength(ctx context.Context, c client.Client, customer string) (int64, error) {
-	d, err := c.DescribeWorkflowExecution(ctx, workflows.ConsultationID(customer), "")
+	d, err := c.DescribeWorkflow(ctx, workflows.ConsultationID(customer), "")
 	if err != nil {
 		return 0, fmt.Errorf("describe %s: %w", customer, err)
 	}
-	return d.GetWorkflowExecutionInfo().GetHistoryLength(), nil
+	return d.RawResponse.GetWorkflowExecutionInfo().GetHistoryLength(), nil
 }
 
 // rss is a process's resident memory: now and its peak since resetPeakRSS (or its start).

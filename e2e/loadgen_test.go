@@ -158,7 +158,7 @@ func (g *loadgen) ask(ctx context.Context, customer, text, answer string) *quest
 		if err == nil && code == 0 {
 			q.accepted = true
 			g.mu.Unlock()
-			go g.afterSend(m)
+			go g.afterSend(context.WithoutCancel(ctx), m)
 			return q
 		}
 		g.refused++
@@ -174,10 +174,12 @@ func (g *loadgen) ask(ctx context.Context, customer, text, answer string) *quest
 	}
 }
 
-func (g *loadgen) afterSend(m tim.C2CMsgCallback) {
+// afterSend posts the after-send callback of an accepted message; ctx must outlive the sender's
+// wait (Tencent sends it after delivering).
+func (g *loadgen) afterSend(ctx context.Context, m tim.C2CMsgCallback) {
 	m.CallbackCommand = tim.CmdC2CAfterSendMsg
 	m.EventTime = time.Now().UnixMilli()
-	if _, err := g.callback(context.Background(), tim.CmdC2CAfterSendMsg, m); err != nil {
+	if _, err := g.callback(ctx, tim.CmdC2CAfterSendMsg, m); err != nil {
 		g.mu.Lock()
 		g.afterFail++
 		g.mu.Unlock()
