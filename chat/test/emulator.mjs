@@ -104,6 +104,14 @@ await main(async (consoleLines) => {
     await rating.getByRole('button', { name: '5 分（满分 5 分）' }).click();
     await page.getByText('您的评分：5 分').waitFor({ timeout: 30000 });
     await log.locator('li.msg.in', { hasText: '感谢您的评价' }).waitFor({ timeout: 60000 });
+
+    // Opened again, the page shows the conversation's history, originals and all.
+    await page.goto('about:blank');
+    await page.goto(`${api}/chat/#token=${encodeURIComponent(jwt)}`);
+    await log.locator('li.msg.in', { hasText: faqAnswer }).waitFor({ timeout: 30000 });
+    await log.locator('li.msg.in', { hasText: '请把您的订单号发给我。' }).getByRole('button', { name: '显示原文' }).waitFor({ timeout: 5000 });
+    check(await log.locator('li.msg.out img').count() === 1, 'the picture is not in the history');
+    check(await log.locator('.rating').count() === 0, 'an answered rating prompt offers its buttons again');
   } finally {
     await close();
   }
