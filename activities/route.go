@@ -156,9 +156,8 @@ type candidate struct {
 
 // Route picks the agent: on duty (roster zone, overrides), not offline, under capacity, known-online
 // first, then one who reads the customer's language, then least loaded, then roster order; never
-// one in Exclude or Current. With nobody
-// usable but some on duty it asks a supervisor; with nobody on duty it returns off_hours and the
-// next shift start.
+// one in Exclude or Current. With nobody usable but some on duty it asks a supervisor; with nobody
+// on duty it returns off_hours and the next shift start.
 func (r *Router) Route(ctx context.Context, in RouteInput) (RouteResult, error) {
 	now := r.now()
 	ds := r.desk(ctx)
@@ -166,109 +165,167 @@ func (r *Router) Route(ctx context.Context, in RouteInput) (RouteResult, error) 
 	if err != nil {
 		return RouteResult{}, err
 	}
-	res := RouteResult{AcceptTimeout: ro.AcceptTimeout, ReplyTimeout: ro.ReplyTimeout, At: now}
-	language := func(a desk.Agent) string { return ds.AgentLanguage(a, r.Defaults.DeskLanguage) }
-	assign := func(decision string, a desk.Agent, reason string) (RouteResult, error) {
-		res.Decision, res.Agent, res.AgentName, res.AgentLanguage, res.Reason = decision, a.ID, a.Name, language(a), reason
-		return res, nil
-	}
+	rt := &routing{r: r, ro: ro, ds: ds, in: in,
+		res: RouteResult{AcceptTimeout: ro.AcceptTimeout, ReplyTimeout: ro.ReplyTimeout, At: now}}
 	if in.Target != "" {
-		a, ok := ro.Agent(in.Target)
-		if !ok {
-			res.Decision, res.Reason = DecisionInvalidTarget, fmt.Sprintf("transfer target %q is not on the roster", in.Target)
-			return res, nil
-		}
-		reason := "transferred to " + a.ID
-		if ds.Offline(a.ID) {
-			reason += " (offline)"
-		}
-		return assign(DecisionAssigned, a, reason)
+		return rt.transfer(), nil
 	}
-	excluded := func(id string) bool { return id == in.Current || slices.Contains(in.Exclude, id) }
 	onDuty := ro.OnDuty(now)
 	if len(onDuty) == 0 {
-		res.Decision = DecisionOffHours
-		if next, ok := ro.NextShiftStart(now); ok {
-			res.NextShift = next
-			res.NextShiftLocal = next.In(ro.Location()).Format("2006-01-02 15:04 MST")
-			res.Reason = "nobody on duty; next shift starts " + res.NextShiftLocal
-		} else {
-			res.Reason = "nobody on duty and no shift in the next two weeks"
-		}
-		return res, nil
+		return rt.offHours(now), nil
 	}
-	var cands []candidate
-	var skipped []string
-	for _, a := range onDuty {
-		if excluded(a.ID) {
-			skipped = append(skipped, a.ID+" timed out or current")
-			continue
-		}
-		c := candidate{agent: a, presence: 1}
-		if p, ok := ds.Presence[a.ID]; ok {
-			if !p.Online {
-				skipped = append(skipped, a.ID+" offline")
-				continue
-			}
-			c.presence = 0
-		}
-		load, err := r.load(ctx, a.ID)
-		if err != nil {
-			return RouteResult{}, err
-		}
-		if load >= a.Capacity {
-			skipped = append(skipped, fmt.Sprintf("%s full %d/%d", a.ID, load, a.Capacity))
-			continue
-		}
-		c.load = load
-		if lang := desk.NormalizeLanguage(in.Language); lang != "" && desk.NormalizeLanguage(language(a)) != lang {
-			c.foreign = 1
-		}
-		cands = append(cands, c)
+	cands, err := rt.candidates(ctx, onDuty)
+	if err != nil {
+		return RouteResult{}, err
 	}
 	if len(cands) > 0 {
-		slices.SortStableFunc(cands, func(x, y candidate) int {
-			if x.presence != y.presence {
-				return x.presence - y.presence
-			}
-			if x.foreign != y.foreign {
-				return x.foreign - y.foreign
-			}
-			return x.load - y.load
-		})
-		c := cands[0]
-		state := "online"
-		if c.presence == 1 {
-			state = "presence unknown"
-		}
-		reason := fmt.Sprintf("%s on duty, %s, load %d/%d, least loaded of %d", c.agent.ID, state, c.load, c.agent.Capacity, len(cands))
-		if in.Language != "" && c.foreign == 0 {
-			reason += ", reads " + desk.NormalizeLanguage(in.Language)
-		}
-		if len(skipped) > 0 {
-			reason += "; skipped: " + strings.Join(skipped, ", ")
-		}
-		return assign(DecisionAssigned, c.agent, reason)
+		return rt.best(cands), nil
 	}
-	for _, id := range ro.Supervisors {
-		if excluded(id) {
-			skipped = append(skipped, id+" (supervisor) timed out or current")
-			continue
-		}
-		if ds.Offline(id) {
-			skipped = append(skipped, id+" (supervisor) offline")
-			continue
-		}
-		a, _ := ro.Agent(id)
-		return assign(DecisionSupervisor, a, "no agent available ("+strings.Join(skipped, ", ")+"); escalated to supervisor "+id)
+	if res, ok := rt.supervisor(); ok {
+		return res, nil
 	}
+	res := rt.res
 	res.Decision = DecisionUnavailable
-	res.Reason = "nobody available: " + strings.Join(skipped, ", ")
+	res.Reason = "nobody available: " + strings.Join(rt.skipped, ", ")
 	res.TimedOutAvailable, err = r.timedOutAvailable(ctx, ro, ds, onDuty, in)
 	if err != nil {
 		return RouteResult{}, err
 	}
 	return res, nil
+}
+
+// routing is one Route call: what it knows and the agents it skipped, with why.
+type routing struct {
+	r       *Router
+	ro      *desk.Roster
+	ds      desk.State
+	in      RouteInput
+	res     RouteResult
+	skipped []string
+}
+
+// assign is the result naming agent a.
+func (rt *routing) assign(decision string, a desk.Agent, reason string) RouteResult {
+	res := rt.res
+	res.Decision, res.Agent, res.AgentName, res.AgentLanguage, res.Reason = decision, a.ID, a.Name, rt.language(a), reason
+	return res
+}
+
+func (rt *routing) language(a desk.Agent) string {
+	return rt.ds.AgentLanguage(a, rt.r.Defaults.DeskLanguage)
+}
+
+func (rt *routing) excluded(id string) bool {
+	return id == rt.in.Current || slices.Contains(rt.in.Exclude, id)
+}
+
+// transfer assigns exactly the /transfer target, on duty or not (invalid_target when it is not
+// on the roster).
+func (rt *routing) transfer() RouteResult {
+	a, ok := rt.ro.Agent(rt.in.Target)
+	if !ok {
+		res := rt.res
+		res.Decision, res.Reason = DecisionInvalidTarget, fmt.Sprintf("transfer target %q is not on the roster", rt.in.Target)
+		return res
+	}
+	reason := "transferred to " + a.ID
+	if rt.ds.Offline(a.ID) {
+		reason += " (offline)"
+	}
+	return rt.assign(DecisionAssigned, a, reason)
+}
+
+// offHours says when the next shift starts (nobody is on duty).
+func (rt *routing) offHours(now time.Time) RouteResult {
+	res := rt.res
+	res.Decision = DecisionOffHours
+	next, ok := rt.ro.NextShiftStart(now)
+	if !ok {
+		res.Reason = "nobody on duty and no shift in the next two weeks"
+		return res
+	}
+	res.NextShift = next
+	res.NextShiftLocal = next.In(rt.ro.Location()).Format("2006-01-02 15:04 MST")
+	res.Reason = "nobody on duty; next shift starts " + res.NextShiftLocal
+	return res
+}
+
+// candidates are the agents on duty who can take the consultation: not excluded, not offline,
+// under capacity. The others are noted in skipped.
+func (rt *routing) candidates(ctx context.Context, onDuty []desk.Agent) ([]candidate, error) {
+	var cands []candidate
+	for _, a := range onDuty {
+		if rt.excluded(a.ID) {
+			rt.skipped = append(rt.skipped, a.ID+" timed out or current")
+			continue
+		}
+		c := candidate{agent: a, presence: 1}
+		if p, ok := rt.ds.Presence[a.ID]; ok {
+			if !p.Online {
+				rt.skipped = append(rt.skipped, a.ID+" offline")
+				continue
+			}
+			c.presence = 0
+		}
+		load, err := rt.r.load(ctx, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		if load >= a.Capacity {
+			rt.skipped = append(rt.skipped, fmt.Sprintf("%s full %d/%d", a.ID, load, a.Capacity))
+			continue
+		}
+		c.load = load
+		if lang := desk.NormalizeLanguage(rt.in.Language); lang != "" && desk.NormalizeLanguage(rt.language(a)) != lang {
+			c.foreign = 1
+		}
+		cands = append(cands, c)
+	}
+	return cands, nil
+}
+
+// best assigns the first candidate: known online, then reading the customer's language, then
+// least loaded (the sort is stable: roster order breaks ties).
+func (rt *routing) best(cands []candidate) RouteResult {
+	slices.SortStableFunc(cands, func(x, y candidate) int {
+		if x.presence != y.presence {
+			return x.presence - y.presence
+		}
+		if x.foreign != y.foreign {
+			return x.foreign - y.foreign
+		}
+		return x.load - y.load
+	})
+	c := cands[0]
+	state := "online"
+	if c.presence == 1 {
+		state = "presence unknown"
+	}
+	reason := fmt.Sprintf("%s on duty, %s, load %d/%d, least loaded of %d", c.agent.ID, state, c.load, c.agent.Capacity, len(cands))
+	if rt.in.Language != "" && c.foreign == 0 {
+		reason += ", reads " + desk.NormalizeLanguage(rt.in.Language)
+	}
+	if len(rt.skipped) > 0 {
+		reason += "; skipped: " + strings.Join(rt.skipped, ", ")
+	}
+	return rt.assign(DecisionAssigned, c.agent, reason)
+}
+
+// supervisor assigns the first supervisor not excluded and not offline, when there is one.
+func (rt *routing) supervisor() (RouteResult, bool) {
+	for _, id := range rt.ro.Supervisors {
+		if rt.excluded(id) {
+			rt.skipped = append(rt.skipped, id+" (supervisor) timed out or current")
+			continue
+		}
+		if rt.ds.Offline(id) {
+			rt.skipped = append(rt.skipped, id+" (supervisor) offline")
+			continue
+		}
+		a, _ := rt.ro.Agent(id)
+		return rt.assign(DecisionSupervisor, a, "no agent available ("+strings.Join(rt.skipped, ", ")+"); escalated to supervisor "+id), true
+	}
+	return RouteResult{}, false
 }
 
 // timedOutAvailable lists the on-duty agents and supervisors that Route skipped only because

@@ -113,6 +113,20 @@ func (r *Roster) validate() error {
 	if len(r.Agents) == 0 && len(r.Supervisors) == 0 {
 		return errors.New("no agents")
 	}
+	if err := r.validateAgents(); err != nil {
+		return err
+	}
+	for _, s := range r.Supervisors {
+		if err := tim.ValidateUserID(s); err != nil {
+			return fmt.Errorf("supervisor: %w", err)
+		}
+	}
+	return r.validateOverrides()
+}
+
+// validateAgents checks every agent (user ID, listed once, capacity, shifts), fills the defaults
+// and indexes the shifts.
+func (r *Roster) validateAgents() error {
 	r.shifts = make(map[string][]shift, len(r.Agents))
 	for i := range r.Agents {
 		a := &r.Agents[i]
@@ -139,11 +153,11 @@ func (r *Roster) validate() error {
 		}
 		r.shifts[a.ID] = list
 	}
-	for _, s := range r.Supervisors {
-		if err := tim.ValidateUserID(s); err != nil {
-			return fmt.Errorf("supervisor: %w", err)
-		}
-	}
+	return nil
+}
+
+// validateOverrides checks every override (date, known agents, hours) and indexes them by date.
+func (r *Roster) validateOverrides() error {
 	r.overrides = make(map[string]Override, len(r.Overrides))
 	for _, o := range r.Overrides {
 		if _, err := time.Parse(time.DateOnly, o.Date); err != nil {
