@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/internal/temporalenv"
 	"github.com/timdesk/timdesk/tim"
 )
@@ -75,7 +76,7 @@ type Config struct {
 const (
 	defaultAdmin           = tim.DefaultAdmin
 	defaultTIMBaseURL      = tim.DefaultBaseURL
-	defaultServiceAccount  = "support"
+	defaultServiceAccount  = desk.DefaultServiceAccount
 	defaultListen          = ":8080"
 	defaultTemporalAddress = temporalenv.DefaultAddress
 	defaultNamespace       = temporalenv.DefaultNamespace

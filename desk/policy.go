@@ -95,3 +95,7 @@ func (s State) AgentLanguage(a Agent, deskLanguage string) string {
 	}
 	return DefaultDeskLanguage
 }
+
+// DefaultServiceAccount is the account customers write to and answers come from when
+// TIMDESK_SERVICE_ACCOUNT is unset.
+const DefaultServiceAccount = "support"

@@ -13,6 +13,7 @@ import (
 	"github.com/timdesk/timdesk/activities"
 	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/internal/temporalenv"
+	"github.com/timdesk/timdesk/tim"
 	"github.com/timdesk/timdesk/workflows"
 )
 
@@ -116,9 +117,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	def := desk.DefaultPolicy()
 	c := Config{
 		secretKey:        getenv("TIMDESK_SECRET_KEY"),
-		Admin:            str("TIMDESK_ADMIN", "administrator"),
-		TIMBaseURL:       str("TIMDESK_TIM_BASE_URL", "https://console.tim.qq.com"),
-		ServiceAccount:   str("TIMDESK_SERVICE_ACCOUNT", "support"),
+		Admin:            str("TIMDESK_ADMIN", tim.DefaultAdmin),
+		TIMBaseURL:       str("TIMDESK_TIM_BASE_URL", tim.DefaultBaseURL),
+		ServiceAccount:   str("TIMDESK_SERVICE_ACCOUNT", desk.DefaultServiceAccount),
 		TaskQueue:        str("TIMDESK_TASK_QUEUE", workflows.TaskQueueDefault),
 		OpenAIBaseURL:    str("OPENAI_BASE_URL", ""),
 		openAIAPIKey:     strings.TrimSpace(getenv("OPENAI_API_KEY")),

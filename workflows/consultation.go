@@ -296,7 +296,7 @@ func newConsultation(ctx workflow.Context, in ConsultationInput) *consultation {
 	info := workflow.GetInfo(ctx)
 	s := &consultation{in: in, workflowID: info.WorkflowExecution.ID, seen: map[string]int{}}
 	if in.ServiceAccount == "" {
-		s.in.ServiceAccount = "support"
+		s.in.ServiceAccount = desk.DefaultServiceAccount
 	}
 	if in.Carry != nil {
 		s.st = in.Carry.State
