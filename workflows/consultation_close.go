@@ -7,6 +7,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
+// close ends the consultation: goodbye, rating prompt and agent note, status "closed", the rating
+// window; then it completes, or continues as the customer's next consultation when messages came
+// in while closing.
 func (s *consultation) close(ctx workflow.Context, req CloseRequest) (ConsultationResult, error) {
 	prompted := s.sayGoodbye(ctx, req)
 	s.st.ClosedBy, s.st.CloseNote = req.By, req.Reason

@@ -9,6 +9,8 @@ import (
 	"github.com/timdesk/timdesk/desk"
 )
 
+// registerHandlers sets the "state" query and the "agent_message" update; its validator refuses
+// a message without sender and one whose callback stopped waiting (AnswerBy).
 func (s *consultation) registerHandlers(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (ConsultationState, error) {
 		return s.snapshot(), nil

@@ -806,3 +806,31 @@ func TestIsCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestSetPhase: Owner and Status follow from Phase; a closed consultation keeps the owner it
+// closed from.
+func TestSetPhase(t *testing.T) {
+	tests := []struct {
+		from, phase, wantOwner, wantStatus string
+	}{
+		{PhaseAI, PhaseAI, OwnerAI, "ai"},
+		{PhaseAI, PhaseWaitingShift, OwnerQueue, "queued"},
+		{PhaseAI, PhaseWaitingAgent, OwnerQueue, "queued"},
+		{PhaseWaitingAgent, PhaseAwaitingAccept, OwnerAgent, "human"},
+		{PhaseAwaitingAccept, PhaseWithAgent, OwnerAgent, "human"},
+		{PhaseWithAgent, PhaseAI, OwnerAI, "ai"},
+		{PhaseWithAgent, PhaseClosed, OwnerAgent, "closed"},
+		{PhaseWaitingShift, PhaseClosed, OwnerQueue, "closed"},
+		{PhaseAI, PhaseClosed, OwnerAI, "closed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.from+"→"+tt.phase, func(t *testing.T) {
+			st := freshState("c", "support", time.Time{}, "run")
+			st.setPhase(tt.from)
+			st.setPhase(tt.phase)
+			if st.Phase != tt.phase || st.Owner != tt.wantOwner || st.Status != tt.wantStatus {
+				t.Errorf("phase %s: owner %q status %q, want %q %q", st.Phase, st.Owner, st.Status, tt.wantOwner, tt.wantStatus)
+			}
+		})
+	}
+}
