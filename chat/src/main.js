@@ -22,17 +22,24 @@ function tellHost(type, extra) {
   try { if (window.ReactNativeWebView) window.ReactNativeWebView.postMessage(JSON.stringify(msg)); } catch { /* ignore */ }
 }
 
+// A token the host sends before the page asks for one is kept for the next ask.
 let tokenWaiters = [];
+let pendingToken = '';
 window.addEventListener('message', (ev) => {
   let data = ev.data;
   if (typeof data === 'string') { try { data = JSON.parse(data); } catch { return; } }
   if (data && data.type === 'timdesk:token' && typeof data.token === 'string' && data.token) {
     const waiters = tokenWaiters;
     tokenWaiters = [];
+    if (waiters.length === 0) pendingToken = data.token;
     waiters.forEach((f) => f(data.token));
   }
 });
-const nextToken = () => new Promise((r) => tokenWaiters.push(r));
+function nextToken() {
+  const tok = pendingToken;
+  pendingToken = '';
+  return tok ? Promise.resolve(tok) : new Promise((r) => tokenWaiters.push(r));
+}
 
 // ---- status line ----
 

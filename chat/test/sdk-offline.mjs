@@ -52,8 +52,13 @@ await main(async (consoleLines) => {
       });
     });
 
-    await page.goto(`${api}/chat/#token=${encodeURIComponent(jwt)}`);
+    // This time the host app hands the JWT over by postMessage, when the page says it is ready.
+    await page.goto(`${api}/chat/`);
     check((await page.locator('html').getAttribute('lang')) === 'en', 'UI language is not English');
+    const status = page.getByRole('status');
+    await eventually('waiting for the host', 10000, async () => (await status.getAttribute('data-state')) === 'waiting');
+    check(issued.length === 0, 'a UserSig was requested without a token');
+    await page.evaluate((token) => window.postMessage({ type: 'timdesk:token', token }, '*'), jwt);
     await eventually('SDK login call', 60000, () => page.evaluate(() => window.__seen.logins.length === 1));
     const seen = await page.evaluate(() => ({ creates: window.__seen.creates, logins: window.__seen.logins }));
     check(await page.locator('body').getAttribute('data-transport') === 'sdk', 'not the SDK transport');
@@ -64,7 +69,6 @@ await main(async (consoleLines) => {
       `login(${seen.logins[0].userID}, …) does not use the issued UserSig`);
 
     // No network: login never settles, and the page says so.
-    const status = page.getByRole('status');
     await page.waitForTimeout(2000);
     check(await status.getAttribute('data-state') === 'connecting', `state ${await status.getAttribute('data-state')}, want connecting`);
     check((await status.textContent()).includes('Connecting'), 'no visible "Connecting"');
