@@ -51,6 +51,9 @@ type LLM struct {
 	faq    []FAQEntry
 	// FAQThreshold is the offline answerer's minimum match score (default DefaultFAQThreshold).
 	FAQThreshold float64
+	// UserLanguage, when set, reads the desk's record of a user's language for DetectLanguage
+	// (the worker wires Router.UserLanguage).
+	UserLanguage func(ctx context.Context, userID string) (preferred, detected string)
 }
 
 // NewLLM builds the LLM activities; faq grounds the answers (and is the whole answerer offline).
@@ -143,9 +146,14 @@ func (l *LLM) Translate(ctx context.Context, in TranslateInput) (TranslateResult
 // DetectInput is the text whose language is wanted.
 type DetectInput struct {
 	Text string `json:"text"`
+	// UserID, when set, is the writer: the desk's record of their language (LLM.UserLanguage)
+	// comes first when set through the admin API, and decides when the text alone cannot.
+	UserID string `json:"userID,omitempty"`
 }
 
-// DetectResult is an ISO 639-1 code ("" when unknown) and how it was found: "script", "llm" or "none".
+// DetectResult is an ISO 639-1 code ("" when unknown) and how it was found: "preference" (set
+// through the admin API), "script" (the text: desk.DetectLanguage), "desk" (what the user was
+// last detected writing, the text alone could not tell), "llm" or "none".
 type DetectResult struct {
 	Language string `json:"language"`
 	Method   string `json:"method"`
@@ -153,8 +161,19 @@ type DetectResult struct {
 
 // DetectLanguage tries the script heuristics first and asks the LLM only when they cannot tell.
 func (l *LLM) DetectLanguage(ctx context.Context, in DetectInput) (DetectResult, error) {
+	var detected string
+	if in.UserID != "" && l.UserLanguage != nil {
+		preferred, seen := l.UserLanguage(ctx, in.UserID)
+		if preferred != "" {
+			return DetectResult{Language: preferred, Method: "preference"}, nil
+		}
+		detected = seen
+	}
 	if lang := desk.DetectLanguage(in.Text); lang != "" {
 		return DetectResult{Language: lang, Method: "script"}, nil
+	}
+	if detected != "" {
+		return DetectResult{Language: detected, Method: "desk"}, nil
 	}
 	if !l.Enabled() || strings.TrimSpace(in.Text) == "" {
 		return DetectResult{Method: "none"}, nil

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -290,8 +291,54 @@ func TestDetectLanguageActivity(t *testing.T) {
 	}
 	v, _ = env.ExecuteActivity(l.DetectLanguage, DetectInput{Text: "Bonjour, je voudrais un remboursement"})
 	_ = v.Get(&res)
+	if res.Language != "fr" || res.Method != "script" || f.count() != 0 {
+		t.Errorf("French from the text: %+v (requests %d)", res, f.count())
+	}
+	v, _ = env.ExecuteActivity(l.DetectLanguage, DetectInput{Text: "la"}) // French, Spanish or Italian
+	_ = v.Get(&res)
 	if res.Language != "fr" || res.Method != "llm" {
 		t.Errorf("llm: %+v", res)
+	}
+}
+
+// TestDetectLanguageReadsTheDesk: the consultation's language comes from the desk when it knows
+// the user — a preference set through the admin API wins over the text; what the user was last
+// detected writing decides when the text alone cannot.
+func TestDetectLanguageReadsTheDesk(t *testing.T) {
+	f, srv := newOpenAIFake(t, func(chatReq) (int, string) { return 200, "it" })
+	l := NewLLM(LLMConfig{BaseURL: srv.URL + "/v1"}, nil)
+	l.UserLanguage = func(_ context.Context, id string) (string, string) {
+		switch id {
+		case "amy":
+			return "ja", "fr"
+		case "bob":
+			return "", "es"
+		}
+		return "", ""
+	}
+	env := activityEnv()
+	register(env, l)
+	for _, tt := range []struct {
+		in        DetectInput
+		lang, how string
+	}{
+		{DetectInput{Text: "Hello, I need help", UserID: "amy"}, "ja", "preference"},
+		{DetectInput{Text: "la", UserID: "bob"}, "es", "desk"},
+		{DetectInput{Text: "Wo ist mein Paket?", UserID: "bob"}, "de", "script"},
+		{DetectInput{Text: "la", UserID: "carol"}, "it", "llm"},
+	} {
+		var res DetectResult
+		v, err := env.ExecuteActivity(l.DetectLanguage, tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = v.Get(&res)
+		if res.Language != tt.lang || res.Method != tt.how {
+			t.Errorf("DetectLanguage(%+v) = %+v, want %s by %s", tt.in, res, tt.lang, tt.how)
+		}
+	}
+	if f.count() != 1 {
+		t.Errorf("LLM asked %d times, want once (carol)", f.count())
 	}
 }
 

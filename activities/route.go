@@ -82,6 +82,13 @@ func (r *Router) desk(ctx context.Context) desk.State {
 	return ds
 }
 
+// UserLanguage is the desk's record of a user's language: the preference set through the admin
+// API, and the language they were last detected writing in (the worker wires it into LLM).
+func (r *Router) UserLanguage(ctx context.Context, userID string) (preferred, detected string) {
+	ds := r.desk(ctx)
+	return ds.Languages[userID], ds.Detected[userID].Language
+}
+
 // roster is the roster in force (desk.ResolveRoster: the desk's override, else the file's).
 func (r *Router) roster(ctx context.Context, ds desk.State) (*desk.Roster, error) {
 	res, _ := desk.ResolveRoster(ds, r.parseOverride, func() (*desk.Roster, string, error) { return r.Roster, "", nil })

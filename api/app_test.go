@@ -20,7 +20,9 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
+	"github.com/timdesk/timdesk/workflows"
 )
 
 // Test constants shared by every API test.
@@ -134,9 +136,43 @@ func (f *fakeTemporal) Calls(methods ...string) []call {
 	return out
 }
 
-// Mutations are the calls that change Temporal state.
+// Mutations are the calls that change Temporal state, except the background records of a
+// detected language (LanguageRecords), which callbacks send when the desk lacks one.
 func (f *fakeTemporal) Mutations() []call {
-	return f.Calls("SignalWithStart", "Update", "UpdateWithStart", "Signal")
+	var out []call
+	for _, c := range f.Calls("SignalWithStart", "Update", "UpdateWithStart", "Signal") {
+		if !isLanguageRecord(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ConsultationCalls are the calls of the given methods on consultation workflows.
+func (f *fakeTemporal) ConsultationCalls(methods ...string) []call {
+	var out []call
+	for _, c := range f.Calls(methods...) {
+		if !isLanguageRecord(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// LanguageRecords are the desk signals recording a detected language.
+func (f *fakeTemporal) LanguageRecords() []desk.LanguagePreference {
+	var out []desk.LanguagePreference
+	for _, c := range f.Calls("SignalWithStart") {
+		if isLanguageRecord(c) {
+			out = append(out, c.Arg.(desk.LanguagePreference))
+		}
+	}
+	return out
+}
+
+func isLanguageRecord(c call) bool {
+	p, ok := c.Arg.(desk.LanguagePreference)
+	return ok && p.Detected && c.ID == workflows.DeskWorkflowID && c.Name == workflows.SignalLanguage
 }
 
 func (f *fakeTemporal) SignalWithStartWorkflow(ctx context.Context, workflowID string, signalName string, signalArg any,

@@ -157,13 +157,18 @@ func (s *server) c2c(ctx context.Context, cmd string, m tim.C2CMsgCallback) (tim
 		}
 		return s.agentMessage(ctx, m)
 	case !fromAgent && !toAgent && !staff(to):
+		source := ""
 		if text := m.MsgBody.Text(); text != "" {
-			s.langs.observe(from, desk.DetectLanguage(text))
+			source = desk.DetectLanguage(text)
+			s.recordLanguage(ctx, from, source, snap)
 		}
 		if !before {
 			return tim.Allow(), decisionIgnored
 		}
-		return s.trans.beforeSend(ctx, m, s.langs.of(to, snap))
+		if source == "" {
+			source = s.langs.of(from, snap) // a short or ambiguous message: what the sender usually writes
+		}
+		return s.trans.beforeSend(ctx, m, source, s.langs.of(to, snap))
 	}
 	return tim.Allow(), decisionIgnored
 }
@@ -223,7 +228,7 @@ func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCa
 		}
 	}
 	if in.Text != "" {
-		s.langs.observe(m.FromAccount, desk.DetectLanguage(in.Text))
+		s.recordLanguage(ctx, m.FromAccount, desk.DetectLanguage(in.Text), s.desk.cached(ctx))
 	}
 	customer := m.FromAccount
 	id := workflows.ConsultationID(customer)
@@ -390,6 +395,26 @@ func (s *server) deskStartOptions() client.StartWorkflowOptions {
 		TaskQueue:             s.cfg.TaskQueue,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 	}
+}
+
+// recordSignalTimeout bounds the background signal that records a detected language.
+const recordSignalTimeout = 5 * time.Second
+
+// recordLanguage sends the desk a user's detected language when it does not have it yet (or has
+// it from long ago), in the background: the callback never waits for it, and a failure only
+// means the next message records it.
+func (s *server) recordLanguage(ctx context.Context, userID, lang string, snap *deskSnapshot) {
+	if !s.langs.needsRecord(userID, lang, snap) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordSignalTimeout)
+	go func() {
+		defer cancel()
+		err := s.signalDesk(ctx, workflows.SignalLanguage, desk.LanguagePreference{UserID: userID, Language: lang, Detected: true})
+		if err != nil {
+			s.log.Warn("record detected language failed", "user", userID, "error", err)
+		}
+	}()
 }
 
 // signalDesk signals the desk workflow, starting it when it is not running.

@@ -76,7 +76,7 @@ func TestCallbackNonASCIICustomers(t *testing.T) {
 			if cr := callbackAnswer(t, r); cr.ErrorCode != 0 {
 				t.Fatalf("ErrorCode = %d, want 0", cr.ErrorCode)
 			}
-			calls := env.temporal.Calls("SignalWithStart")
+			calls := env.temporal.ConsultationCalls("SignalWithStart")
 			if len(calls) != 1 {
 				t.Fatalf("SignalWithStart calls = %d, want 1", len(calls))
 			}

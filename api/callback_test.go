@@ -219,7 +219,7 @@ func TestCallbackCustomerToServiceAccount(t *testing.T) {
 			if elapsed > env.cfg.CallbackBudget+500*time.Millisecond {
 				t.Errorf("answered after %s, budget %s", elapsed, env.cfg.CallbackBudget)
 			}
-			calls := env.temporal.Calls("SignalWithStart")
+			calls := env.temporal.ConsultationCalls("SignalWithStart")
 			if len(calls) != 1 {
 				t.Fatalf("SignalWithStart calls = %d, want 1", len(calls))
 			}
@@ -547,7 +547,7 @@ func TestCallbackStateChange(t *testing.T) {
 			if cr.ErrorCode != tt.wantCode {
 				t.Fatalf("ErrorCode = %d, want %d", cr.ErrorCode, tt.wantCode)
 			}
-			calls := env.temporal.Calls("SignalWithStart")
+			calls := env.temporal.ConsultationCalls("SignalWithStart")
 			if len(calls) != 1 {
 				t.Fatalf("SignalWithStart calls = %d, want 1", len(calls))
 			}

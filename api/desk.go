@@ -25,10 +25,11 @@ type deskSnapshot struct {
 	Roster     *desk.Roster // nil when no roster is known
 	RosterYAML string
 	Version    int
-	Source     string                   // desk.SourceDesk, desk.SourceFile or desk.SourceNone
-	Presence   map[string]desk.Presence // nil when the desk workflow did not answer
-	Languages  map[string]string        // preferences set through the API
-	DeskErr    error                    // why the desk workflow did not answer (nil when it did)
+	Source     string                           // desk.SourceDesk, desk.SourceFile or desk.SourceNone
+	Presence   map[string]desk.Presence         // nil when the desk workflow did not answer
+	Languages  map[string]string                // preferences set through the API
+	Detected   map[string]desk.DetectedLanguage // languages users were detected writing in
+	DeskErr    error                            // why the desk workflow did not answer (nil when it did)
 	FetchedAt  time.Time
 }
 
@@ -131,6 +132,7 @@ func (d *deskView) fetch(ctx context.Context) *deskSnapshot {
 	} else {
 		snap.Presence = state.Presence
 		snap.Languages = state.Languages
+		snap.Detected = state.Detected
 	}
 	var file func() (*desk.Roster, string, error)
 	if d.readFile != nil {
@@ -176,39 +178,63 @@ func (d *deskView) queryDesk(ctx context.Context) (desk.State, error) {
 	return st, nil
 }
 
-// userLanguages remembers each user's language: the preference set through the API (until the desk
-// state confirms it) and the language detected from what they write.
+// userLanguages answers "which language does this user read" from the desk workflow's state,
+// the one place every API replica and the workflows share: the preference set through the admin
+// API, else the language the user was detected writing in (by whichever replica saw it). A
+// replica remembers for a minute what it just sent the desk (preferred, pending), so it uses a
+// change before its next desk snapshot, and never signals the same detection twice.
 type userLanguages struct {
 	preferred *lruCache[string, string]
-	detected  *lruCache[string, string]
+	pending   *lruCache[string, string]
 }
+
+// languageMemory is how long a replica trusts its own recent changes over the desk snapshot.
+const languageMemory = time.Minute
 
 func newUserLanguages(now func() time.Time) *userLanguages {
 	return &userLanguages{
-		preferred: newLRU[string, string](10_000, time.Minute, now),
-		detected:  newLRU[string, string](50_000, 24*time.Hour, now),
+		preferred: newLRU[string, string](10_000, languageMemory, now),
+		pending:   newLRU[string, string](10_000, languageMemory, now),
 	}
 }
 
-// observe records the language detected in a user's message.
-func (u *userLanguages) observe(userID, lang string) {
-	if userID != "" && lang != "" {
-		u.detected.Put(userID, lang)
+// needsRecord reports whether the detection lang of userID should be sent to the desk: the desk
+// does not have it, or recorded it more than desk.DetectedRefresh ago (so active users are not
+// evicted as old), and this replica did not just send it.
+func (u *userLanguages) needsRecord(userID, lang string, snap *deskSnapshot) bool {
+	if userID == "" || lang == "" {
+		return false
 	}
+	if p, ok := u.pending.Get(userID); ok && p == lang {
+		return false
+	}
+	if snap != nil {
+		if d, ok := snap.Detected[userID]; ok && d.Language == lang && snap.FetchedAt.Sub(d.At) < desk.DetectedRefresh {
+			return false
+		}
+	}
+	u.pending.Put(userID, lang)
+	return true
 }
 
 // prefer records a preference just set through the API ("" clears it).
 func (u *userLanguages) prefer(userID, lang string) { u.preferred.Put(userID, lang) }
 
-// of returns the user's language: recently set preference, desk preference, then detected.
+// of returns the user's language: a preference this replica just set, the desk's preference, a
+// detection this replica just sent, the desk's detection; "" when none is known.
 func (u *userLanguages) of(userID string, snap *deskSnapshot) string {
 	if lang, ok := u.preferred.Get(userID); ok {
 		if lang != "" {
-			return lang
+			return desk.NormalizeLanguage(lang)
 		}
 	} else if snap != nil && snap.Languages[userID] != "" {
 		return snap.Languages[userID]
 	}
-	lang, _ := u.detected.Get(userID)
-	return lang
+	if lang, ok := u.pending.Get(userID); ok {
+		return lang
+	}
+	if snap != nil {
+		return snap.Detected[userID].Language
+	}
+	return ""
 }

@@ -58,11 +58,12 @@ type translationRecord struct {
 	OriginalBody tim.MsgBody `json:"originalBody"`
 }
 
-// beforeSend returns the callback answer for a customer ↔ customer message to a recipient who reads
-// target ("" = unknown): the translated body (original kept in CloudCustomData) or Allow().
-func (t *translator) beforeSend(ctx context.Context, m tim.C2CMsgCallback, target string) (tim.CallbackResponse, string) {
+// beforeSend returns the callback answer for a customer ↔ customer message written in source ("" =
+// detect it) to a recipient who reads target ("" = unknown): the translated body (original kept in
+// CloudCustomData) or Allow().
+func (t *translator) beforeSend(ctx context.Context, m tim.C2CMsgCallback, source, target string) (tim.CallbackResponse, string) {
 	start := t.now()
-	resp, outcome := t.translateMessage(ctx, m, target)
+	resp, outcome := t.translateMessage(ctx, m, source, target)
 	if t.metrics != nil {
 		t.metrics.translations.WithLabelValues(outcome).Inc()
 		if outcome == "translated" || outcome == "timeout" || outcome == "failed" {
@@ -75,7 +76,7 @@ func (t *translator) beforeSend(ctx context.Context, m tim.C2CMsgCallback, targe
 	return tim.Allow(), decisionUntranslated
 }
 
-func (t *translator) translateMessage(ctx context.Context, m tim.C2CMsgCallback, target string) (tim.CallbackResponse, string) {
+func (t *translator) translateMessage(ctx context.Context, m tim.C2CMsgCallback, source, target string) (tim.CallbackResponse, string) {
 	type part struct {
 		index int
 		text  string
@@ -95,7 +96,9 @@ func (t *translator) translateMessage(ctx context.Context, m tim.C2CMsgCallback,
 	if target == "" {
 		return tim.Allow(), "recipient_unknown"
 	}
-	source := desk.DetectLanguage(m.MsgBody.Text())
+	if source == "" {
+		source = desk.DetectLanguage(m.MsgBody.Text())
+	}
 	if source == "" {
 		return tim.Allow(), "source_unknown"
 	}

@@ -101,11 +101,11 @@ func TestStatePresenceAndLanguage(t *testing.T) {
 	if st.Offline("unknown") {
 		t.Error("unknown presence counts as offline")
 	}
-	st.ApplyLanguage(LanguagePreference{UserID: "c", Language: "zh-CN"})
+	st.ApplyLanguage(LanguagePreference{UserID: "c", Language: "zh-CN"}, t0)
 	if got := st.AgentLanguage(Agent{ID: "c", Language: "en"}, "ja"); got != "zh" {
 		t.Errorf("preference: %q", got)
 	}
-	st.ApplyLanguage(LanguagePreference{UserID: "c"})
+	st.ApplyLanguage(LanguagePreference{UserID: "c"}, t0)
 	for _, tt := range []struct {
 		a        Agent
 		deskLang string

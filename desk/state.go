@@ -1,14 +1,53 @@
 package desk
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
 // State is the desk entity workflow's live state (its "desk" query result): presence per user
 // from State.StateChange, user language preferences, and the roster override.
 type State struct {
-	Presence      map[string]Presence `json:"presence"`
-	Languages     map[string]string   `json:"languages"`
-	RosterYAML    string              `json:"rosterYAML,omitempty"` // "" = the worker's roster file
-	RosterVersion int                 `json:"rosterVersion"`
+	Presence map[string]Presence `json:"presence"`
+	// Languages are the preferences set through the admin API (user → language); PreferredAt
+	// says when each was set (eviction order).
+	Languages   map[string]string    `json:"languages"`
+	PreferredAt map[string]time.Time `json:"preferredAt,omitempty"`
+	// Detected is the language each user writes in, as an API replica detected it; every replica
+	// and the workflows read it here, so it does not matter which replica saw the user write.
+	Detected      map[string]DetectedLanguage `json:"detected,omitempty"`
+	RosterYAML    string                      `json:"rosterYAML,omitempty"` // "" = the worker's roster file
+	RosterVersion int                         `json:"rosterVersion"`
+}
+
+// DetectedLanguage is the language a user was last seen writing in, and when it was recorded
+// (an API replica records it again after DetectedRefresh, so active users stay fresh).
+type DetectedLanguage struct {
+	Language string    `json:"language"`
+	At       time.Time `json:"at"`
+}
+
+// Bounds of the users' languages the desk keeps (its state is a query result and the
+// continue-as-new input, under Temporal's 2 MiB payload limit):
+//   - at most MaxDetectedLanguages detected languages; beyond it the ones recorded longest ago
+//     go first, down to nine tenths, and any older than DetectedLanguageTTL go with them;
+//   - at most MaxPreferredLanguages preferences; beyond it the ones set longest ago go.
+const (
+	MaxDetectedLanguages  = 6_000
+	MaxPreferredLanguages = 4_000
+	DetectedLanguageTTL   = 90 * 24 * time.Hour
+	// DetectedRefresh is how old a recorded detection may be before a replica records it again.
+	DetectedRefresh = 7 * 24 * time.Hour
+)
+
+// LanguageOf is the language user reads: the preference set through the API, else the language
+// they were detected writing in, else "".
+func (s State) LanguageOf(user string) string {
+	if l := s.Languages[user]; l != "" {
+		return l
+	}
+	return s.Detected[user].Language
 }
 
 // NewState is an empty desk state, or st with its maps made (a state carried over by
@@ -23,6 +62,12 @@ func NewState(st *State) State {
 	}
 	if out.Languages == nil {
 		out.Languages = map[string]string{}
+	}
+	if out.PreferredAt == nil {
+		out.PreferredAt = map[string]time.Time{}
+	}
+	if out.Detected == nil {
+		out.Detected = map[string]DetectedLanguage{}
 	}
 	return out
 }
@@ -61,22 +106,78 @@ func (s State) Offline(id string) bool {
 	return ok && !p.Online
 }
 
-// LanguagePreference is the desk's "language" signal: the language a user reads ("" clears it).
+// LanguagePreference is the desk's "language" signal: the language a user reads ("" clears it),
+// set through the admin API, or (Detected) the language an API replica detected them writing in.
 type LanguagePreference struct {
 	UserID   string `json:"userID"`
 	Language string `json:"language"`
+	Detected bool   `json:"detected,omitempty"`
 }
 
-// ApplyLanguage records (or, with an empty language, clears) a user's language preference.
-func (s *State) ApplyLanguage(p LanguagePreference) {
+// ApplyLanguage records (or, with an empty language, clears) a user's language preference, or a
+// detected language, at now; then keeps both within their bounds.
+func (s *State) ApplyLanguage(p LanguagePreference, now time.Time) {
 	if p.UserID == "" {
 		return
 	}
-	if lang := NormalizeLanguage(p.Language); lang != "" {
-		s.Languages[p.UserID] = lang
-	} else {
+	lang := NormalizeLanguage(p.Language)
+	switch {
+	case p.Detected && lang != "":
+		s.Detected[p.UserID] = DetectedLanguage{Language: lang, At: now}
+	case p.Detected:
+	case lang != "":
+		s.Languages[p.UserID], s.PreferredAt[p.UserID] = lang, now
+	default:
 		delete(s.Languages, p.UserID)
+		delete(s.PreferredAt, p.UserID)
 	}
+	s.boundLanguages(now)
+}
+
+// boundLanguages applies the bounds above. It sorts only when a map outgrows its bound, down to
+// nine tenths, so a stream of new users costs a sort every thousand of them.
+func (s *State) boundLanguages(now time.Time) {
+	if len(s.Detected) > MaxDetectedLanguages {
+		keep := MaxDetectedLanguages * 9 / 10
+		for _, id := range oldestFirst(s.Detected, func(d DetectedLanguage) time.Time { return d.At }) {
+			if len(s.Detected) <= keep && now.Sub(s.Detected[id].At) <= DetectedLanguageTTL {
+				break
+			}
+			delete(s.Detected, id)
+		}
+	}
+	if len(s.Languages) > MaxPreferredLanguages {
+		keep := MaxPreferredLanguages * 9 / 10
+		for _, id := range oldestFirst(s.Languages, func(string) time.Time { return time.Time{} }, s.PreferredAt) {
+			if len(s.Languages) <= keep {
+				break
+			}
+			delete(s.Languages, id)
+			delete(s.PreferredAt, id)
+		}
+	}
+}
+
+// oldestFirst lists m's keys by time (at(value), or times[key] when given), oldest first, ties by
+// key: a deterministic order, whatever the map iteration order.
+func oldestFirst[V any](m map[string]V, at func(V) time.Time, times ...map[string]time.Time) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m { // sorted below: deterministic (workflowcheck.config.yaml)
+		ids = append(ids, id)
+	}
+	when := func(id string) time.Time {
+		if len(times) > 0 {
+			return times[0][id]
+		}
+		return at(m[id])
+	}
+	slices.SortFunc(ids, func(a, b string) int {
+		if c := when(a).Compare(when(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return ids
 }
 
 // RosterUpdate is the desk's "roster" update argument: a whole roster YAML document ("" goes

@@ -101,6 +101,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		DeskQuery:      workflows.QueryDesk,
 		Defaults:       cfg.Policy(),
 	}
+	llm.UserLanguage = router.UserLanguage // the desk's record of each user's language
 
 	ensureSearchAttributes(ctx, c, cfg.TemporalNamespace, logger)
 	importAccounts(ctx, imActs, append([]string{cfg.ServiceAccount}, roster.AccountIDs()...), logger)

@@ -39,7 +39,7 @@ func (s *consultation) customerEntry(ctx workflow.Context, m InboundMessage) Tra
 	}
 	var d activities.DetectResult
 	if err := workflow.ExecuteActivity(activityCtx(ctx, 15*time.Second, time.Minute, 3), llm.DetectLanguage,
-		activities.DetectInput{Text: text}).Get(ctx, &d); err != nil {
+		activities.DetectInput{Text: text, UserID: s.st.Customer}).Get(ctx, &d); err != nil {
 		workflow.GetLogger(ctx).Warn("detect language failed", "error", err)
 	}
 	// a short "ok" must not switch a Chinese customer to English

@@ -57,7 +57,7 @@ func (d *deskRun) run(ctx workflow.Context) error {
 	d.presenceCh = workflow.GetSignalChannel(ctx, SignalPresence)
 	d.languageCh = workflow.GetSignalChannel(ctx, SignalLanguage)
 	pumpSignals(ctx, d.presenceCh, func(ev desk.PresenceEvent) { d.onPresence(ctx, ev) })
-	pumpSignals(ctx, d.languageCh, d.onLanguage)
+	pumpSignals(ctx, d.languageCh, func(p desk.LanguagePreference) { d.onLanguage(ctx, p) })
 	if err := workflow.Await(ctx, func() bool {
 		return (d.in.MaxEventsPerRun > 0 && d.events >= d.in.MaxEventsPerRun) || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 	}); err != nil {
@@ -115,10 +115,11 @@ func (d *deskRun) onPresence(ctx workflow.Context, ev desk.PresenceEvent) {
 	}
 }
 
-// onLanguage records a user's language preference.
-func (d *deskRun) onLanguage(p desk.LanguagePreference) {
+// onLanguage records a user's language preference, or the language an API replica detected
+// them writing in (bounded: desk.MaxDetectedLanguages, desk.MaxPreferredLanguages).
+func (d *deskRun) onLanguage(ctx workflow.Context, p desk.LanguagePreference) {
 	d.events++
-	d.st.ApplyLanguage(p)
+	d.st.ApplyLanguage(p, workflow.Now(ctx).UTC())
 }
 
 // wake runs WakeQueued for agent in its own coroutine, or queues one more wake-up after the
@@ -149,6 +150,6 @@ func (d *deskRun) wake(ctx workflow.Context, agent string) {
 // after it nothing is in flight, so continue-as-new loses nothing.
 func (d *deskRun) quiesce(ctx workflow.Context) error {
 	receiveAsync(d.presenceCh, func(ev desk.PresenceEvent) { d.onPresence(ctx, ev) })
-	receiveAsync(d.languageCh, d.onLanguage)
+	receiveAsync(d.languageCh, func(p desk.LanguagePreference) { d.onLanguage(ctx, p) })
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && !d.wakeRunning })
 }
