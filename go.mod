@@ -3,6 +3,7 @@ module github.com/timdesk/timdesk
 go 1.26.0
 
 require (
+	github.com/abadojack/whatlanggo v1.0.1
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/moby/patternmatcher v0.6.1
@@ -16,8 +17,6 @@ require (
 	go.temporal.io/sdk/contrib/tally v0.2.0
 	gopkg.in/yaml.v3 v3.0.1
 )
-
-require github.com/abadojack/whatlanggo v1.0.1 // indirect
 
 require (
 	github.com/BurntSushi/toml v1.4.0 // indirect
