@@ -186,7 +186,7 @@ func TestCallbackWithoutTokenNeedsNoSign(t *testing.T) {
 	if cr := callbackAnswer(t, r); cr.ErrorCode != 0 {
 		t.Fatalf("ErrorCode = %d, want 0", cr.ErrorCode)
 	}
-	if n := len(env.temporal.Calls("SignalWithStart")); n != 1 {
+	if n := len(env.temporal.ConsultationCalls("SignalWithStart")); n != 1 {
 		t.Fatalf("SignalWithStart calls = %d, want 1", n)
 	}
 }
@@ -273,7 +273,7 @@ func TestCallbackAfterSendBackup(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newTestEnv(t, func(e *testEnv) {
 				e.temporal.signalWithStart = func(context.Context, call) error {
-					if err := tt.beforeErr; err != nil && len(e.temporal.Calls("SignalWithStart")) == 1 {
+					if err := tt.beforeErr; err != nil && len(e.temporal.ConsultationCalls("SignalWithStart")) == 1 {
 						return err
 					}
 					return nil
@@ -287,7 +287,7 @@ func TestCallbackAfterSendBackup(t *testing.T) {
 			if cr.ErrorCode != 0 {
 				t.Fatalf("after-send ErrorCode = %d, want 0", cr.ErrorCode)
 			}
-			if got := len(env.temporal.Calls("SignalWithStart")); got != tt.wantSignals {
+			if got := len(env.temporal.ConsultationCalls("SignalWithStart")); got != tt.wantSignals {
 				t.Errorf("SignalWithStart calls = %d, want %d", got, tt.wantSignals)
 			}
 		})
