@@ -14,6 +14,11 @@ WORKFLOWCHECK := $(BIN)/workflowcheck
 WORKFLOWCHECK_VERSION := v0.6.0
 GOLANGCI := $(BIN)/golangci-lint
 GOLANGCI_VERSION := v2.15.0
+# The Temporal server and its schema tool for the production topology (`make cluster`, `make
+# test-cluster`): the release inside CLI $(TEMPORAL_CLI_VERSION), so most packages are already built.
+TEMPORAL_SERVER_VERSION := v1.29.1
+TEMPORAL_SERVER := $(BIN)/temporal-server
+TEMPORAL_SQL_TOOL := $(BIN)/temporal-sql-tool
 
 GO_TEST_FLAGS ?= -race -count=1 -timeout 12m
 FUZZ_TIME ?= 10s
@@ -29,6 +34,8 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export TIMDESK_TEMPORAL_CLI := $(TEMPORAL)
 export TIMDESK_CHROMIUM := $(CHROMIUM)
 export TIMDESK_NODE_MODULES := $(NPM_DIR)/node_modules
+export TIMDESK_TEMPORAL_SERVER := $(TEMPORAL_SERVER)
+export TIMDESK_TEMPORAL_SQL_TOOL := $(TEMPORAL_SQL_TOOL)
 
 .PHONY: help
 help: ## list the targets
@@ -39,6 +46,21 @@ $(TEMPORAL):
 	@mkdir -p $(BIN)
 	@echo "installing Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (first time: ~5 min on 2 cores)"
 	GOBIN=$(BIN) go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+# go install names the binaries server and sql: install into a scratch dir, then rename.
+$(TEMPORAL_SERVER):
+	@mkdir -p $(BIN)/.temporal-server
+	@echo "building Temporal server $(TEMPORAL_SERVER_VERSION) into ./bin (first time: several minutes on 2 cores)"
+	GOBIN=$(BIN)/.temporal-server go install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION)
+	mv $(BIN)/.temporal-server/server $@
+
+$(TEMPORAL_SQL_TOOL):
+	@mkdir -p $(BIN)/.temporal-server
+	GOBIN=$(BIN)/.temporal-server go install go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION)
+	mv $(BIN)/.temporal-server/sql $@
+
+.PHONY: temporal-server
+temporal-server: $(TEMPORAL_SERVER) $(TEMPORAL_SQL_TOOL) ## build the Temporal server and its SQL schema tool into ./bin
 
 $(TLS_SIG_NODE):
 	@if command -v npm >/dev/null; then \
@@ -71,6 +93,7 @@ build: ## build the programs into ./bin
 	go build -o $(BIN)/timdesk-api ./api
 	go build -o $(BIN)/timdesk-worker ./worker
 	go build -o $(BIN)/timsim ./tim/timsim/cmd/timsim
+	go build -o $(BIN)/timdesk-proxy ./deploy/proxy
 
 .PHONY: chat
 chat: $(CHAT_DEPS) ## build the chat page (chat/src → chat/dist, which is committed and embedded in the API)
@@ -102,6 +125,10 @@ lint: $(GOLANGCI) ## golangci-lint with .golangci.yml
 unit: tools chat-deps ## unit, cross-check, e2e and browser tests (the e2e ones start their own Temporal dev server)
 	go test $(GO_TEST_FLAGS) ./...
 
+.PHONY: test-cluster
+test-cluster: tools temporal-server ## the e2e suite against the production topology (PostgreSQL, 2 API + 2 worker replicas, faults)
+	TIMDESK_E2E_CLUSTER=1 go test -count=1 -timeout 8m -run '^TestCluster' -v ./e2e
+
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZ_TIME
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
@@ -113,7 +140,7 @@ docker-context: ## list what `docker build` would send (no Docker needed); fails
 	go run ./deploy/dockercontext .
 
 .PHONY: test
-test: vet lint workflowcheck chat-check build docker-context unit fuzz ## everything CI runs (unit includes the browser tests)
+test: vet lint workflowcheck chat-check build docker-context unit test-cluster fuzz ## everything CI runs (unit includes the browser tests)
 
 .PHONY: bench
 bench: ## benchmarks (speed and memory goals live here, not in unit tests)
@@ -137,6 +164,14 @@ bench-usersig: $(TLS_SIG_NODE) ## Go UserSig signs/s next to the official Node l
 run: tools build ## bring up Temporal dev server, emulator, API and worker; Ctrl-C stops all
 	BIN=$(BIN) DATA=$(DATA) ./deploy/dev.sh
 
+.PHONY: cluster
+cluster: tools temporal-server build ## production topology: Temporal on PostgreSQL, 2 API + 2 worker replicas behind a proxy; Ctrl-C stops all
+	BIN=$(BIN) DATA=$(DATA) ./deploy/cluster.sh
+
+.PHONY: cluster-split
+cluster-split: tools temporal-server build ## the same with one process per Temporal service
+	BIN=$(BIN) DATA=$(DATA) ./deploy/cluster.sh --split
+
 .PHONY: run-api
 run-api: ## run only the API (configure with TIMDESK_* variables)
 	go run ./api
@@ -151,4 +186,4 @@ docker: docker-context ## build the production image (needs a Docker engine)
 
 .PHONY: clean
 clean: ## remove built programs and local data (keeps the Temporal CLI)
-	rm -rf $(DATA) $(BIN)/timdesk-api $(BIN)/timdesk-worker $(BIN)/timsim
+	rm -rf $(DATA) $(BIN)/timdesk-api $(BIN)/timdesk-worker $(BIN)/timsim $(BIN)/timdesk-proxy
