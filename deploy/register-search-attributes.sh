@@ -29,11 +29,20 @@ else
   retry 10 "$temporal" operator namespace create --address "$addr" --namespace "$ns" --retention "$retention" >/dev/null
   echo "namespace $ns created (retention $retention)"
 fi
+# One list, then one create per missing attribute (the CLI's create pairs one --type with one --name).
+existing=$(retry 30 "$temporal" operator search-attribute list --address "$addr" --namespace "$ns")
 for name in TimdeskStatus TimdeskCustomer TimdeskAgent TimdeskLanguage; do
-  if retry 30 "$temporal" operator search-attribute list --address "$addr" --namespace "$ns" | grep -qw "$name"; then
+  if grep -qw "$name" <<<"$existing"; then
     echo "$name already registered"
   else
     retry 30 "$temporal" operator search-attribute create --address "$addr" --namespace "$ns" --name "$name" --type Keyword >/dev/null
     echo "$name registered"
   fi
 done
+# Every Temporal service sees new attributes once its namespace cache refreshes (every 2 s): until
+# then a workflow start that sets them fails. Wait until a query with all four is accepted, and one
+# refresh more, so whatever starts next can use them.
+retry 30 "$temporal" workflow list --address "$addr" --namespace "$ns" --limit 1 \
+  --query 'TimdeskStatus="" AND TimdeskCustomer="" AND TimdeskAgent="" AND TimdeskLanguage=""' >/dev/null
+sleep 2
+echo "search attributes usable in $ns"

@@ -38,11 +38,17 @@ type stack struct {
 	temporalPort int
 	temporalDB   string
 	temporal     *process
+	cluster      *clusterInfo // nil on the dev server
 }
 
-// startTemporal starts the file-backed dev server and waits until it serves.
+// startTemporal starts the file-backed dev server (or, in cluster mode, the Temporal server on
+// PostgreSQL) and waits until it serves.
 func (s *stack) startTemporal(t *testing.T) {
 	t.Helper()
+	if s.cluster != nil {
+		s.restartClusterServer(t)
+		return
+	}
 	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", fmt.Sprint(s.temporalPort), "--headless",
 		"--db-filename", s.temporalDB, "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
 		"--log-level", "error", "--dynamic-config-value", "frontend.enableServerVersionCheck=false"}
@@ -148,8 +154,11 @@ type stackOptions struct {
 
 // startStack brings everything up and registers its teardown.
 func startStack(t *testing.T, opts stackOptions) *stack {
-	fileBacked := opts.fileBacked
 	t.Helper()
+	if clusterMode() {
+		return startCluster(t, opts)
+	}
+	fileBacked := opts.fileBacked
 	cli := temporalCLI(t)
 	root := repoRoot(t)
 	dir := t.TempDir()
@@ -184,62 +193,16 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		t.Cleanup(func() { _ = srv.Stop() })
 		s.temporalAddr = srv.FrontendHostPort()
 	}
-	rosterFile := filepath.Join(dir, "roster.yaml")
-	faqFile := filepath.Join(dir, "faq.yaml")
-	if opts.acceptTimeout == 0 {
-		opts.acceptTimeout = 4 * time.Second
-	}
-	if err := os.WriteFile(rosterFile, []byte(fmt.Sprintf(e2eRoster, opts.acceptTimeout)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(faqFile, []byte(e2eFAQ), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if opts.offline {
-		rosterFile = filepath.Join(root, "deploy", "demo", "roster.yaml")
-		faqFile = filepath.Join(root, "deploy", "demo", "faq.yaml")
-	}
 	simPort, apiPort, metricsPort := freePort(t), freePort(t), freePort(t)
 	s.simURL = fmt.Sprintf("http://127.0.0.1:%d", simPort)
 	s.apiURL = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	s.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
-	timURL := s.simURL
 	programs := []string{"timsim", "worker", "api"}
 	if opts.tencent != nil {
-		timURL = opts.tencent.URL()
 		programs = []string{"worker", "api"}
 	}
-	llmURL := s.llm.URL()
-	if opts.llmURL != "" {
-		llmURL = opts.llmURL
-	}
-	env := []string{
-		"TIMDESK_SDKAPPID=1400000000",
-		"TIMDESK_SECRET_KEY=5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e",
-		"TIMDESK_ADMIN=administrator",
-		"TIMDESK_CALLBACK_TOKEN=e2e-callback-token",
-		"TIMDESK_SERVICE_ACCOUNT=support",
-		"TIMDESK_AUTH_JWT_SECRET=e2e-jwt-secret-0123456789abcdef",
-		"TIMDESK_ADMIN_API_KEY=" + s.adminKey,
-		"TIMDESK_TIM_BASE_URL=" + timURL,
-		"TIMDESK_LISTEN=127.0.0.1:" + fmt.Sprint(apiPort),
-		"TEMPORAL_ADDRESS=" + s.temporalAddr,
-		"TEMPORAL_NAMESPACE=" + s.namespace,
-		"TIMDESK_TASK_QUEUE=timdesk-e2e",
-		"TIMDESK_ROSTER_FILE=" + rosterFile,
-		"TIMDESK_FAQ_FILE=" + faqFile,
-		"TIMDESK_LOG_FORMAT=text",
-		"TIMDESK_WORKER_METRICS_LISTEN=127.0.0.1:" + fmt.Sprint(metricsPort),
-		"TIMSIM_LISTEN=127.0.0.1:" + fmt.Sprint(simPort),
-		"TIMSIM_CALLBACK_URL=" + s.apiURL + "/tim/callback",
-		// the /chat/ page talks to the emulator (TestChatPage starts an API on the SDK as well)
-		"TIMDESK_CHAT_TRANSPORT=sim",
-	}
-	if opts.offline {
-		env = append(env, "OPENAI_BASE_URL=", "OPENAI_API_KEY=")
-	} else {
-		env = append(env, "OPENAI_BASE_URL="+llmURL, "OPENAI_API_KEY=e2e-key", "TIMDESK_LLM_MODEL=e2e-model")
-	}
+	env := append(s.programEnv(t, root, dir, opts, simPort, s.apiURL+"/tim/callback"), "TIMDESK_LISTEN=127.0.0.1:"+fmt.Sprint(apiPort),
+		"TIMDESK_WORKER_METRICS_LISTEN=127.0.0.1:"+fmt.Sprint(metricsPort))
 	s.bins, s.env = bins, env
 	for _, name := range programs {
 		p, err := startProcess(name, bins[name], env)
@@ -270,6 +233,63 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		}
 	}
 	return s
+}
+
+// programEnv is the environment of the emulator, the API and the worker (the API's TIMDESK_LISTEN
+// aside): the roster and FAQ written into dir, the emulator on simPort posting its callbacks to
+// callbackURL (or opts.tencent as Tencent's REST API), and the fake LLM (or opts.llmURL) unless
+// opts.offline.
+func (s *stack) programEnv(t *testing.T, root, dir string, opts stackOptions, simPort int, callbackURL string) []string {
+	t.Helper()
+	rosterFile := filepath.Join(dir, "roster.yaml")
+	faqFile := filepath.Join(dir, "faq.yaml")
+	if opts.acceptTimeout == 0 {
+		opts.acceptTimeout = 4 * time.Second
+	}
+	if err := os.WriteFile(rosterFile, []byte(fmt.Sprintf(e2eRoster, opts.acceptTimeout)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(faqFile, []byte(e2eFAQ), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if opts.offline {
+		rosterFile = filepath.Join(root, "deploy", "demo", "roster.yaml")
+		faqFile = filepath.Join(root, "deploy", "demo", "faq.yaml")
+	}
+	timURL := s.simURL
+	if opts.tencent != nil {
+		timURL = opts.tencent.URL()
+	}
+	llmURL := s.llm.URL()
+	if opts.llmURL != "" {
+		llmURL = opts.llmURL
+	}
+	env := []string{
+		"TIMDESK_SDKAPPID=1400000000",
+		"TIMDESK_SECRET_KEY=5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e",
+		"TIMDESK_ADMIN=administrator",
+		"TIMDESK_CALLBACK_TOKEN=" + e2eCallbackToken,
+		"TIMDESK_SERVICE_ACCOUNT=support",
+		"TIMDESK_AUTH_JWT_SECRET=e2e-jwt-secret-0123456789abcdef",
+		"TIMDESK_ADMIN_API_KEY=" + s.adminKey,
+		"TIMDESK_TIM_BASE_URL=" + timURL,
+		"TEMPORAL_ADDRESS=" + s.temporalAddr,
+		"TEMPORAL_NAMESPACE=" + s.namespace,
+		"TIMDESK_TASK_QUEUE=timdesk-e2e",
+		"TIMDESK_ROSTER_FILE=" + rosterFile,
+		"TIMDESK_FAQ_FILE=" + faqFile,
+		"TIMDESK_LOG_FORMAT=text",
+		"TIMSIM_LISTEN=127.0.0.1:" + fmt.Sprint(simPort),
+		"TIMSIM_CALLBACK_URL=" + callbackURL,
+		// the /chat/ page talks to the emulator (TestChatPage starts an API on the SDK as well)
+		"TIMDESK_CHAT_TRANSPORT=sim",
+	}
+	if opts.offline {
+		env = append(env, "OPENAI_BASE_URL=", "OPENAI_API_KEY=")
+	} else {
+		env = append(env, "OPENAI_BASE_URL="+llmURL, "OPENAI_API_KEY=e2e-key", "TIMDESK_LLM_MODEL=e2e-model")
+	}
+	return env
 }
 
 // simMessage is one message as the emulator's client API shows it.

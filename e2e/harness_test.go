@@ -60,13 +60,44 @@ func freePort(tb testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// buildPrograms compiles the three programs from the current source into dir, so the e2e tests
-// always run the code under test, never a stale ./bin.
-func buildPrograms(root, dir string) (map[string]string, error) {
+// TestMain stops the shared cluster and removes the programs built for this test binary when it ends.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stopSharedCluster()
+	if builtDir != "" {
+		_ = os.RemoveAll(builtDir)
+	}
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	builtDir  string
+	built     map[string]string
+	buildErr  error
+)
+
+// buildPrograms compiles the programs from the current source once per test binary, so the e2e
+// tests always run the code under test, never a stale ./bin, and each stack starts without
+// relinking them. dir is unused (kept for the callers' signature).
+func buildPrograms(root, _ string) (map[string]string, error) {
+	buildOnce.Do(func() {
+		builtDir, buildErr = os.MkdirTemp("", "timdesk-e2e-bin-")
+		if buildErr != nil {
+			return
+		}
+		built, buildErr = compilePrograms(root, builtDir)
+	})
+	return built, buildErr
+}
+
+// compilePrograms compiles the programs into dir.
+func compilePrograms(root, dir string) (map[string]string, error) {
 	progs := map[string]string{
 		"api":    "./api",
 		"worker": "./worker",
 		"timsim": "./tim/timsim/cmd/timsim",
+		"proxy":  "./deploy/proxy",
 	}
 	out := map[string]string{}
 	for name, pkg := range progs {
