@@ -10,7 +10,8 @@
 #   deploy/cluster.sh [--split]     bring everything up
 #   deploy/cluster.sh postgres      only make sure PostgreSQL runs and the Temporal role exists, then exit
 #
-# Ports (defaults): proxy (the callback address) 8080, API replicas 8081/8082, emulator 9800, Temporal
+# Ports (defaults): proxy (the callback address) 8080, API replicas 8081/8082, emulator 9800, worker
+# metrics 9464/9465, Temporal
 # frontend 7233 (history 7234, matching 7235, worker 7239, membership 6933-6939, HTTP 7243, metrics
 # 8000-8003). The same TEMPORAL_* variables as the server config choose them.
 set -euo pipefail
@@ -162,7 +163,10 @@ fi
 TEMPORAL_CLI=$BIN/temporal TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS "$root/deploy/register-search-attributes.sh" | sed "s/^/[register] /"
 
 start timsim "$BIN/timsim"
-for ((w = 1; w <= WORKERS; w++)); do start "worker-$w" "$BIN/timdesk-worker"; done
+# Each worker serves its metrics on its own port (9464, 9465, ...).
+for ((w = 1; w <= WORKERS; w++)); do
+  TIMDESK_WORKER_METRICS_LISTEN=127.0.0.1:$((9463 + w)) start "worker-$w" "$BIN/timdesk-worker"
+done
 backends=() n=0
 for p in $API_PORTS; do
   n=$((n + 1))
@@ -187,7 +191,7 @@ timdesk's production topology is up:
   API replicas:                                       $(for p in $API_PORTS; do printf 'http://127.0.0.1:%s/healthz ' "$p"; done)
   Temporal frontend (PostgreSQL, $( [ "$split" = 1 ] && echo "one process per service" || echo "one process")): 127.0.0.1:$TEMPORAL_FRONTEND_PORT
                                                       $BIN/temporal workflow list --address 127.0.0.1:$TEMPORAL_FRONTEND_PORT
-  Workers:                                            $WORKERS
+  Workers:                                            $WORKERS (metrics on http://127.0.0.1:9464/metrics and up)
   Admin API key (Authorization: Bearer ...):          $TIMDESK_ADMIN_API_KEY
 Press Ctrl-C to stop everything (PostgreSQL keeps running, and keeps the data).
 
