@@ -83,7 +83,7 @@ func TestClusterFaults(t *testing.T) {
 					rec.refused = append(rec.refused, tag)
 					mu.Unlock()
 					if ctx.Err() != nil {
-						errs <- fmt.Errorf("%s: round %d never accepted: %v %+v", c, round, err, res)
+						errs <- fmt.Errorf("%s: round %d never accepted: %w %+v", c, round, err, res)
 						return
 					}
 					time.Sleep(500 * time.Millisecond)

@@ -259,6 +259,7 @@ func startCluster(t *testing.T, opts stackOptions) *stack {
 	s.simURL = fmt.Sprintf("http://127.0.0.1:%d", simPort)
 	s.apiURL = fmt.Sprintf("http://127.0.0.1:%d", proxyPort) // Tencent's one callback address
 	s.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics1)
+	s.moreMetricsURLs = []string{fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics2)}
 	// Each worker serves its metrics on its own port; s.env (what restart uses) is the first one's.
 	env := append(s.programEnv(t, root, dir, opts, simPort, s.apiURL+"/tim/callback"), fmt.Sprintf("TIMDESK_WORKER_METRICS_LISTEN=127.0.0.1:%d", metrics1))
 	s.bins, s.env = bins, env
@@ -315,7 +316,7 @@ func startClusterServer(c *clusterInfo, addr, cli string) (*process, error) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		if p.Exited() {
-			return nil, fmt.Errorf("temporal exited: %v\n%s", p.err, tail(p.Output(), 40))
+			return nil, fmt.Errorf("temporal exited: %w\n%s", p.err, tail(p.Output(), 40))
 		}
 		out, err := exec.Command(cli, "operator", "cluster", "health", "--address", addr).CombinedOutput()
 		if err == nil {
@@ -323,7 +324,7 @@ func startClusterServer(c *clusterInfo, addr, cli string) (*process, error) {
 		}
 		if time.Now().After(deadline) {
 			p.Stop()
-			return nil, fmt.Errorf("Temporal server not healthy within a minute: %v: %s\n%s", err, out, tail(p.Output(), 40))
+			return nil, fmt.Errorf("Temporal server not healthy within a minute: %w: %s\n%s", err, out, tail(p.Output(), 40))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

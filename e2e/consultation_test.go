@@ -30,15 +30,17 @@ type stack struct {
 	simURL       string
 	apiURL       string
 	metricsURL   string // the worker's /metrics
-	adminKey     string
-	llm          *fakeLLM
-	procs        []*process
-	bins         map[string]string
-	env          []string
-	temporalPort int
-	temporalDB   string
-	temporal     *process
-	cluster      *clusterInfo // nil on the dev server
+	// moreMetricsURLs are the other worker replicas' /metrics (cluster mode).
+	moreMetricsURLs []string
+	adminKey        string
+	llm             *fakeLLM
+	procs           []*process
+	bins            map[string]string
+	env             []string
+	temporalPort    int
+	temporalDB      string
+	temporal        *process
+	cluster         *clusterInfo // nil on the dev server
 }
 
 // startTemporal starts the file-backed dev server (or, in cluster mode, the Temporal server on
@@ -523,18 +525,23 @@ func TestConsultationEndToEnd(t *testing.T) {
 	})
 
 	// The worker's /metrics shows what happened so far: timdesk's own series and the SDK's.
+	// (With several workers, what happened is spread over their /metrics: read them all.)
 	eventually(t, 15*time.Second, "worker metrics", func() error {
-		resp, err := http.Get(s.metricsURL)
-		if err != nil {
-			return err
-		}
-		body, err := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		if err != nil {
-			return err
+		var body []byte
+		for _, u := range append([]string{s.metricsURL}, s.moreMetricsURLs...) {
+			resp, err := http.Get(u)
+			if err != nil {
+				return err
+			}
+			b, err := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if err != nil {
+				return err
+			}
+			body = append(body, b...)
 		}
 		for _, want := range [][]string{
-			{"timdesk_messages_total", `role="customer"`, `namespace="default"`},
+			{"timdesk_messages_total", `role="customer"`, `namespace="` + s.namespace + `"`},
 			{"timdesk_messages_total", `role="agent"`},
 			{"timdesk_ai_answers_total", `action="answer"`, `source="llm"`},
 			{"timdesk_handoffs_total", `trigger="customer_requested"`, `task_queue="timdesk_e2e"`}, // tally turns "-" into "_"

@@ -65,7 +65,7 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 		return fmt.Errorf("listen %s: %w", listen, err)
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -118,20 +118,34 @@ func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := b.next.Add(1) - 1
 	for i := range b.backends {
 		target := b.backends[(start+uint64(i))%uint64(len(b.backends))]
-		resp, err := b.forward(r, target, body)
-		if err != nil {
-			if refused(err) {
-				b.log.Warn("backend down, trying the next", "backend", target.Host)
-				continue
-			}
-			b.log.Warn("backend failed", "backend", target.Host, "err", err)
-			http.Error(w, "backend failed", http.StatusBadGateway)
+		err := b.serveFrom(w, r, target, body)
+		if err == nil {
 			return
 		}
-		copyResponse(w, resp)
+		if refused(err) {
+			b.log.Warn("backend down, trying the next", "backend", target.Host)
+			continue
+		}
+		b.log.Warn("backend failed", "backend", target.Host, "err", err)
+		http.Error(w, "backend failed", http.StatusBadGateway)
 		return
 	}
 	http.Error(w, "no backend reachable", http.StatusBadGateway)
+}
+
+// serveFrom answers r with target's answer; an error means nothing was written to w.
+func (b *balancer) serveFrom(w http.ResponseWriter, r *http.Request, target *url.URL, body []byte) error {
+	resp, err := b.forward(r, target, body)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	for k, vs := range resp.Header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, _ = io.Copy(w, resp.Body)
+	return nil
 }
 
 // forward sends r (with body) to target, keeping path and query.
@@ -166,13 +180,4 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-func copyResponse(w http.ResponseWriter, resp *http.Response) {
-	defer func() { _ = resp.Body.Close() }()
-	for k, vs := range resp.Header {
-		w.Header()[k] = vs
-	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
 }
