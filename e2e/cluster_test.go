@@ -163,7 +163,7 @@ func sharedCluster(t *testing.T) {
 		var mu sync.Mutex
 		shared.nsErr = map[string]error{}
 		for i := 1; i <= namespacePool; i++ {
-			ns := fmt.Sprintf("e2e-%d", i)
+			ns := fmt.Sprintf("e2e%d", i)
 			shared.namespaces = append(shared.namespaces, ns)
 			wg.Add(1)
 			go func() {
@@ -248,7 +248,7 @@ func startCluster(t *testing.T, opts stackOptions) *stack {
 			t.Fatal(err)
 		}
 	} else {
-		s.namespace = fmt.Sprintf("e2e-%d", i)
+		s.namespace = fmt.Sprintf("e2e%d", i)
 		if err := registerNamespace(root, cli, s.temporalAddr, s.namespace); err != nil {
 			t.Fatal(err)
 		}
