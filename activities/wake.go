@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/temporal"
 
@@ -27,8 +29,9 @@ const (
 
 // WakeInput asks WakeQueued to signal every running consultation with TimdeskStatus="queued".
 type WakeInput struct {
-	Agent  string `json:"agent"`  // the agent who came online (for the signal and the logs)
-	Signal string `json:"signal"` // the consultation's route-now signal name
+	Agent  string `json:"agent"`            // the agent who came online or whose slot was freed ("" for a roster change)
+	Reason string `json:"reason,omitempty"` // why (for the signal and the logs; default "<agent> online")
+	Signal string `json:"signal"`           // the consultation's route-now signal name
 }
 
 // WakeResult counts what one wake-up did.
@@ -42,7 +45,8 @@ type WakeResult struct {
 
 // WakeQueued signals every running consultation waiting for an agent (TimdeskStatus="queued",
 // all visibility pages of wakePageSize) with in.Signal, so they route at once instead of at their
-// next retry. It is idempotent: a consultation that is not waiting ignores the signal, one that
+// next retry — the one waiting longest first (by workflow start time), so it is first to take a
+// freed slot. It is idempotent: a consultation that is not waiting ignores the signal, one that
 // closed meanwhile is counted as gone. A listing failure is returned (retried); signal failures
 // are counted and logged. With no Waker configured there is nothing to wake.
 func (r *Router) WakeQueued(ctx context.Context, in WakeInput) (WakeResult, error) {
@@ -54,8 +58,13 @@ func (r *Router) WakeQueued(ctx context.Context, in WakeInput) (WakeResult, erro
 		logger(ctx).Warn("wake queued: no Temporal client configured; nothing woken", "agent", in.Agent)
 		return res, nil
 	}
-	arg := desk.RouteNow{Reason: in.Agent + " online", Agent: in.Agent}
+	reason := in.Reason
+	if reason == "" {
+		reason = in.Agent + " online"
+	}
+	arg := desk.RouteNow{Reason: reason, Agent: in.Agent}
 	seen := map[string]bool{}
+	var queued []*workflowpb.WorkflowExecutionInfo
 	var token []byte
 	for res.Pages < wakeMaxPages {
 		resp, err := r.Waker.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
@@ -72,18 +81,7 @@ func (r *Router) WakeQueued(ctx context.Context, in WakeInput) (WakeResult, erro
 			}
 			seen[id] = true
 			res.Listed++
-			// runID "" signals the current run: the listed one may have continued-as-new.
-			err := r.Waker.SignalWorkflow(ctx, id, "", in.Signal, arg)
-			var nf *serviceerror.NotFound
-			switch {
-			case err == nil:
-				res.Signaled++
-			case errors.As(err, &nf):
-				res.Gone++
-			default:
-				res.Failed++
-				logger(ctx).Warn("wake queued: signal failed", "workflowID", id, "error", err)
-			}
+			queued = append(queued, ex)
 		}
 		token = resp.GetNextPageToken()
 		if len(token) == 0 {
@@ -96,7 +94,26 @@ func (r *Router) WakeQueued(ctx context.Context, in WakeInput) (WakeResult, erro
 	if len(token) > 0 {
 		logger(ctx).Warn("wake queued: stopped at the page limit", "pages", res.Pages, "listed", res.Listed)
 	}
-	logger(ctx).Info("woke queued consultations", "agent", in.Agent, "listed", res.Listed, "signaled", res.Signaled,
+	// oldest first: the customer waiting longest routes first
+	slices.SortStableFunc(queued, func(a, b *workflowpb.WorkflowExecutionInfo) int {
+		return a.GetStartTime().AsTime().Compare(b.GetStartTime().AsTime())
+	})
+	for _, ex := range queued {
+		id := ex.GetExecution().GetWorkflowId()
+		// runID "" signals the current run: the listed one may have continued-as-new.
+		err := r.Waker.SignalWorkflow(ctx, id, "", in.Signal, arg)
+		var nf *serviceerror.NotFound
+		switch {
+		case err == nil:
+			res.Signaled++
+		case errors.As(err, &nf):
+			res.Gone++
+		default:
+			res.Failed++
+			logger(ctx).Warn("wake queued: signal failed", "workflowID", id, "error", err)
+		}
+	}
+	logger(ctx).Info("woke queued consultations", "reason", reason, "listed", res.Listed, "signaled", res.Signaled,
 		"gone", res.Gone, "failed", res.Failed, "pages", res.Pages)
 	return res, nil
 }

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/timdesk/timdesk/desk"
 )
@@ -25,7 +26,8 @@ type wakeFake struct {
 	listErr   error
 	signalErr map[string]error
 	requests  []*workflowservice.ListWorkflowExecutionsRequest
-	signals   []string // workflowID/runID/signal/reason
+	started   map[string]time.Time // start time by workflow ID (zero when absent)
+	signals   []string             // workflowID/runID/signal/reason
 }
 
 func (w *wakeFake) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
@@ -46,6 +48,7 @@ func (w *wakeFake) ListWorkflow(_ context.Context, req *workflowservice.ListWork
 		for _, id := range w.pages[i] {
 			resp.Executions = append(resp.Executions, &workflowpb.WorkflowExecutionInfo{
 				Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: "run-" + id},
+				StartTime: timestamppb.New(w.started[id]),
 			})
 		}
 	}
@@ -88,6 +91,14 @@ func TestWakeQueued(t *testing.T) {
 		{name: "listing failure is returned for a retry", fake: &wakeFake{listErr: errors.New("visibility unavailable")},
 			in: WakeInput{Agent: "agent_li", Signal: "route_now"}, wantErr: "visibility unavailable"},
 		{name: "signal name required", fake: &wakeFake{}, in: WakeInput{Agent: "agent_li"}, wantErr: "signal name is required"},
+		{name: "the customer waiting longest is signalled first",
+			fake: &wakeFake{pages: [][]string{{"consultation/new", "consultation/old"}, {"consultation/mid"}}, started: map[string]time.Time{
+				"consultation/old": time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
+				"consultation/mid": time.Date(2026, 12, 1, 9, 5, 0, 0, time.UTC),
+				"consultation/new": time.Date(2026, 12, 1, 9, 9, 0, 0, time.UTC),
+			}},
+			in:   WakeInput{Agent: "agent_li", Signal: "route_now"},
+			want: WakeResult{Listed: 3, Signaled: 3, Pages: 2}, wantCalls: []string{"consultation/old", "consultation/mid", "consultation/new"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

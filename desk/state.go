@@ -191,6 +191,15 @@ type RosterResult struct {
 	Version int `json:"version"`
 }
 
+// SlotFreed is the desk's "slot_freed" signal: a consultation no longer holds Agent (closed,
+// transferred, handed back to the AI, or the agent was replaced), so a queued customer may take
+// the slot.
+type SlotFreed struct {
+	Agent        string `json:"agent"`
+	Consultation string `json:"consultation"`
+	Reason       string `json:"reason"` // closed | reassigned | returned_to_ai
+}
+
 // RouteNow is the argument of a consultation's "route_now" signal, which the desk sends to every
 // consultation waiting for an agent when an agent comes online.
 type RouteNow struct {

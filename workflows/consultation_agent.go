@@ -111,6 +111,7 @@ func (s *consultation) command(ctx workflow.Context, from, text string) {
 
 // returnToAI gives the consultation back to the AI (/ai), telling the agent and the customer.
 func (s *consultation) returnToAI(ctx workflow.Context, from string) {
+	freed := s.st.Agent
 	s.unassign()
 	s.st.setPhase(PhaseAI)
 	s.st.ClarifyCount, s.st.Summary, s.st.Unavailable = 0, "", 0
@@ -121,4 +122,7 @@ func (s *consultation) returnToAI(ctx workflow.Context, from string) {
 	s.resetIdle(ctx)
 	s.agentNotice(ctx, from, "", "returned_to_ai")
 	s.notice(ctx, "back_to_ai")
+	if freed != "" {
+		s.freeSlot(ctx, freed, "returned_to_ai")
+	}
 }

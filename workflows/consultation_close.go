@@ -15,6 +15,9 @@ func (s *consultation) close(ctx workflow.Context, req CloseRequest) (Consultati
 	s.st.ClosedBy, s.st.CloseNote = req.By, req.Reason
 	s.st.AcceptDeadline, s.st.ReplyDeadline, s.st.ShiftWaitUntil, s.st.RetryRouteAt, s.st.IdleDeadline = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	s.syncSearchAttributes(ctx)
+	if s.st.Agent != "" {
+		s.freeSlot(ctx, s.st.Agent, "closed")
+	}
 	if prompted {
 		if err := s.awaitRating(ctx); err != nil {
 			return ConsultationResult{}, err

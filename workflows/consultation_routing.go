@@ -31,7 +31,7 @@ func (s *consultation) handoff(ctx workflow.Context, trigger, summary string) {
 // route asks the Router and applies its decision: assigned (or a supervisor), an invalid
 // transfer target, off hours (wait for the shift), or nobody available (retry later).
 func (s *consultation) route(ctx workflow.Context, trigger, target string) {
-	prevPhase, prevIdle := s.st.Phase, s.st.IdleDeadline
+	prevPhase, prevIdle, prevAgent := s.st.Phase, s.st.IdleDeadline, s.st.Agent
 	res := s.askRouter(ctx, target)
 	now := s.now(ctx)
 	s.st.RoutingCount++
@@ -51,6 +51,20 @@ func (s *consultation) route(ctx workflow.Context, trigger, target string) {
 		// Routing again and finding nobody again is not the customer's activity: the queue's
 		// inactivity deadline stays where the customer's last message (or the shift) put it.
 		s.st.IdleDeadline = prevIdle
+	}
+	if prevAgent != "" && s.st.Agent != prevAgent {
+		s.freeSlot(ctx, prevAgent, "reassigned") // escalated or transferred away
+	}
+}
+
+// freeSlot tells the desk that this consultation no longer holds agent, so the desk wakes the
+// queued consultations (the one waiting longest first) instead of leaving them to their back-off.
+// A desk that is not running is only logged: the queue routes at its next retry.
+func (s *consultation) freeSlot(ctx workflow.Context, agent, reason string) {
+	err := workflow.SignalExternalWorkflow(ctx, DeskWorkflowID, "", SignalSlotFreed,
+		desk.SlotFreed{Agent: agent, Consultation: s.workflowID, Reason: reason}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("telling the desk a slot is free failed; the queue routes at its next retry", "agent", agent, "error", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -38,6 +39,7 @@ type fakeActs struct {
 	// sendGate, when set, runs before each Send (outside the lock): a test can hold a send.
 	sendGate func(in activities.SendInput)
 	wakes    []activities.WakeInput
+	freed    []desk.SlotFreed // slot_freed signals sent to the desk
 	// wake, when set, answers WakeQueued (default: nothing woken).
 	wake func(ctx context.Context, in activities.WakeInput) (activities.WakeResult, error)
 }
@@ -184,7 +186,19 @@ func newHarness(t *testing.T, f *fakeActs) *harness {
 	env.RegisterActivity(f)
 	env.SetStartTime(testStart)
 	env.SetTestTimeout(30 * time.Second)
+	expectSlotFreed(env, f)
 	return &harness{t: t, env: env, f: f}
+}
+
+// expectSlotFreed records the consultation's slot_freed signals to the desk in f.freed.
+func expectSlotFreed(env *testsuite.TestWorkflowEnvironment, f *fakeActs) {
+	env.OnSignalExternalWorkflow(mock.Anything, DeskWorkflowID, "", SignalSlotFreed, mock.Anything).Return(
+		func(_, _, _, _ string, arg any) error {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.freed = append(f.freed, arg.(desk.SlotFreed))
+			return nil
+		})
 }
 
 // at schedules fn at workflow time d after the start.

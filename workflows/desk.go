@@ -18,6 +18,9 @@ const (
 	SignalLanguage = "language" // desk.LanguagePreference
 	UpdateRoster   = "roster"   // desk.RosterUpdate → desk.RosterResult; the validator rejects invalid rosters
 	QueryDesk      = "desk"     // desk.State
+	// SignalSlotFreed (desk.SlotFreed) from a consultation that released its agent: the desk
+	// wakes the queue after slotSettle.
+	SignalSlotFreed = "slot_freed"
 )
 
 // DeskInput starts the desk (State is set by continue-as-new).
@@ -42,11 +45,24 @@ type deskRun struct {
 	events     int // signals and updates handled in this run
 	presenceCh workflow.ReceiveChannel
 	languageCh workflow.ReceiveChannel
+	freedCh    workflow.ReceiveChannel
 	// Wake-ups run one at a time in their own coroutine (presence keeps flowing); agents who come
-	// online while one runs get one more wake-up after it, which covers them all.
+	// online, or slots freed, while one runs get one more wake-up after it, which covers them all.
 	wakeRunning bool
-	wakeNext    string
+	wakeNext    *wakeRequest
 }
+
+// wakeRequest is one reason to wake the queued consultations.
+type wakeRequest struct {
+	agent  string // the agent who came online or whose slot was freed ("" for a roster change)
+	reason string
+	// settle waits slotSettle first, so visibility (which Route counts loads from) already shows
+	// the consultation that freed the slot as closed or reassigned.
+	settle bool
+}
+
+// slotSettle is how long the desk waits after a freed slot before waking the queue.
+const slotSettle = 2 * time.Second
 
 // run registers the handlers, lets signals and updates change the state from their own
 // coroutines, and continues as new when Temporal suggests it.
@@ -56,8 +72,10 @@ func (d *deskRun) run(ctx workflow.Context) error {
 	}
 	d.presenceCh = workflow.GetSignalChannel(ctx, SignalPresence)
 	d.languageCh = workflow.GetSignalChannel(ctx, SignalLanguage)
+	d.freedCh = workflow.GetSignalChannel(ctx, SignalSlotFreed)
 	pumpSignals(ctx, d.presenceCh, func(ev desk.PresenceEvent) { d.onPresence(ctx, ev) })
 	pumpSignals(ctx, d.languageCh, func(p desk.LanguagePreference) { d.onLanguage(ctx, p) })
+	pumpSignals(ctx, d.freedCh, func(f desk.SlotFreed) { d.onSlotFreed(ctx, f) })
 	if err := workflow.Await(ctx, func() bool {
 		return (d.in.MaxEventsPerRun > 0 && d.events >= d.in.MaxEventsPerRun) || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 	}); err != nil {
@@ -92,6 +110,8 @@ func (d *deskRun) updateRoster(ctx workflow.Context, u desk.RosterUpdate) (desk.
 			workflow.GetLogger(ctx).Error("import roster accounts failed", "error", err)
 		}
 	}
+	// a new roster may raise capacity or add agents: queued customers may be served now
+	d.wake(ctx, wakeRequest{reason: "roster changed"})
 	return desk.RosterResult{Version: d.st.RosterVersion}, nil
 }
 
@@ -111,7 +131,7 @@ func validateRoster(u desk.RosterUpdate) error {
 func (d *deskRun) onPresence(ctx workflow.Context, ev desk.PresenceEvent) {
 	d.events++
 	if d.st.ApplyPresence(ev) {
-		d.wake(ctx, ev.UserID)
+		d.wake(ctx, wakeRequest{agent: ev.UserID, reason: ev.UserID + " online"})
 	}
 }
 
@@ -122,26 +142,38 @@ func (d *deskRun) onLanguage(ctx workflow.Context, p desk.LanguagePreference) {
 	d.st.ApplyLanguage(p, workflow.Now(ctx).UTC())
 }
 
-// wake runs WakeQueued for agent in its own coroutine, or queues one more wake-up after the
-// running one.
-func (d *deskRun) wake(ctx workflow.Context, agent string) {
+// onSlotFreed wakes the queue: a consultation released its agent.
+func (d *deskRun) onSlotFreed(ctx workflow.Context, f desk.SlotFreed) {
+	d.events++
+	d.wake(ctx, wakeRequest{agent: f.Agent, reason: f.Agent + " free (" + f.Reason + ")", settle: true})
+}
+
+// wake runs WakeQueued in its own coroutine, or queues one more wake-up after the running one
+// (a later request replaces an earlier queued one: one wake-up covers them all).
+func (d *deskRun) wake(ctx workflow.Context, req wakeRequest) {
 	if d.wakeRunning {
-		d.wakeNext = agent
+		if d.wakeNext == nil || !d.wakeNext.settle {
+			d.wakeNext = &req
+		}
 		return
 	}
 	d.wakeRunning = true
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { d.wakeRunning = false }()
 		actx := activityCtx(ctx, 2*time.Minute, 5*time.Minute, 3)
-		for agent != "" {
-			var res activities.WakeResult
-			err := workflow.ExecuteActivity(actx, router.WakeQueued, activities.WakeInput{Agent: agent, Signal: SignalRouteNow}).Get(ctx, &res)
-			if err != nil {
-				workflow.GetLogger(ctx).Error("waking queued consultations failed; they route at their next retry", "agent", agent, "error", err)
-			} else {
-				workflow.GetLogger(ctx).Info("woke queued consultations", "agent", agent, "signaled", res.Signaled, "listed", res.Listed)
+		for next := &req; next != nil; next, d.wakeNext = d.wakeNext, nil {
+			if next.settle {
+				if err := workflow.Sleep(ctx, slotSettle); err != nil {
+					return
+				}
 			}
-			agent, d.wakeNext = d.wakeNext, ""
+			var res activities.WakeResult
+			in := activities.WakeInput{Agent: next.agent, Reason: next.reason, Signal: SignalRouteNow}
+			if err := workflow.ExecuteActivity(actx, router.WakeQueued, in).Get(ctx, &res); err != nil {
+				workflow.GetLogger(ctx).Error("waking queued consultations failed; they route at their next retry", "reason", next.reason, "error", err)
+			} else {
+				workflow.GetLogger(ctx).Info("woke queued consultations", "reason", next.reason, "signaled", res.Signaled, "listed", res.Listed)
+			}
 		}
 	})
 }
@@ -151,5 +183,6 @@ func (d *deskRun) wake(ctx workflow.Context, agent string) {
 func (d *deskRun) quiesce(ctx workflow.Context) error {
 	receiveAsync(d.presenceCh, func(ev desk.PresenceEvent) { d.onPresence(ctx, ev) })
 	receiveAsync(d.languageCh, func(p desk.LanguagePreference) { d.onLanguage(ctx, p) })
+	receiveAsync(d.freedCh, func(f desk.SlotFreed) { d.onSlotFreed(ctx, f) })
 	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && !d.wakeRunning })
 }

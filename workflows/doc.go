@@ -1,6 +1,7 @@
 // Package workflows holds timdesk's deterministic Temporal code: one ConsultationWorkflow per
 // customer ("consultation/<customer>") and the DeskWorkflow entity ("timdesk/desk": presence,
-// language preferences, roster override; wakes queued consultations when an agent comes online).
+// language preferences, roster override; wakes queued consultations when an agent comes online,
+// a consultation frees a slot — signal slot_freed — or a roster is saved).
 // Side effects live in activities/, the domain in desk/; this package only decides. Read
 // consultation.go (types, run, step) first, then one file per phase.
 //

@@ -105,6 +105,7 @@ func TestConsultationMetrics(t *testing.T) {
 	env.RegisterActivity(f)
 	env.SetStartTime(testStart)
 	env.SetTestTimeout(30 * time.Second)
+	expectSlotFreed(env, f)
 	h := &harness{t: t, env: env, f: f}
 	h.customer(time.Second, "k1", "运费多少钱？")
 	h.customer(10*time.Second, "k2", "human")                                      // hand-off at 10 s → agent_emma
