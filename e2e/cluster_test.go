@@ -300,6 +300,7 @@ func startCluster(t *testing.T, opts stackOptions) *stack {
 			t.Fatal(err)
 		}
 	}
+	s.waitAccountsImported(t)
 	t.Logf("cluster: replicas and proxy serving after %s", time.Since(began).Round(100*time.Millisecond))
 	return s
 }

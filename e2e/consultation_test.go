@@ -233,8 +233,24 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		if err := waitHTTP(wctx, s.simURL+"/", s.procs...); err != nil {
 			t.Fatal(err)
 		}
+		s.waitAccountsImported(t)
 	}
 	return s
+}
+
+// waitAccountsImported waits until the worker has imported the service account and the roster
+// into the emulator (it does so at start, in the background): before that a customer's send is
+// refused with 20003 "To_Account support is not imported", as Tencent would.
+func (s *stack) waitAccountsImported(t *testing.T) {
+	t.Helper()
+	eventually(t, time.Minute, "the worker's account import", func() error {
+		for _, p := range s.procs {
+			if strings.HasPrefix(p.name, "worker") && strings.Contains(p.Output(), "accounts imported") {
+				return nil
+			}
+		}
+		return errNotYet
+	})
 }
 
 // programEnv is the environment of the emulator, the API and the worker (the API's TIMDESK_LISTEN
