@@ -392,3 +392,27 @@ func logger(ctx context.Context) activityLogger {
 	}
 	return nopLogger{}
 }
+
+// QueuePositionInput asks where a queued consultation stands: Since is its start time (the
+// order WakeQueued serves the queue in).
+type QueuePositionInput struct {
+	Since time.Time `json:"since"`
+}
+
+// QueuePositionResult is the consultation's place in the queue (1 = next), 0 when unknown.
+type QueuePositionResult struct {
+	Position int `json:"position"`
+}
+
+// QueuePosition counts the running consultations waiting for an agent that started before
+// in.Since (visibility), so the customer can be told their place in the queue.
+func (r *Router) QueuePosition(ctx context.Context, in QueuePositionInput) (QueuePositionResult, error) {
+	if r.Temporal == nil || in.Since.IsZero() {
+		return QueuePositionResult{}, nil
+	}
+	resp, err := r.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: desk.QueuedBeforeQuery(in.Since)})
+	if err != nil {
+		return QueuePositionResult{}, fmt.Errorf("count queue ahead: %w", err)
+	}
+	return QueuePositionResult{Position: int(resp.GetCount()) + 1}, nil
+}

@@ -22,6 +22,7 @@ type deskFake struct {
 	load     map[string]int
 	queries  []string
 	countErr error
+	ahead    int // queued consultations started earlier (QueuePosition)
 }
 
 type jsonValue struct{ v any }
@@ -52,6 +53,9 @@ func (d *deskFake) CountWorkflow(_ context.Context, req *workflowservice.CountWo
 		return nil, d.countErr
 	}
 	d.queries = append(d.queries, req.GetQuery())
+	if strings.Contains(req.GetQuery(), `TimdeskStatus = "queued"`) {
+		return &workflowservice.CountWorkflowExecutionsResponse{Count: int64(d.ahead)}, nil
+	}
 	m := agentInQuery.FindStringSubmatch(req.GetQuery())
 	if m == nil || !strings.Contains(req.GetQuery(), `TimdeskStatus = "human"`) {
 		return nil, errors.New("unexpected count query " + req.GetQuery())
@@ -189,4 +193,33 @@ func mustRoster(t *testing.T, doc string) *desk.Roster {
 		t.Fatalf("ParseRoster: %v", err)
 	}
 	return r
+}
+
+// TestQueuePosition: the customer's place is one more than the running queued consultations that
+// started before theirs.
+func TestQueuePosition(t *testing.T) {
+	f := &deskFake{ahead: 4}
+	r := &Router{Temporal: f}
+	env := activityEnv()
+	register(env, r)
+	since := time.Date(2026, 12, 5, 9, 30, 0, 0, time.UTC)
+	v, err := env.ExecuteActivity(r.QueuePosition, QueuePositionInput{Since: since})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res QueuePositionResult
+	if err := v.Get(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Position != 5 {
+		t.Errorf("position = %d, want 5", res.Position)
+	}
+	want := `TimdeskStatus = "queued" AND ExecutionStatus = "Running" AND StartTime < "2026-12-05T09:30:00Z"`
+	if len(f.queries) != 1 || f.queries[0] != want {
+		t.Errorf("count queries = %q, want %q", f.queries, want)
+	}
+	f.countErr = errors.New("visibility down")
+	if _, err := env.ExecuteActivity(r.QueuePosition, QueuePositionInput{Since: since}); err == nil {
+		t.Error("a visibility failure is not returned")
+	}
 }

@@ -3,6 +3,7 @@ package desk
 import (
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // Search attribute names (Keyword) the consultation workflow keeps up to date; the Router and the
@@ -37,4 +38,10 @@ func AgentLoadQuery(agentID string) string {
 // QueuedQuery is the visibility query of the running consultations waiting for an agent.
 func QueuedQuery() string {
 	return fmt.Sprintf("%s = %s AND ExecutionStatus = %s", StatusAttribute, strconv.Quote(StatusQueued), strconv.Quote("Running"))
+}
+
+// QueuedBeforeQuery lists the consultations waiting for an agent that started before since: the
+// customers ahead in the queue.
+func QueuedBeforeQuery(since time.Time) string {
+	return QueuedQuery() + " AND StartTime < " + strconv.Quote(since.UTC().Format(time.RFC3339Nano))
 }

@@ -191,6 +191,8 @@ type ConsultationState struct {
 	LastRouting  *RoutingDecision `json:"lastRouting,omitempty"`
 	RoutingCount int              `json:"routingCount"`
 	Unavailable  int              `json:"unavailable,omitempty"` // routing attempts in a row that found nobody
+	// QueuePosition is the place in the queue the customer was last told (1 = next; 0 = never).
+	QueuePosition int `json:"queuePosition,omitempty"`
 
 	Notified map[string]bool `json:"notified,omitempty"` // one-off notices already sent
 	// OffHoursNotice is the key of the last off-hours notice (one field instead of a Notified key

@@ -107,7 +107,8 @@ func (s *consultation) waitForShift(ctx workflow.Context, res activities.RouteRe
 }
 
 // waitForAgent queues the consultation to route again after RetryRouteAfter, doubling up to
-// maxRetryRouteAfter; the customer hears "busy" once.
+// maxRetryRouteAfter; the customer hears "busy" once, and their place in the queue when they
+// enter it and when it changes materially (tellQueuePosition).
 func (s *consultation) waitForAgent(ctx workflow.Context, res activities.RouteResult, now time.Time) {
 	s.unassign()
 	s.st.setPhase(PhaseWaitingAgent)
@@ -119,9 +120,31 @@ func (s *consultation) waitForAgent(ctx workflow.Context, res activities.RouteRe
 	s.st.Unavailable++
 	s.st.RetryRouteAt = now.Add(min(wait, max(maxRetryRouteAfter, s.st.Policy.RetryRouteAfter)))
 	s.syncSearchAttributes(ctx)
-	if !s.st.Notified["busy"] {
+	entered := !s.st.Notified["busy"]
+	if entered {
 		s.st.Notified["busy"] = true
 		s.notice(ctx, "busy")
+	}
+	s.tellQueuePosition(ctx, entered)
+}
+
+// tellQueuePosition tells the customer their place in the queue when they enter it, and again
+// when it changed materially since they were last told: halved, or next in line. Nothing when
+// visibility cannot tell.
+func (s *consultation) tellQueuePosition(ctx workflow.Context, entered bool) {
+	var res activities.QueuePositionResult
+	in := activities.QueuePositionInput{Since: workflow.GetInfo(ctx).WorkflowStartTime}
+	if err := workflow.ExecuteActivity(activityCtx(ctx, 10*time.Second, time.Minute, 3), router.QueuePosition, in).Get(ctx, &res); err != nil {
+		workflow.GetLogger(ctx).Warn("queue position unknown", "error", err)
+		return
+	}
+	pos, told := res.Position, s.st.QueuePosition
+	if pos <= 0 {
+		return
+	}
+	if entered || told == 0 || (pos < told && (pos*2 <= told || pos == 1)) {
+		s.st.QueuePosition = pos
+		s.notice(ctx, "queue_position", pos)
 	}
 }
 
@@ -184,7 +207,7 @@ func (s *consultation) unassign() {
 func (s *consultation) assign(ctx workflow.Context, res activities.RouteResult, trigger string) {
 	now := s.now(ctx)
 	s.unassign()
-	s.st.Unavailable = 0
+	s.st.Unavailable, s.st.QueuePosition = 0, 0
 	s.st.Agent, s.st.AgentName, s.st.AgentLanguage = res.Agent, res.AgentName, res.AgentLanguage
 	s.st.setPhase(PhaseAwaitingAccept)
 	accept := res.AcceptTimeout

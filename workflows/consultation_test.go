@@ -40,6 +40,9 @@ type fakeActs struct {
 	sendGate func(in activities.SendInput)
 	wakes    []activities.WakeInput
 	freed    []desk.SlotFreed // slot_freed signals sent to the desk
+	// positions, when set, answers QueuePosition in turn (the last one repeats); default 0.
+	positions []int
+	asked     int
 	// wake, when set, answers WakeQueued (default: nothing woken).
 	wake func(ctx context.Context, in activities.WakeInput) (activities.WakeResult, error)
 }
@@ -131,6 +134,17 @@ func (f *fakeActs) Route(_ context.Context, in activities.RouteInput) (activitie
 	n := len(f.routes)
 	f.mu.Unlock()
 	return f.route(in, n), nil
+}
+
+func (f *fakeActs) QueuePosition(_ context.Context, in activities.QueuePositionInput) (activities.QueuePositionResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.positions) == 0 || in.Since.IsZero() {
+		return activities.QueuePositionResult{}, nil
+	}
+	p := f.positions[min(f.asked, len(f.positions)-1)]
+	f.asked++
+	return activities.QueuePositionResult{Position: p}, nil
 }
 
 func (f *fakeActs) WakeQueued(ctx context.Context, in activities.WakeInput) (activities.WakeResult, error) {

@@ -17,6 +17,10 @@ var notices = map[string]map[string]string{
 		"en": "All our agents are busy at the moment. Please stay here; you are in the queue.",
 		"zh": "所有客服正忙，请稍候，您已在排队中。",
 	},
+	"queue_position": {
+		"en": "You are number %d in the queue.",
+		"zh": "您当前排在第 %d 位。",
+	},
 	"back_to_ai": {
 		"en": "You are chatting with our assistant again. Ask for a human at any time.",
 		"zh": "您现在再次与智能助手对话，随时可以输入“人工”转接客服。",

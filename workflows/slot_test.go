@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +96,35 @@ func TestDeskWakesTheQueueWhenASlotFrees(t *testing.T) {
 	}
 	if w := f.wakes[1]; w.Reason != "roster changed" {
 		t.Errorf("roster wake-up = %+v", w)
+	}
+}
+
+// TestQueuePositionNotices: entering the queue the customer hears their place; later only when
+// it changed materially (halved, or next in line), not at every retry.
+func TestQueuePositionNotices(t *testing.T) {
+	f := newFake()
+	f.route = func(activities.RouteInput, int) activities.RouteResult {
+		return activities.RouteResult{Decision: activities.DecisionUnavailable, Reason: "nobody free"}
+	}
+	f.positions = []int{6, 5, 3, 3, 1}
+	h := newHarness(t, f)
+	var st ConsultationState
+	h.customer(time.Second, "k1", "human") // queued: 6; retries at +2m (5), +4m (3), +8m (3), +16m (1)
+	h.snapshot(40*time.Minute, &st)
+	h.at(41*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
+	h.run(ConsultationInput{})
+
+	var told []string
+	for _, text := range h.f.sentTo("cust1") {
+		if strings.Contains(text, "in the queue.") && strings.Contains(text, "number") {
+			told = append(told, text)
+		}
+	}
+	want := []string{"You are number 6 in the queue.", "You are number 3 in the queue.", "You are number 1 in the queue."}
+	if fmt.Sprint(told) != fmt.Sprint(want) {
+		t.Errorf("queue notices = %q, want %q", told, want)
+	}
+	if st.QueuePosition != 1 {
+		t.Errorf("state queue position = %d, want 1", st.QueuePosition)
 	}
 }
