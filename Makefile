@@ -150,6 +150,10 @@ bench: ## benchmarks (speed and memory goals live here, not in unit tests)
 bench-e2e: tools ## whole-stack load test (closed loop, open loop, fake LLM) on a dev server; prints one table
 	TIMDESK_BENCH_E2E=1 go test -count=1 -run '^TestBenchE2E$$' -timeout 30m -v ./e2e
 
+.PHONY: bench-e2e-cluster
+bench-e2e-cluster: tools temporal-server ## make bench-e2e on the production topology (Temporal on PostgreSQL, 2 API + 2 worker replicas behind the proxy)
+	TIMDESK_E2E_CLUSTER=1 TIMDESK_BENCH_E2E=1 go test -count=1 -run '^TestBenchE2E$$' -timeout 30m -v ./e2e
+
 .PHONY: chaos
 chaos: tools ## load while the worker, API and dev server are SIGKILLed and restarted; fails on any duplicate or loss
 	TIMDESK_CHAOS=full go test -count=1 -run '^TestChaos$$' -timeout 30m -v ./e2e

@@ -124,8 +124,8 @@ func TestClusterFaults(t *testing.T) {
 	s.killTemporal(t)
 	time.Sleep(2 * time.Second) // customers' sends fail meanwhile; they resend
 	s.startTemporal(t)
-	s.respawn(t, "worker")
-	s.respawn(t, "api")
+	s.startProgram(t, "worker")
+	s.startProgram(t, "api")
 	phase("Temporal, worker and api restarted")
 	wg.Wait()
 	phase("all customers done")

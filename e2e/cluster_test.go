@@ -262,22 +262,22 @@ func startCluster(t *testing.T, opts stackOptions) *stack {
 	s.moreMetricsURLs = []string{fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics2)}
 	// Each worker serves its metrics on its own port; s.env (what restart uses) is the first one's.
 	env := append(s.programEnv(t, root, dir, opts, simPort, s.apiURL+"/tim/callback"), fmt.Sprintf("TIMDESK_WORKER_METRICS_LISTEN=127.0.0.1:%d", metrics1))
-	s.bins, s.env = bins, env
+	s.env = env
 	// The first replica of each program keeps the dev-server name, so the suite's restart("worker")
 	// restarts one of two workers.
-	for _, p := range []struct {
-		name, bin string
-		env       []string
-	}{
-		{"timsim", "timsim", env},
-		{"worker", "worker", env},
-		{"worker-2", "worker", append(env[:len(env):len(env)], fmt.Sprintf("TIMDESK_WORKER_METRICS_LISTEN=127.0.0.1:%d", metrics2))},
-		{"api", "api", append(env[:len(env):len(env)], fmt.Sprintf("TIMDESK_LISTEN=127.0.0.1:%d", api1))},
-		{"api-2", "api", append(env[:len(env):len(env)], fmt.Sprintf("TIMDESK_LISTEN=127.0.0.1:%d", api2))},
-		{"proxy", "proxy", append(env[:len(env):len(env)], fmt.Sprintf("PROXY_LISTEN=127.0.0.1:%d", proxyPort),
-			fmt.Sprintf("PROXY_BACKENDS=http://127.0.0.1:%d,http://127.0.0.1:%d", api1, api2))},
-	} {
-		proc, err := startProcess(p.name, bins[p.bin], p.env)
+	s.procEnv = map[string][]string{
+		"worker-2": {fmt.Sprintf("TIMDESK_WORKER_METRICS_LISTEN=127.0.0.1:%d", metrics2)},
+		"api":      {fmt.Sprintf("TIMDESK_LISTEN=127.0.0.1:%d", api1)},
+		"api-2":    {fmt.Sprintf("TIMDESK_LISTEN=127.0.0.1:%d", api2)},
+		"proxy": {fmt.Sprintf("PROXY_LISTEN=127.0.0.1:%d", proxyPort),
+			fmt.Sprintf("PROXY_BACKENDS=http://127.0.0.1:%d,http://127.0.0.1:%d", api1, api2)},
+	}
+	s.bins = map[string]string{"worker-2": bins["worker"], "api-2": bins["api"]}
+	for name, bin := range bins {
+		s.bins[name] = bin
+	}
+	for _, name := range []string{"timsim", "worker", "worker-2", "api", "api-2", "proxy"} {
+		proc, err := startProcess(name, s.bins[name], append(env[:len(env):len(env)], s.procEnv[name]...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -358,32 +358,6 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
-}
-
-// respawn starts a killed program again with its own binary, arguments and environment (an API
-// replica keeps its address; startProgram would give it the stack's shared environment).
-func (s *stack) respawn(t *testing.T, name string) {
-	t.Helper()
-	for i, p := range s.procs {
-		if p.name != name {
-			continue
-		}
-		np := &process{name: name, done: make(chan struct{})}
-		np.cmd = exec.Command(p.cmd.Path, p.cmd.Args[1:]...)
-		np.cmd.Env = p.cmd.Env
-		np.cmd.Stdout, np.cmd.Stderr = np, np
-		if err := np.cmd.Start(); err != nil {
-			t.Fatalf("respawn %s: %v", name, err)
-		}
-		go func() {
-			np.err = np.cmd.Wait()
-			close(np.done)
-		}()
-		s.procs[i] = np
-		t.Cleanup(np.Stop)
-		return
-	}
-	t.Fatalf("no process %s", name)
 }
 
 // replicaURL is the base URL of one API replica (api or api-2), bypassing the proxy.

@@ -32,15 +32,18 @@ type stack struct {
 	metricsURL   string // the worker's /metrics
 	// moreMetricsURLs are the other worker replicas' /metrics (cluster mode).
 	moreMetricsURLs []string
-	adminKey        string
-	llm             *fakeLLM
-	procs           []*process
-	bins            map[string]string
-	env             []string
-	temporalPort    int
-	temporalDB      string
-	temporal        *process
-	cluster         *clusterInfo // nil on the dev server
+	// procEnv is what a program's environment adds to env (cluster mode: each replica's own
+	// addresses), kept when it is restarted.
+	procEnv      map[string][]string
+	adminKey     string
+	llm          *fakeLLM
+	procs        []*process
+	bins         map[string]string
+	env          []string
+	temporalPort int
+	temporalDB   string
+	temporal     *process
+	cluster      *clusterInfo // nil on the dev server
 }
 
 // startTemporal starts the file-backed dev server (or, in cluster mode, the Temporal server on
@@ -94,7 +97,7 @@ func (s *stack) restart(t *testing.T, name string, down func()) {
 		if down != nil {
 			down()
 		}
-		np, err := startProcess(name, s.bins[name], s.env)
+		np, err := startProcess(name, s.bins[name], append(s.env[:len(s.env):len(s.env)], s.procEnv[name]...))
 		if err != nil {
 			t.Fatal(err)
 		}

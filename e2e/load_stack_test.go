@@ -108,7 +108,7 @@ func (s *stack) startProgram(t *testing.T, name string) {
 		if !p.Exited() {
 			t.Fatalf("%s is still running", name)
 		}
-		np, err := startProcess(name, s.bins[name], s.env)
+		np, err := startProcess(name, s.bins[name], append(s.env[:len(s.env):len(s.env)], s.procEnv[name]...))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,16 @@ func TestAgentLoginWakesQueued(t *testing.T) {
 		}
 		if st.Status != "queued" {
 			return errNotYet
+		}
+		return nil
+	})
+	// A login wakes the consultations visibility lists as queued. Visibility trails the workflow by
+	// a moment (on PostgreSQL under load, long enough to miss a login that follows at once), so
+	// the login comes once visibility has frank: a consultation queued within that moment before
+	// a login waits for its routing retry instead.
+	eventually(t, 30*time.Second, "frank queued in visibility", func() error {
+		if out := s.listWorkflows(t, `TimdeskStatus="queued"`); !strings.Contains(out, "frank") {
+			return fmt.Errorf("%w: %s", errNotYet, out)
 		}
 		return nil
 	})
