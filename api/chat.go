@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -34,7 +35,7 @@ type chatConfig struct {
 // registerChatRoutes serves the customer chat page (chat/dist, embedded) at /chat/ and its
 // configuration at /chat/config.json.
 func (s *server) registerChatRoutes(app *fiber.App) error {
-	assets, err := loadChatAssets(chatpage.Files())
+	assets, err := embeddedChatAssets()
 	if err != nil {
 		return fmt.Errorf("chat page: %w", err)
 	}
@@ -87,7 +88,13 @@ type chatAsset struct {
 	etag      string
 }
 
-// loadChatAssets reads every file of the page once, at start.
+// embeddedChatAssets is the embedded page, read and compressed once per process (the files are
+// compiled in, so every app the process builds — one in production, many in tests — shares them).
+var embeddedChatAssets = sync.OnceValues(func() (map[string]chatAsset, error) {
+	return loadChatAssets(chatpage.Files())
+})
+
+// loadChatAssets reads every file of the page.
 func loadChatAssets(files fs.FS) (map[string]chatAsset, error) {
 	out := map[string]chatAsset{}
 	err := fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
