@@ -235,11 +235,7 @@ func TestClusterReplicaState(t *testing.T) {
 		if _, err := translated("api", a, 0); err != nil {
 			t.Fatalf("quinn → pia through api, which saw pia's message: %v", err)
 		}
-		// ... and the other one as soon as it reads the shared state (its desk view is cached 5 s).
-		if !languagesShared {
-			t.Skip("known gap (issue 12): a language detected on one API replica lives in that replica's memory " +
-				"(api/desk.go userLanguages), so api-2 delivers quinn's message to pia untranslated")
-		}
+		// ... and the other one as soon as it reads the desk's record (its desk view is cached 5 s).
 		n := 0
 		eventually(t, 20*time.Second, "quinn → pia through api-2 translated", func() error {
 			n++
@@ -248,11 +244,6 @@ func TestClusterReplicaState(t *testing.T) {
 		})
 	})
 }
-
-// languagesShared says whether users' detected languages live where every API replica reads them.
-// Issue 12 moves them into the desk entity; until it lands, the replica check above is skipped
-// rather than red. Set it to true with that change.
-const languagesShared = false
 
 // c2cCallback is the body of a C2C callback for a text message, as Tencent sends it.
 func c2cCallback(from, to, text, msgKey string) map[string]any {
