@@ -1,0 +1,146 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/sashabaranov/go-openai"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/timdesk/timdesk/desk"
+)
+
+// ReplyInput is one customer message while the AI owns the consultation: Text is the message,
+// Language the customer's language so far ("" unknown), DeskLanguage the language the transcript
+// is translated into for agents ("" no translation), Transcript the conversation before it.
+type ReplyInput struct {
+	Text         string `json:"text"`
+	Language     string `json:"language,omitempty"`
+	DeskLanguage string `json:"deskLanguage,omitempty"`
+	Transcript   []Turn `json:"transcript,omitempty"`
+}
+
+// ReplyResult is everything the AI's turn needs from one model call: the message's language,
+// its translation into the desk language (TranslationStatus as in TranslateResult) and the
+// answerer's decision.
+type ReplyResult struct {
+	AnswerResult
+	Language          string `json:"language,omitempty"`
+	Translated        string `json:"translated,omitempty"`
+	TranslationStatus string `json:"translationStatus"`
+}
+
+// Reply answers a customer message with one chat completion (response_format json_object) that
+// returns the message's language, its translation into the desk language and the decision
+// {"action","answer","confidence","reason","summary"}, grounded in the FAQ and the transcript:
+// one model call per customer message instead of one each for language, translation and answer.
+// A language the script tells (DetectLanguage) wins over the model's guess. Without an LLM: the
+// script's language, translation off, and the offline FAQ answerer.
+func (l *LLM) Reply(ctx context.Context, in ReplyInput) (ReplyResult, error) {
+	if strings.TrimSpace(in.Text) == "" {
+		return ReplyResult{}, temporal.NewNonRetryableApplicationError("reply: empty text", ErrTypeBadInput, nil)
+	}
+	script := desk.DetectLanguage(in.Text)
+	deskLang := desk.NormalizeLanguage(in.DeskLanguage)
+	if !l.Enabled() {
+		return ReplyResult{AnswerResult: l.answerOffline(AnswerInput{Text: in.Text}), Language: script, TranslationStatus: TranslationOff}, nil
+	}
+	lang := "the language of the customer's latest message"
+	if script != "" {
+		lang = desk.LanguageName(script)
+	}
+	var faq strings.Builder
+	for i, e := range l.faq {
+		fmt.Fprintf(&faq, "%d. Q: %s\n   A: %s\n", i+1, strings.Join(e.Q, " / "), e.A)
+	}
+	translation := `"translation":""`
+	translateRule := "Leave translation empty."
+	if deskLang != "" {
+		translation = `"translation":"the customer's latest message translated into ` + desk.LanguageName(deskLang) + `"`
+		translateRule = "Translate the customer's latest message into " + desk.LanguageName(deskLang) +
+			" for the human agents (leave it empty when it is already in " + desk.LanguageName(deskLang) + ")."
+	}
+	system := "You are the first-line customer-service assistant. Answer only from the FAQ below and the conversation; " +
+		"never invent policies, prices or order details. Reply with a JSON object only: " +
+		`{"language":"ISO 639-1 code of the customer's latest message",` + translation +
+		`,"action":"answer|clarify|handoff","answer":"text for the customer","confidence":0.0-1.0,"reason":"short reason","summary":"one-paragraph summary for a human agent"}. ` +
+		"Use answer when the FAQ covers the question, clarify when one short question would let you answer, handoff when the customer wants a human, " +
+		"is upset, or the FAQ does not cover it. Write answer in " + lang + ". Write summary in English. " + translateRule +
+		"\n\nFAQ:\n" + faq.String()
+	msgs := []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleSystem, Content: system}}
+	for _, t := range in.Transcript {
+		role := openai.ChatMessageRoleUser
+		if t.Role != "customer" {
+			role = openai.ChatMessageRoleAssistant
+		}
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: role, Content: t.Text})
+	}
+	if n := len(in.Transcript); n == 0 || in.Transcript[n-1].Role != "customer" || in.Transcript[n-1].Text != in.Text {
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: in.Text})
+	}
+	resp, err := l.client.CreateChatCompletion(ctx, openai.ChatCompletionRequest{
+		Model:          l.model,
+		Temperature:    0.2,
+		Messages:       msgs,
+		ResponseFormat: &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject},
+	})
+	if err != nil {
+		return ReplyResult{}, classifyLLM("reply", err)
+	}
+	if len(resp.Choices) == 0 {
+		return ReplyResult{}, fmt.Errorf("reply: empty reply")
+	}
+	var raw struct {
+		AnswerResult
+		Language    string `json:"language"`
+		Translation string `json:"translation"`
+	}
+	content := strings.TrimSpace(resp.Choices[0].Message.Content)
+	content = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(content, "```json"), "```"), "```")
+	if err := json.Unmarshal([]byte(content), &raw); err != nil {
+		activity.GetLogger(ctx).Warn("reply is not json", "error", err)
+		return ReplyResult{}, temporal.NewApplicationError("reply: model reply is not the JSON asked for", ErrTypeLLMBadReply)
+	}
+	out := ReplyResult{AnswerResult: raw.AnswerResult, Language: script}
+	if out.Language == "" {
+		out.Language = languageCode(raw.Language)
+	}
+	out.Source = "llm"
+	out.Action = strings.ToLower(strings.TrimSpace(out.Action))
+	switch out.Action {
+	case ActionAnswer, ActionClarify:
+		if strings.TrimSpace(out.Answer) == "" {
+			out.Action, out.Reason = ActionHandoff, "empty_answer"
+		}
+	case ActionHandoff:
+	default:
+		out.Action, out.Reason = ActionHandoff, "unknown_action"
+	}
+	out.Confidence = min(max(out.Confidence, 0), 1)
+	translated := strings.TrimSpace(raw.Translation)
+	switch {
+	case deskLang == "":
+		out.TranslationStatus = TranslationOff
+	case out.Language == deskLang:
+		out.TranslationStatus = TranslationSame
+	case translated != "" && translated != strings.TrimSpace(in.Text):
+		out.Translated, out.TranslationStatus = translated, TranslationTranslated
+	case out.Language == "":
+		out.TranslationStatus = TranslationSame // unknown language the model left as it is
+	default:
+		out.TranslationStatus = TranslationFailed
+	}
+	return out, nil
+}
+
+// languageCode is a model's ISO 639-1 answer normalised, or "" when it is not one.
+func languageCode(s string) string {
+	code := desk.NormalizeLanguage(strings.Trim(s, " \t\n\"'."))
+	if len(code) < 2 || len(code) > 3 || strings.ContainsFunc(code, func(r rune) bool { return r < 'a' || r > 'z' }) || code == "und" {
+		return ""
+	}
+	return code
+}
