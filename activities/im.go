@@ -55,6 +55,11 @@ type SendInput struct {
 	CloudCustomData string `json:"cloudCustomData,omitempty"`
 	// Body, when set, is sent as is instead of Text (forwarding non-text messages).
 	Body tim.MsgBody `json:"body,omitempty"`
+	// Since is the earliest time an earlier attempt of this send may have run: the time of the
+	// event that caused it (the customer's message, a deadline). A local activity's scheduled
+	// time starts afresh when a crashed worker's workflow task runs again, so Send takes the
+	// earlier of the two to decide whether Tencent's dedupe window still covers a resend.
+	Since time.Time `json:"since,omitzero"`
 }
 
 // SendResult is Tencent's answer. Recovered is true when a retry found the message already
@@ -97,8 +102,15 @@ func (m *IM) Send(ctx context.Context, in SendInput) (SendResult, error) {
 		req.SyncOtherMachine = NoSyncToSender
 	}
 	info := activity.GetInfo(ctx)
-	if info.Attempt > 1 && info.StartedTime.Sub(info.ScheduledTime) > SendDedupeSafeAge {
-		found, ok, err := m.findSent(ctx, req, info.ScheduledTime, info.StartedTime)
+	first, started := info.ScheduledTime, info.StartedTime
+	if started.IsZero() {
+		started = time.Now()
+	}
+	if !in.Since.IsZero() && in.Since.Before(first) {
+		first = in.Since
+	}
+	if (info.Attempt > 1 || !in.Since.IsZero()) && started.Sub(first) > SendDedupeSafeAge {
+		found, ok, err := m.findSent(ctx, req, first, started)
 		if err != nil {
 			return SendResult{}, err
 		}

@@ -108,11 +108,16 @@ func TestSendRetryAfterDedupeWindow(t *testing.T) {
 		delay       time.Duration // from the first scheduling to the retry's start
 		wantLookups int
 		wantSends   int // sendmsg requests of the retry
+		// local: the retry is a local activity run again by another worker after a crash: attempt 1,
+		// scheduled just now, and only in.Since (set to the first attempt's time) tells its age.
+		local bool
 	}{
-		{"reply: answer lost, retry 10 min later", SendInput{Key: "consultation/u1/r/3", To: "u1", Text: "hello"}, true, 10 * time.Minute, 1, 0},
-		{"relay: answer lost, retry 25 min later", SendInput{Key: "consultation/u1/r/4", From: "u1", To: "agent_emma", Text: "hi", Relay: true}, true, 25 * time.Minute, 1, 0},
-		{"nothing sent before: retry sends", SendInput{Key: "consultation/u1/r/5", To: "u1", Text: "again"}, false, 10 * time.Minute, 1, 1},
-		{"retry inside the window relies on dedupe", SendInput{Key: "consultation/u1/r/6", To: "u1", Text: "soon"}, true, 30 * time.Second, 0, 1},
+		{"reply: answer lost, retry 10 min later", SendInput{Key: "consultation/u1/r/3", To: "u1", Text: "hello"}, true, 10 * time.Minute, 1, 0, false},
+		{"relay: answer lost, retry 25 min later", SendInput{Key: "consultation/u1/r/4", From: "u1", To: "agent_emma", Text: "hi", Relay: true}, true, 25 * time.Minute, 1, 0, false},
+		{"nothing sent before: retry sends", SendInput{Key: "consultation/u1/r/5", To: "u1", Text: "again"}, false, 10 * time.Minute, 1, 1, false},
+		{"retry inside the window relies on dedupe", SendInput{Key: "consultation/u1/r/6", To: "u1", Text: "soon"}, true, 30 * time.Second, 0, 1, false},
+		{"local activity re-run 10 min later: Since says look first", SendInput{Key: "consultation/u1/r/7", To: "u1", Text: "local"}, true, 10 * time.Minute, 1, 0, true},
+		{"local activity inside the window: no lookup", SendInput{Key: "consultation/u1/r/8", To: "u1", Text: "quick"}, false, 5 * time.Second, 0, 1, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -137,10 +142,13 @@ func TestSendRetryAfterDedupeWindow(t *testing.T) {
 			delivered := len(sim.Messages(c.in.To))
 			clock.Advance(c.delay)
 
+			info := &attemptInfo{attempt: 2, scheduled: first, started: clock.Now()}
+			if c.local {
+				info = &attemptInfo{attempt: 1, scheduled: clock.Now(), started: clock.Now()}
+				c.in.Since = first
+			}
 			env := activityEnv()
-			env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{
-				&attemptInfo{attempt: 2, scheduled: first, started: clock.Now()},
-			}})
+			env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{info}})
 			register(env, im)
 			sendsBefore := rec.count("sendmsg")
 			v, err := env.ExecuteActivity(im.Send, c.in)

@@ -17,7 +17,11 @@ import (
 // Language the customer's language so far ("" unknown), DeskLanguage the language the transcript
 // is translated into for agents ("" no translation), Transcript the conversation before it.
 type ReplyInput struct {
-	Text         string `json:"text"`
+	Text string `json:"text"`
+	// UserID, when set, is the customer: the desk's record of their language (LLM.UserLanguage) —
+	// a preference set through the admin API wins, what they last wrote decides when the script
+	// cannot — as for DetectLanguage.
+	UserID       string `json:"userID,omitempty"`
 	Language     string `json:"language,omitempty"`
 	DeskLanguage string `json:"deskLanguage,omitempty"`
 	Transcript   []Turn `json:"transcript,omitempty"`
@@ -37,13 +41,22 @@ type ReplyResult struct {
 // returns the message's language, its translation into the desk language and the decision
 // {"action","answer","confidence","reason","summary"}, grounded in the FAQ and the transcript:
 // one model call per customer message instead of one each for language, translation and answer.
-// A language the script tells (DetectLanguage) wins over the model's guess. Without an LLM: the
-// script's language, translation off, and the offline FAQ answerer.
+// The language is the customer's preference recorded by the desk, else the script's
+// (desk.DetectLanguage), else the desk's record of what they last wrote, else the model's guess.
+// Without an LLM: that language, translation off, and the offline FAQ answerer.
 func (l *LLM) Reply(ctx context.Context, in ReplyInput) (ReplyResult, error) {
 	if strings.TrimSpace(in.Text) == "" {
 		return ReplyResult{}, temporal.NewNonRetryableApplicationError("reply: empty text", ErrTypeBadInput, nil)
 	}
 	script := desk.DetectLanguage(in.Text)
+	if in.UserID != "" && l.UserLanguage != nil {
+		switch preferred, seen := l.UserLanguage(ctx, in.UserID); {
+		case preferred != "":
+			script = preferred
+		case script == "":
+			script = seen
+		}
+	}
 	deskLang := desk.NormalizeLanguage(in.DeskLanguage)
 	if !l.Enabled() {
 		return ReplyResult{AnswerResult: l.answerOffline(AnswerInput{Text: in.Text}), Language: script, TranslationStatus: TranslationOff}, nil

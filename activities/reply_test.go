@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -94,7 +95,8 @@ func TestReplyOffline(t *testing.T) {
 	}{
 		{"怎么退款", "zh", ActionAnswer, "30 天内可退款。"},
 		{"how long does shipping take", "en", ActionAnswer, "3-5 days."},
-		{"Bonjour tout le monde", "", ActionHandoff, ""},
+		{"Bonjour tout le monde", "fr", ActionHandoff, ""},
+		{"12345 ?", "", ActionHandoff, ""},
 	}
 	for _, c := range cases {
 		v, err := env.ExecuteActivity(l.Reply, ReplyInput{Text: c.text, DeskLanguage: "en"})
@@ -107,6 +109,42 @@ func TestReplyOffline(t *testing.T) {
 		}
 		if got.Language != c.lang || got.Action != c.action || got.Answer != c.answer || got.TranslationStatus != TranslationOff || got.Source != "faq" {
 			t.Errorf("%q: got %+v, want %s %s %q off faq", c.text, got, c.lang, c.action, c.answer)
+		}
+	}
+}
+
+// TestReplyUserLanguage: the desk's record of the customer decides the language as for
+// DetectLanguage — a preference over the script, what they last wrote when the script cannot tell.
+func TestReplyUserLanguage(t *testing.T) {
+	l := NewLLM(LLMConfig{}, demoFAQ)
+	l.UserLanguage = func(_ context.Context, id string) (string, string) {
+		switch id {
+		case "pref":
+			return "ja", "zh"
+		case "seen":
+			return "", "fr"
+		}
+		return "", ""
+	}
+	env := activityEnv()
+	register(env, l)
+	cases := []struct{ user, text, want string }{
+		{"pref", "怎么退款", "ja"},
+		{"seen", "12345 ?", "fr"},
+		{"seen", "怎么退款", "zh"},
+		{"", "12345 ?", ""},
+	}
+	for _, c := range cases {
+		v, err := env.ExecuteActivity(l.Reply, ReplyInput{Text: c.text, UserID: c.user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got ReplyResult
+		if err := v.Get(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Language != c.want {
+			t.Errorf("user %q, %q: language %q, want %q", c.user, c.text, got.Language, c.want)
 		}
 	}
 }

@@ -85,7 +85,7 @@ func (r *Router) desk(ctx context.Context) desk.State {
 // UserLanguage is the desk's record of a user's language: the preference set through the admin
 // API, and the language they were last detected writing in (the worker wires it into LLM).
 func (r *Router) UserLanguage(ctx context.Context, userID string) (preferred, detected string) {
-	ds := r.desk(ctx)
+	ds := r.cachedDesk(ctx) // asked once per customer message: the cache, never a query each
 	return ds.Languages[userID], ds.Detected[userID].Language
 }
 

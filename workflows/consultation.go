@@ -291,6 +291,9 @@ type consultation struct {
 	fresh        bool // the first run of this consultation
 	continueNext bool // CAN requested because messages arrived while closing
 	timer        *deadlineTimer
+	// since is when the event being handled happened (a message's SentAt, a deadline): the
+	// earliest an earlier attempt of the sends it causes may have run (SendInput.Since).
+	since time.Time
 }
 
 // newConsultation takes the carried state, or a fresh one on the consultation's first run.
@@ -359,12 +362,14 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 	if s.st.IdleDeadline.IsZero() {
 		s.resetIdle(ctx)
 	}
+	s.loadSearchAttributes(ctx)
 	s.syncSearchAttributes(ctx)
 	for {
 		if s.shouldContinueAsNew(ctx) {
 			return ConsultationResult{}, s.continueAsNew(ctx)
 		}
 		if s.closeReq != nil && len(s.agentInbox) == 0 && !s.customerCameBack() {
+			s.since = s.now(ctx)
 			return s.close(ctx, *s.closeReq)
 		}
 		fired, err := s.step(ctx)
@@ -380,6 +385,15 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 // step handles the next piece of work in priority order: a customer back before the inactivity
 // close, agent messages (those owned before a close are delivered before closing), customer
 // messages, a wake-up, then the earliest deadline. It reports whether a deadline fired.
+// eventTime is when a message was sent (its SentAt), or now when it has none or claims a later time.
+func (s *consultation) eventTime(ctx workflow.Context, sent time.Time) time.Time {
+	now := s.now(ctx)
+	if sent.IsZero() || sent.After(now) {
+		return now
+	}
+	return sent.UTC()
+}
+
 func (s *consultation) step(ctx workflow.Context) (fired bool, err error) {
 	switch {
 	case s.customerCameBack():
@@ -388,15 +402,18 @@ func (s *consultation) step(ctx workflow.Context) (fired bool, err error) {
 		m := s.agentInbox[0]
 		s.agentInbox = s.agentInbox[1:]
 		s.handled++
+		s.since = s.eventTime(ctx, m.SentAt)
 		s.handleAgentMessage(ctx, m)
 	case len(s.inbox) > 0:
 		m := s.inbox[0]
 		s.inbox = s.inbox[1:]
 		s.handled++
+		s.since = s.eventTime(ctx, m.SentAt)
 		s.handleCustomerMessage(ctx, m)
 	case s.routeNow != nil:
 		req := *s.routeNow
 		s.routeNow = nil
+		s.since = s.now(ctx)
 		if s.waitingForAgent() {
 			s.routeAtOnce(ctx, req)
 		}
@@ -432,7 +449,7 @@ func (s *consultation) readPolicy(ctx workflow.Context) {
 		s.st.Policy = *s.in.Policy
 	} else if s.fresh || s.st.Policy.AcceptTimeout == 0 {
 		var p desk.Policy
-		if err := workflow.ExecuteActivity(withLocalOptions(ctx), router.Policy).Get(ctx, &p); err != nil {
+		if err := workflow.ExecuteLocalActivity(withLocalOptions(ctx), router.Policy).Get(ctx, &p); err != nil {
 			workflow.GetLogger(ctx).Warn("policy activity failed; using defaults", "error", err)
 			p = desk.DefaultPolicy()
 		}

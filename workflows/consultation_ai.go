@@ -12,15 +12,23 @@ import (
 
 // handleCustomerMessage records a customer message (language, translation for the desk) and
 // hands it to the owner: the AI answers, the queue keeps it for the agent, an agent gets it relayed.
+// While the AI owns the consultation and will answer, one Reply call (a local activity) brings the
+// language, the translation for the transcript and the decision: one model call per message.
 func (s *consultation) handleCustomerMessage(ctx workflow.Context, m InboundMessage) {
 	count(ctx, MetricMessages, map[string]string{"role": "customer"})
-	e := s.customerEntry(ctx, m)
+	text := strings.TrimSpace(m.text())
+	var reply *activities.ReplyResult
+	var replyErr error
+	if s.st.Owner == OwnerAI && text != "" && attachments(nonText(m.Body)) == "" && !s.wantsHuman(text) {
+		reply, replyErr = s.reply(ctx, text)
+	}
+	e := s.customerEntry(ctx, m, reply)
 	s.appendEntry(e)
 	s.st.QueueIdleBy, s.st.ShiftGrace = time.Time{}, time.Time{} // counted afresh from this message
 	s.resetIdle(ctx)
 	switch s.st.Owner {
 	case OwnerAI:
-		s.aiTurn(ctx, e)
+		s.aiTurn(ctx, e, reply, replyErr)
 	case OwnerQueue:
 		// kept in the transcript; relayed to the agent on assignment
 	case OwnerAgent:
@@ -28,39 +36,73 @@ func (s *consultation) handleCustomerMessage(ctx workflow.Context, m InboundMess
 	}
 }
 
-// customerEntry is the transcript entry of a customer message: its language (detected) and, for
-// the desk, its translation.
-func (s *consultation) customerEntry(ctx workflow.Context, m InboundMessage) TranscriptEntry {
+// customerEntry is the transcript entry of a customer message: its language and, for the desk,
+// its translation — from reply when the AI answered it, else the script's language (a pure
+// function, run here) and the Translate activity.
+func (s *consultation) customerEntry(ctx workflow.Context, m InboundMessage, reply *activities.ReplyResult) TranscriptEntry {
 	text := strings.TrimSpace(m.text())
 	s.st.Step++
 	e := TranscriptEntry{Seq: s.st.Step, At: s.now(ctx), Role: "customer", Sender: m.From, MsgKey: m.MsgKey, Text: text, Body: nonText(m.Body)}
 	if text == "" {
 		return e
 	}
-	var d activities.DetectResult
-	if err := workflow.ExecuteActivity(activityCtx(ctx, 15*time.Second, time.Minute, 3), llm.DetectLanguage,
-		activities.DetectInput{Text: text, UserID: s.st.Customer}).Get(ctx, &d); err != nil {
-		workflow.GetLogger(ctx).Warn("detect language failed", "error", err)
-	}
+	lang := s.language(ctx, text, reply)
 	// a short "ok" must not switch a Chinese customer to English
-	if d.Language != "" && (s.st.Language == "" || languageEvidence(text) >= 6) {
-		s.st.Language = d.Language
+	if lang != "" && (s.st.Language == "" || languageEvidence(text) >= 6) {
+		s.st.Language = lang
 	}
-	e.Language = d.Language
+	e.Language = lang
 	deskLang := s.st.Policy.DeskLanguage
 	switch {
 	case !s.st.Policy.TranslationEnabled:
 		e.TranslationStatus = activities.TranslationOff
-	case d.Language == "" || d.Language == deskLang:
+	case lang == "" || lang == deskLang:
 		e.TranslationStatus = activities.TranslationSame
+	case reply != nil:
+		e.TranslationStatus = reply.TranslationStatus
+		if reply.TranslationStatus == activities.TranslationTranslated {
+			e.Translated, e.TranslatedTo = reply.Translated, deskLang
+		}
 	default:
-		tr := s.translate(ctx, text, d.Language, deskLang)
+		tr := s.translate(ctx, text, lang, deskLang)
 		e.TranslationStatus = tr.Status
 		if tr.Status == activities.TranslationTranslated {
 			e.Translated, e.TranslatedTo = tr.Text, deskLang
 		}
 	}
 	return e
+}
+
+// language is the language of a customer's text: the Reply's when the AI answered it, else the
+// DetectLanguage local activity's (the customer's preference recorded by the desk, the script,
+// the desk's record of what they last wrote, the LLM for Latin-script text), read through the
+// worker's desk cache.
+func (s *consultation) language(ctx workflow.Context, text string, reply *activities.ReplyResult) string {
+	if reply != nil {
+		return reply.Language
+	}
+	var d activities.DetectResult
+	if err := workflow.ExecuteLocalActivity(localCtx(ctx, 15*time.Second, time.Minute), llm.DetectLanguage,
+		activities.DetectInput{Text: text, UserID: s.st.Customer}).Get(ctx, &d); err != nil {
+		workflow.GetLogger(ctx).Warn("detect language failed", "error", err)
+	}
+	return d.Language
+}
+
+// reply runs the Reply activity locally: one model call or an FAQ lookup, recorded as one marker
+// in the same workflow task instead of three activity events and a task more.
+func (s *consultation) reply(ctx workflow.Context, text string) (*activities.ReplyResult, error) {
+	deskLang := ""
+	if s.st.Policy.TranslationEnabled {
+		deskLang = s.st.Policy.DeskLanguage
+	}
+	var res activities.ReplyResult
+	if err := workflow.ExecuteLocalActivity(localCtx(ctx, 30*time.Second, 90*time.Second), llm.Reply, activities.ReplyInput{
+		Text: text, UserID: s.st.Customer, Language: s.st.Language, DeskLanguage: deskLang, Transcript: s.turns(),
+	}).Get(ctx, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
 }
 
 // relayLive relays a customer message to the agent who has the consultation (a non-text message
@@ -82,20 +124,18 @@ func (s *consultation) relayLive(ctx workflow.Context, m InboundMessage, e Trans
 }
 
 // aiTurn lets the AI handle a customer message: what it cannot read goes to a person (or, for
-// non-text elements that are no attachment, gets a notice); otherwise the answerer decides.
-func (s *consultation) aiTurn(ctx workflow.Context, e TranscriptEntry) {
+// non-text elements that are no attachment, gets a notice); otherwise the answerer's decision
+// (reply, or replyErr when the Reply activity failed) is carried out.
+func (s *consultation) aiTurn(ctx workflow.Context, e TranscriptEntry, reply *activities.ReplyResult, replyErr error) {
 	if s.aiCannotRead(ctx, e) {
 		return
 	}
-	var res activities.AnswerResult
-	err := workflow.ExecuteActivity(activityCtx(ctx, 30*time.Second, 90*time.Second, 3), llm.Answer, activities.AnswerInput{
-		Text: e.Text, Language: s.st.Language, Transcript: s.turns(),
-	}).Get(ctx, &res)
-	if err != nil {
-		workflow.GetLogger(ctx).Warn("answer failed; handing off", "error", err)
+	if reply == nil {
+		workflow.GetLogger(ctx).Warn("answer failed; handing off", "error", replyErr)
 		s.handoff(ctx, "ai_unavailable", "The AI assistant is unavailable. The customer wrote: "+e.Text)
 		return
 	}
+	res := reply.AnswerResult
 	if res.Summary != "" {
 		s.st.Summary = res.Summary
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -23,9 +22,12 @@ func TestAgentMessageOwnedBeforeCloseIsDelivered(t *testing.T) {
 	h := newHarness(t, f)
 	var owned AgentMessageResult
 	fired := false
-	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-		var in activities.SendInput
-		if fired || info.ActivityType.Name != "Send" || args.Get(&in) != nil || in.To != "agent_emma" || !strings.Contains(in.Text, "where is my parcel") {
+	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, args []any) {
+		if fired || info.ActivityType.Name != "Send" || len(args) != 1 {
+			return
+		}
+		in, ok := args[0].(activities.SendInput)
+		if !ok || in.To != "agent_emma" || !strings.Contains(in.Text, "where is my parcel") {
 			return
 		}
 		fired = true
@@ -121,12 +123,11 @@ func TestContinueAsNewDrainsBufferedSignals(t *testing.T) {
 		{MsgKey: "k2", From: "cust1", To: "support", Text: "second question about returns"}, // redelivered
 	}
 	injected := false
-	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-		if injected || info.ActivityType.Name != "Send" {
+	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, args []any) {
+		if injected || info.ActivityType.Name != "Send" || len(args) != 1 {
 			return
 		}
-		var in activities.SendInput
-		if err := args.Get(&in); err != nil || in.To != "cust1" {
+		if in, ok := args[0].(activities.SendInput); !ok || in.To != "cust1" {
 			return
 		}
 		// the AI answer to k1 is the run's last activity; these arrive while it is in flight

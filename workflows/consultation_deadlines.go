@@ -6,8 +6,11 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// deadlineTimer is the one durable timer for the earliest deadline; it is kept while that
-// deadline stays the earliest and cancelled when it moves.
+// deadlineTimer is the one durable timer for the earliest deadline. It is kept while it fires no
+// later than that deadline: when the deadline moves later (every customer message pushes the
+// inactivity deadline out) the timer fires early and the loop arms the next one, so a busy
+// consultation starts one timer per timeout instead of cancelling and starting one per message.
+// It is cancelled when the earliest deadline moves earlier or no deadline is left.
 type deadlineTimer struct {
 	at     time.Time
 	future workflow.Future
@@ -16,7 +19,7 @@ type deadlineTimer struct {
 
 // wait blocks until there is work or the earliest deadline (kind at) passes.
 func (s *consultation) wait(ctx workflow.Context, kind string, at, now time.Time) error {
-	if s.timer != nil && (kind == "" || !s.timer.at.Equal(at)) {
+	if s.timer != nil && (kind == "" || s.timer.at.After(at)) {
 		s.timer.cancel()
 		s.timer = nil
 	}
@@ -134,6 +137,7 @@ func (s *consultation) awaitDeadline(ctx workflow.Context) (bool, error) {
 	kind, at := s.nextDeadline()
 	now := workflow.Now(ctx)
 	if kind != "" && !now.Before(at) {
+		s.since = at.UTC()
 		s.fire(ctx, kind)
 		return true, nil
 	}

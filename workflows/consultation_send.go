@@ -43,9 +43,22 @@ func activityCtx(ctx workflow.Context, startToClose, scheduleToClose time.Durati
 	})
 }
 
-// withLocalOptions: quick reads (Policy).
+// localCtx runs local activities (short steps whose result lands in the same workflow task as
+// one marker event): at most 3 attempts of startToClose within scheduleToClose.
+func localCtx(ctx workflow.Context, startToClose, scheduleToClose time.Duration) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    startToClose,
+		ScheduleToCloseTimeout: scheduleToClose,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
+			MaximumAttempts: 3, NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
+		},
+	})
+}
+
+// withLocalOptions: quick reads (Policy, from the worker's desk cache), run as local activities.
 func withLocalOptions(ctx workflow.Context) workflow.Context {
-	return activityCtx(ctx, 10*time.Second, time.Minute, 3)
+	return localCtx(ctx, 10*time.Second, time.Minute)
 }
 
 func (s *consultation) now(ctx workflow.Context) time.Time { return workflow.Now(ctx).UTC() }
@@ -88,11 +101,19 @@ func (s *consultation) sendCloud(ctx workflow.Context, to, text string, body tim
 	in := activities.SendInput{
 		Key:  fmt.Sprintf("%s/%s/%d", s.workflowID, s.st.FirstRunID, s.st.Step),
 		From: s.st.ServiceAccount, To: to, Text: text, Relay: relay, Body: body, CloudCustomData: cloud,
+		Since: s.since,
+	}
+	if in.Since.IsZero() {
+		in.Since = s.now(ctx)
 	}
 	if relay {
 		in.From = s.st.Customer
 	}
-	ao := workflow.ActivityOptions{
+	// A local activity: one marker event instead of three activity events and a workflow task
+	// more. Exactly once stays: the key fixes MsgSeq/MsgRandom (Tencent drops a resend within
+	// 120 s), and Since makes a run repeated later (a crashed worker's task) look in the
+	// recipient's history before sending again.
+	lao := workflow.LocalActivityOptions{
 		StartToCloseTimeout:    10 * time.Second,
 		ScheduleToCloseTimeout: 30 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -100,7 +121,7 @@ func (s *consultation) sendCloud(ctx workflow.Context, to, text string, body tim
 			NonRetryableErrorTypes: activities.NonRetryableErrorTypes,
 		},
 	}
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), im.Send, in).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, lao), im.Send, in).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("send failed", "to", to, "relay", relay, "error", err)
 		return false
 	}

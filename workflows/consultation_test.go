@@ -88,6 +88,29 @@ func (f *fakeActs) Answer(_ context.Context, in activities.AnswerInput) (activit
 	return f.answer(in)
 }
 
+// Reply is Answer plus the script's language and the fake translation into the desk language,
+// as the real Reply returns them from one model call.
+func (f *fakeActs) Reply(ctx context.Context, in activities.ReplyInput) (activities.ReplyResult, error) {
+	lang := desk.DetectLanguage(in.Text)
+	answerLang := lang
+	if answerLang == "" {
+		answerLang = in.Language
+	}
+	ans, err := f.Answer(ctx, activities.AnswerInput{Text: in.Text, Language: answerLang, Transcript: in.Transcript})
+	if err != nil {
+		return activities.ReplyResult{}, err
+	}
+	res := activities.ReplyResult{AnswerResult: ans, Language: lang, TranslationStatus: activities.TranslationOff}
+	switch {
+	case in.DeskLanguage == "" || !f.translate:
+	case lang == "" || lang == in.DeskLanguage:
+		res.TranslationStatus = activities.TranslationSame
+	default:
+		res.Translated, res.TranslationStatus = "<"+in.DeskLanguage+">"+in.Text, activities.TranslationTranslated
+	}
+	return res, nil
+}
+
 func (f *fakeActs) Translate(_ context.Context, in activities.TranslateInput) (activities.TranslateResult, error) {
 	if !f.translate {
 		return activities.TranslateResult{Text: in.Text, Target: in.Target, Status: activities.TranslationOff}, nil

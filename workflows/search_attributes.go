@@ -27,6 +27,21 @@ type saValues struct {
 	set                               bool
 }
 
+// loadSearchAttributes starts the run's view from the attributes it was started with (the API's
+// SignalWithStart sets Status and Customer; continue-as-new carries them), so the first sync only
+// upserts what differs instead of writing an event for values already indexed.
+func (s *consultation) loadSearchAttributes(ctx workflow.Context) {
+	sa := workflow.GetTypedSearchAttributes(ctx)
+	status, ok := sa.GetKeyword(StatusKey)
+	if !ok {
+		return // nothing indexed yet: the first sync sets everything
+	}
+	customer, _ := sa.GetKeyword(CustomerKey)
+	agent, _ := sa.GetKeyword(AgentKey)
+	language, _ := sa.GetKeyword(LanguageKey)
+	s.sa = saValues{Status: status, Customer: customer, Agent: agent, Language: language, set: true}
+}
+
 // syncSearchAttributes upserts the attributes that changed since the last upsert in this run.
 func (s *consultation) syncSearchAttributes(ctx workflow.Context) {
 	cur := saValues{Status: s.st.Status, Customer: s.st.Customer, Agent: s.st.Agent, Language: s.st.Language, set: true}
