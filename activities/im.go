@@ -3,12 +3,14 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+	"golang.org/x/time/rate"
 
 	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
@@ -25,6 +27,18 @@ type IM struct {
 	Client *tim.Client
 	// ServiceAccount is the public face (default "support"); Send uses it when From is empty.
 	ServiceAccount string
+	// Limiter, when set, paces this worker's sendmsg calls: Tencent's per-app quota (200/s by
+	// default) divided among the worker replicas (TIMDESK_SEND_RATE). A send waits for its turn
+	// rather than being throttled by Tencent and retried.
+	Limiter *rate.Limiter
+}
+
+// NewSendLimiter paces perSecond sends (bursts of a tenth of a second's worth); 0 or less: none.
+func NewSendLimiter(perSecond float64) *rate.Limiter {
+	if perSecond <= 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond/10)))
 }
 
 // Exactly-once sends beyond Tencent's dedupe window. Tencent drops a sendmsg repeating
@@ -117,6 +131,11 @@ func (m *IM) Send(ctx context.Context, in SendInput) (SendResult, error) {
 		if ok {
 			activity.GetLogger(ctx).Info("send already delivered by an earlier attempt", "attempt", info.Attempt, "to", in.To, "msgKey", found.MsgKey)
 			return SendResult{MsgKey: found.MsgKey, MsgTime: found.MsgTimeStamp, MsgSeq: seq, MsgRandom: rnd, Recovered: true}, nil
+		}
+	}
+	if m.Limiter != nil {
+		if err := m.Limiter.Wait(ctx); err != nil {
+			return SendResult{}, fmt.Errorf("send: wait for the send quota: %w", err)
 		}
 	}
 	resp, err := m.Client.SendMsg(ctx, req)

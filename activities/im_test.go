@@ -11,11 +11,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"golang.org/x/time/rate"
 
 	"github.com/timdesk/timdesk/internal/temporalmetrics"
 	"github.com/timdesk/timdesk/tim"
@@ -334,4 +336,42 @@ func closedServerClient(t *testing.T) *tim.Client {
 	cfg := tim.DefaultConfig(1400000000, "test-secret-key", "administrator")
 	cfg.BaseURL = srv.URL
 	return tim.NewClient(cfg)
+}
+func TestNewSendLimiter(t *testing.T) {
+	cases := []struct {
+		rate      float64
+		wantNil   bool
+		wantBurst int
+	}{
+		{0, true, 0}, {-1, true, 0}, {5, false, 1}, {200, false, 20},
+	}
+	for _, c := range cases {
+		l := NewSendLimiter(c.rate)
+		if (l == nil) != c.wantNil {
+			t.Errorf("rate %v: limiter %v, want nil %v", c.rate, l, c.wantNil)
+			continue
+		}
+		if l != nil && (l.Burst() != c.wantBurst || float64(l.Limit()) != c.rate) {
+			t.Errorf("rate %v: burst %d limit %v, want %d and %v", c.rate, l.Burst(), l.Limit(), c.wantBurst, c.rate)
+		}
+	}
+}
+
+// TestSendWaitsForQuota: with the quota used up, a send waits for its turn; when its deadline
+// comes first it fails (Temporal retries it) without calling sendmsg.
+func TestSendWaitsForQuota(t *testing.T) {
+	f, c := newTIMFake(t)
+	im := &IM{Client: c, ServiceAccount: "support", Limiter: rate.NewLimiter(rate.Every(time.Hour), 1)}
+	env := activityEnv()
+	register(env, im)
+	if _, err := env.ExecuteActivity(im.Send, SendInput{Key: "consultation/u1/run/1", To: "u1", Text: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	// the activity's deadline comes long before the next token: the wait gives up at once
+	if _, err := env.ExecuteActivity(im.Send, SendInput{Key: "consultation/u1/run/2", To: "u1", Text: "second"}); err == nil || !strings.Contains(err.Error(), "send quota") {
+		t.Errorf("second send within the hour: got %v, want the quota wait to fail", err)
+	}
+	if len(f.sends) != 1 {
+		t.Errorf("sendmsg calls %d, want 1", len(f.sends))
+	}
 }

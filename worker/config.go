@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -16,6 +17,9 @@ import (
 	"github.com/timdesk/timdesk/tim"
 	"github.com/timdesk/timdesk/workflows"
 )
+
+// DefaultSendRate is Tencent IM's default sendmsg quota per app (sends per second).
+const DefaultSendRate = 200
 
 // Config is the worker's whole configuration, read once from the environment by LoadConfig.
 type Config struct {
@@ -48,6 +52,9 @@ type Config struct {
 	// Listen serves GET /healthz and GET /readyz for the orchestrator's probes (e.g. :9090);
 	// "" (the default) serves nothing.
 	Listen string // TIMDESK_WORKER_LISTEN
+	// SendRate is this worker's sendmsg pace (sends per second): Tencent's per-app quota (200/s
+	// by default) divided by the number of worker replicas; 0 sends unpaced.
+	SendRate float64 // TIMDESK_SEND_RATE (default 200)
 	// MetricsListen is where the worker serves GET /metrics (TIMDESK_WORKER_METRICS_LISTEN,
 	// default :9464; "off" disables): the Temporal SDK's worker metrics and timdesk's own.
 	MetricsListen string
@@ -132,6 +139,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		MetricsListen:    str("TIMDESK_WORKER_METRICS_LISTEN", DefaultMetricsListen),
 		LogLevel:         str("TIMDESK_LOG_LEVEL", "info"),
 		Listen:           str("TIMDESK_WORKER_LISTEN", ""),
+		SendRate:         DefaultSendRate,
 		HumanKeywords:    def.HumanKeywords,
 		AIIdleTimeout:    dur("TIMDESK_AI_IDLE_TIMEOUT", def.AIIdleTimeout),
 		QueueIdleTimeout: dur("TIMDESK_QUEUE_IDLE_TIMEOUT", def.QueueIdleTimeout),
@@ -161,6 +169,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			if k = strings.TrimSpace(k); k != "" {
 				c.HumanKeywords = append(c.HumanKeywords, k)
 			}
+		}
+	}
+	if v := str("TIMDESK_SEND_RATE", ""); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+			problems = append(problems, "TIMDESK_SEND_RATE must be a number of sends per second (0: unpaced)")
+		} else {
+			c.SendRate = r
 		}
 	}
 	if v := str("TIMDESK_RATING_PROMPT", ""); v != "" {

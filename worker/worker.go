@@ -54,7 +54,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	timCfg := tim.DefaultConfig(cfg.SDKAppID, cfg.secretKey, cfg.Admin)
 	timCfg.BaseURL = cfg.TIMBaseURL
-	imActs := &activities.IM{Client: tim.NewClient(timCfg), ServiceAccount: cfg.ServiceAccount}
+	imActs := &activities.IM{Client: tim.NewClient(timCfg), ServiceAccount: cfg.ServiceAccount, Limiter: activities.NewSendLimiter(cfg.SendRate)}
 	llm := activities.NewLLM(activities.LLMConfig{BaseURL: cfg.OpenAIBaseURL, APIKey: cfg.openAIAPIKey, Model: cfg.LLMModel}, faq)
 	llm.FAQThreshold = cfg.FAQThreshold
 

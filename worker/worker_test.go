@@ -31,11 +31,12 @@ func TestLoadConfigReportsEveryProblem(t *testing.T) {
 		"TIMDESK_AI_IDLE_TIMEOUT":       "soon",
 		"TIMDESK_MIN_CONFIDENCE":        "2",
 		"TIMDESK_WORKER_METRICS_LISTEN": "9464",
+		"TIMDESK_SEND_RATE":             "fast",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"TIMDESK_SDKAPPID", "TIMDESK_SECRET_KEY", "TIMDESK_LOG_FORMAT", "TIMDESK_AI_IDLE_TIMEOUT", "TIMDESK_MIN_CONFIDENCE", "TIMDESK_WORKER_METRICS_LISTEN"} {
+	for _, want := range []string{"TIMDESK_SDKAPPID", "TIMDESK_SECRET_KEY", "TIMDESK_LOG_FORMAT", "TIMDESK_AI_IDLE_TIMEOUT", "TIMDESK_MIN_CONFIDENCE", "TIMDESK_WORKER_METRICS_LISTEN", "TIMDESK_SEND_RATE"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
@@ -56,6 +57,14 @@ func TestLoadConfigDefaultsAndOverrides(t *testing.T) {
 			}
 			if p := c.Policy(); p.TranslationEnabled || len(p.HumanKeywords) == 0 || p.AIIdleTimeout != 30*time.Minute {
 				t.Errorf("policy: %+v", p)
+			}
+			if c.SendRate != 200 {
+				t.Errorf("send rate %v, want Tencent's default quota 200", c.SendRate)
+			}
+		}},
+		{"send rate for three replicas", map[string]string{"TIMDESK_SDKAPPID": "1400000000", "TIMDESK_SECRET_KEY": "s3cr3t", "TIMDESK_SEND_RATE": "66.5"}, func(t *testing.T, c Config) {
+			if c.SendRate != 66.5 {
+				t.Errorf("send rate %v, want 66.5", c.SendRate)
 			}
 		}},
 		{"overrides", map[string]string{
