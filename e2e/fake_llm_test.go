@@ -102,10 +102,20 @@ func answerFor(req chatRequest) string {
 		}
 	}
 	last := req.Messages[len(req.Messages)-1].Content
+	// the Reply fields besides the decision: the message's language and its translation
+	lang := "en"
+	if strings.ContainsFunc(last, func(r rune) bool { return r >= 0x4e00 && r <= 0x9fff }) {
+		lang = "zh"
+	}
+	translation := ""
+	if lang != "en" {
+		translation = translate(last)
+	}
 	if tag := questionTag.FindString(last); tag != "" {
 		// A numbered question (the cluster fault test): its answer names it, so every answer can be
 		// matched to its one question.
 		b, _ := json.Marshal(map[string]any{
+			"language": lang, "translation": translation,
 			"action": "answer", "answer": taggedAnswer(tag), "confidence": 0.93,
 			"reason": "refund policy is in the FAQ", "summary": "customer asks how to return an item",
 		})
@@ -113,12 +123,14 @@ func answerFor(req chatRequest) string {
 	}
 	if strings.Contains(last, "退货") || strings.Contains(strings.ToLower(last), "return an item") {
 		b, _ := json.Marshal(map[string]any{
+			"language": lang, "translation": translation,
 			"action": "answer", "answer": refundAnswer, "confidence": 0.93,
 			"reason": "refund policy is in the FAQ", "summary": "customer asks how to return an item",
 		})
 		return string(b)
 	}
 	b, _ := json.Marshal(map[string]any{
+		"language": lang, "translation": translation,
 		"action": "handoff", "answer": "", "confidence": 0.1,
 		"reason": "needs a person", "summary": "customer needs help: " + all.String(),
 	})
