@@ -36,22 +36,34 @@
 // Every loop turn (step) takes, in order: a customer back before the inactivity close, owned agent
 // messages (delivered before a close), customer messages, a route_now, the earliest deadline.
 // Deadlines are absolute times in the state, so timers survive continue-as-new and restarts.
+// The hot path — a customer message the AI answers — is one workflow task: the Reply and Send
+// local activities (language, translation for the desk and the decision in one model call, or the
+// FAQ offline) leave two markers, so a message adds about 7 history events (e2e
+// TestFAQMessageHistoryEvents keeps it at most 8); the language of other messages comes from the
+// script in workflow code. The deadline timer is kept while the earliest deadline only moves
+// later, and search attributes are upserted only when they change.
 // Continue-as-new (suggested, or MaxMessagesPerRun) runs quiesce first — drain the signal
 // channels, wait for running handlers, drain again — and carries the whole state (CarryOver).
 //
 // # Failures
 //
 //	what                  retries                                  then
-//	Send (Tencent IM)     30 min; MsgSeq/MsgRandom from the send   logged, Delivered=false; the
-//	                      key dedupe within 120 s, later retries   consultation goes on
-//	                      look in the roaming history first
+//	Send (Tencent IM,     30 min; MsgSeq/MsgRandom from the send   logged, Delivered=false; the
+//	local activity)       key dedupe within 120 s; a run later     consultation goes on
+//	                      than 100 s after the event that caused
+//	                      it (SendInput.Since) looks in the
+//	                      roaming history first
 //	message over 12 KB    —                                        translation alone, else the
 //	                                                               original, else cut ("…")
-//	Answer (LLM)          3 × 30 s within 90 s; 4xx not retried    hand-off "ai_unavailable"
+//	Reply (LLM or FAQ,    3 × 30 s within 90 s; 4xx not retried    hand-off "ai_unavailable"
+//	local activity)
 //	Translate (LLM)       3 × 20 s within 60 s                     original, "[untranslated] "
-//	DetectLanguage        3 × 15 s within 60 s                     language unknown
+//	DetectLanguage (LLM,  3 × 15 s within 60 s                     language unknown
+//	only text the script
+//	cannot tell, not AI)
 //	Route                 2 min                                    counts as unavailable: retry
-//	Policy                3 × 10 s within 60 s                     desk.DefaultPolicy
+//	Policy (local, the    3 × 10 s within 60 s                     desk.DefaultPolicy
+//	worker's desk cache)
 //	WakeQueued (desk)     3 × 2 min within 5 min                   logged; queued consultations
 //	                                                               route at their next retry
 //	ImportRoster (desk)   5 min                                    logged; Send imports on demand
