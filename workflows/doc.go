@@ -40,7 +40,8 @@
 // local activities (language, translation for the desk and the decision in one model call, or the
 // FAQ offline) leave two markers, so a message adds about 7 history events (e2e
 // TestFAQMessageHistoryEvents keeps it at most 8); the language of other messages comes from the
-// script in workflow code. The deadline timer is kept while the earliest deadline only moves
+// DetectLanguage local activity (the desk's record of the customer, read through the worker's
+// cache, then the script, then the LLM). The deadline timer is kept while the earliest deadline only moves
 // later, and search attributes are upserted only when they change.
 // Continue-as-new (suggested, or MaxMessagesPerRun) runs quiesce first — drain the signal
 // channels, wait for running handlers, drain again — and carries the whole state (CarryOver).
@@ -58,9 +59,9 @@
 //	Reply (LLM or FAQ,    3 × 30 s within 90 s; 4xx not retried    hand-off "ai_unavailable"
 //	local activity)
 //	Translate (LLM)       3 × 20 s within 60 s                     original, "[untranslated] "
-//	DetectLanguage (LLM,  3 × 15 s within 60 s                     language unknown
-//	only text the script
-//	cannot tell, not AI)
+//	DetectLanguage (local 3 × 15 s within 60 s                     language unknown
+//	activity; not while
+//	the AI answers)
 //	Route                 2 min                                    counts as unavailable: retry
 //	Policy (local, the    3 × 10 s within 60 s                     desk.DefaultPolicy
 //	worker's desk cache)
