@@ -109,8 +109,9 @@ fmt: ## gofmt every file
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: vet
-vet: ## go vet and a gofmt check
+vet: ## go vet, a gofmt check and go.mod as `go mod tidy` leaves it
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	go mod tidy -diff
 	go vet ./...
 
 .PHONY: workflowcheck
