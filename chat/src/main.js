@@ -149,6 +149,17 @@ function show(m, replaceID) {
     return;
   }
   if (byID.has(m.id)) return;
+  if (m.flow === 'out' && m.status !== 'sending') {
+    // The stream was quicker than the send's answer: the server's copy takes the place of the
+    // local one still marked "sending", so the customer never sees their message twice.
+    for (const [id, entry] of byID) {
+      if (entry.m.status === 'sending' && entry.m.text === m.text &&
+          (entry.m.images || []).length === (m.images || []).length) {
+        show(m, id);
+        return;
+      }
+    }
+  }
   const li = render(m);
   byID.set(m.id, { m, el: li });
   let before = null;
