@@ -233,10 +233,6 @@ func (l *LLM) Answer(ctx context.Context, in AnswerInput) (AnswerResult, error) 
 	if !l.Enabled() {
 		return l.answerOffline(in), nil
 	}
-	var faq strings.Builder
-	for i, e := range l.faq {
-		fmt.Fprintf(&faq, "%d. Q: %s\n   A: %s\n", i+1, strings.Join(e.Q, " / "), e.A)
-	}
 	lang := "the customer's language"
 	if in.Language != "" {
 		lang = desk.LanguageName(in.Language)
@@ -245,17 +241,38 @@ func (l *LLM) Answer(ctx context.Context, in AnswerInput) (AnswerResult, error) 
 		"never invent policies, prices or order details. Reply with a JSON object only: " +
 		`{"action":"answer|clarify|handoff","answer":"text for the customer","confidence":0.0-1.0,"reason":"short reason","summary":"one-paragraph summary for a human agent"}. ` +
 		"Use answer when the FAQ covers the question, clarify when one short question would let you answer, handoff when the customer wants a human, " +
-		"is upset, or the FAQ does not cover it. Write answer in " + lang + ". Write summary in English.\n\nFAQ:\n" + faq.String()
+		"is upset, or the FAQ does not cover it. Write answer in " + lang + ". Write summary in English.\n\nFAQ:\n" + l.faqText()
+	var out AnswerResult
+	if err := l.chatJSON(ctx, "answer", system, in.Transcript, in.Text, &out); err != nil {
+		return AnswerResult{}, err
+	}
+	out.normalize()
+	return out, nil
+}
+
+// faqText is the FAQ as the prompts list it: "1. Q: a / b\n   A: answer".
+func (l *LLM) faqText() string {
+	var faq strings.Builder
+	for i, e := range l.faq {
+		fmt.Fprintf(&faq, "%d. Q: %s\n   A: %s\n", i+1, strings.Join(e.Q, " / "), e.A)
+	}
+	return faq.String()
+}
+
+// chatJSON asks the model for one JSON object (system prompt, then the transcript ending with
+// text) and decodes it into out. op ("answer", "reply") names the call in errors; a reply that is
+// not the JSON asked for is ErrTypeLLMBadReply (retried).
+func (l *LLM) chatJSON(ctx context.Context, op, system string, transcript []Turn, text string, out any) error {
 	msgs := []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleSystem, Content: system}}
-	for _, t := range in.Transcript {
+	for _, t := range transcript {
 		role := openai.ChatMessageRoleUser
 		if t.Role != "customer" {
 			role = openai.ChatMessageRoleAssistant
 		}
 		msgs = append(msgs, openai.ChatCompletionMessage{Role: role, Content: t.Text})
 	}
-	if n := len(in.Transcript); n == 0 || in.Transcript[n-1].Role != "customer" || in.Transcript[n-1].Text != in.Text {
-		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: in.Text})
+	if n := len(transcript); n == 0 || transcript[n-1].Role != "customer" || transcript[n-1].Text != text {
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: text})
 	}
 	resp, err := l.client.CreateChatCompletion(ctx, openai.ChatCompletionRequest{
 		Model:          l.model,
@@ -264,31 +281,35 @@ func (l *LLM) Answer(ctx context.Context, in AnswerInput) (AnswerResult, error) 
 		ResponseFormat: &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject},
 	})
 	if err != nil {
-		return AnswerResult{}, classifyLLM("answer", err)
+		return classifyLLM(op, err)
 	}
 	if len(resp.Choices) == 0 {
-		return AnswerResult{}, fmt.Errorf("answer: empty reply")
+		return fmt.Errorf("%s: empty reply", op)
 	}
-	var out AnswerResult
 	content := strings.TrimSpace(resp.Choices[0].Message.Content)
 	content = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(content, "```json"), "```"), "```")
-	if err := json.Unmarshal([]byte(content), &out); err != nil {
-		activity.GetLogger(ctx).Warn("answer reply is not json", "error", err)
-		return AnswerResult{}, temporal.NewApplicationError("answer: model reply is not the JSON asked for", ErrTypeLLMBadReply)
+	if err := json.Unmarshal([]byte(content), out); err != nil {
+		activity.GetLogger(ctx).Warn("model reply is not json", "op", op, "error", err)
+		return temporal.NewApplicationError(op+": model reply is not the JSON asked for", ErrTypeLLMBadReply)
 	}
-	out.Source = "llm"
-	out.Action = strings.ToLower(strings.TrimSpace(out.Action))
-	switch out.Action {
+	return nil
+}
+
+// normalize marks a model decision as the LLM's and keeps it within the contract: a known
+// action (anything else hands off), a non-empty answer for answer/clarify, confidence in [0, 1].
+func (r *AnswerResult) normalize() {
+	r.Source = "llm"
+	r.Action = strings.ToLower(strings.TrimSpace(r.Action))
+	switch r.Action {
 	case ActionAnswer, ActionClarify:
-		if strings.TrimSpace(out.Answer) == "" {
-			out.Action, out.Reason = ActionHandoff, "empty_answer"
+		if strings.TrimSpace(r.Answer) == "" {
+			r.Action, r.Reason = ActionHandoff, "empty_answer"
 		}
 	case ActionHandoff:
 	default:
-		out.Action, out.Reason = ActionHandoff, "unknown_action"
+		r.Action, r.Reason = ActionHandoff, "unknown_action"
 	}
-	out.Confidence = min(max(out.Confidence, 0), 1)
-	return out, nil
+	r.Confidence = min(max(r.Confidence, 0), 1)
 }
 
 func (l *LLM) answerOffline(in AnswerInput) AnswerResult {

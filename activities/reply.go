@@ -2,12 +2,8 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"strings"
 
-	"github.com/sashabaranov/go-openai"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/timdesk/timdesk/desk"
@@ -65,10 +61,6 @@ func (l *LLM) Reply(ctx context.Context, in ReplyInput) (ReplyResult, error) {
 	if script != "" {
 		lang = desk.LanguageName(script)
 	}
-	var faq strings.Builder
-	for i, e := range l.faq {
-		fmt.Fprintf(&faq, "%d. Q: %s\n   A: %s\n", i+1, strings.Join(e.Q, " / "), e.A)
-	}
 	translation := `"translation":""`
 	translateRule := "Leave translation empty."
 	if deskLang != "" {
@@ -82,57 +74,20 @@ func (l *LLM) Reply(ctx context.Context, in ReplyInput) (ReplyResult, error) {
 		`,"action":"answer|clarify|handoff","answer":"text for the customer","confidence":0.0-1.0,"reason":"short reason","summary":"one-paragraph summary for a human agent"}. ` +
 		"Use answer when the FAQ covers the question, clarify when one short question would let you answer, handoff when the customer wants a human, " +
 		"is upset, or the FAQ does not cover it. Write answer in " + lang + ". Write summary in English. " + translateRule +
-		"\n\nFAQ:\n" + faq.String()
-	msgs := []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleSystem, Content: system}}
-	for _, t := range in.Transcript {
-		role := openai.ChatMessageRoleUser
-		if t.Role != "customer" {
-			role = openai.ChatMessageRoleAssistant
-		}
-		msgs = append(msgs, openai.ChatCompletionMessage{Role: role, Content: t.Text})
-	}
-	if n := len(in.Transcript); n == 0 || in.Transcript[n-1].Role != "customer" || in.Transcript[n-1].Text != in.Text {
-		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: in.Text})
-	}
-	resp, err := l.client.CreateChatCompletion(ctx, openai.ChatCompletionRequest{
-		Model:          l.model,
-		Temperature:    0.2,
-		Messages:       msgs,
-		ResponseFormat: &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject},
-	})
-	if err != nil {
-		return ReplyResult{}, classifyLLM("reply", err)
-	}
-	if len(resp.Choices) == 0 {
-		return ReplyResult{}, fmt.Errorf("reply: empty reply")
-	}
+		"\n\nFAQ:\n" + l.faqText()
 	var raw struct {
 		AnswerResult
 		Language    string `json:"language"`
 		Translation string `json:"translation"`
 	}
-	content := strings.TrimSpace(resp.Choices[0].Message.Content)
-	content = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(content, "```json"), "```"), "```")
-	if err := json.Unmarshal([]byte(content), &raw); err != nil {
-		activity.GetLogger(ctx).Warn("reply is not json", "error", err)
-		return ReplyResult{}, temporal.NewApplicationError("reply: model reply is not the JSON asked for", ErrTypeLLMBadReply)
+	if err := l.chatJSON(ctx, "reply", system, in.Transcript, in.Text, &raw); err != nil {
+		return ReplyResult{}, err
 	}
 	out := ReplyResult{AnswerResult: raw.AnswerResult, Language: script}
 	if out.Language == "" {
 		out.Language = languageCode(raw.Language)
 	}
-	out.Source = "llm"
-	out.Action = strings.ToLower(strings.TrimSpace(out.Action))
-	switch out.Action {
-	case ActionAnswer, ActionClarify:
-		if strings.TrimSpace(out.Answer) == "" {
-			out.Action, out.Reason = ActionHandoff, "empty_answer"
-		}
-	case ActionHandoff:
-	default:
-		out.Action, out.Reason = ActionHandoff, "unknown_action"
-	}
-	out.Confidence = min(max(out.Confidence, 0), 1)
+	out.normalize()
 	translated := strings.TrimSpace(raw.Translation)
 	switch {
 	case deskLang == "":
