@@ -127,27 +127,9 @@ TIMSIM_LISTEN=127.0.0.1:$TIMSIM_PORT
 TIMSIM_CALLBACK_URL=http://127.0.0.1:$PROXY_PORT/tim/callback
 set +a
 
-pids=()
-stop() {
-  trap - INT TERM EXIT
-  echo "stopping..."
-  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
-  for _ in $(seq 1 75); do
-    alive=0; for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [ "$alive" = 0 ] && break; sleep 0.2
-  done
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  echo "stopped"
-}
-trap stop EXIT
-trap 'stop; exit 0' INT TERM
-
-# start NAME CMD...: run CMD in the background, every output line prefixed with [NAME].
-start() {
-  local name=$1; shift
-  ( exec "$@" > >(sed -u "s/^/[$name] /") 2>&1 ) &
-  pids+=($!)
-}
+STOP_GRACE_TICKS=75 # the Temporal server drains longer
+# shellcheck source=deploy/procs.sh
+. "$root/deploy/procs.sh"
 
 server=("$TEMPORAL_SERVER" --root "$root/deploy/temporal" --config config --env production --allow-no-auth)
 if [ "$split" = 1 ]; then
