@@ -86,26 +86,19 @@ func (s *stack) killTemporal(t *testing.T) {
 	<-s.temporal.done
 }
 
-// restart stops the named program and starts it again with the same binary and environment.
+// restart stops the named program, runs down (if any) while it is down, and starts it again with
+// the same binary and environment (startProgram).
 func (s *stack) restart(t *testing.T, name string, down func()) {
 	t.Helper()
-	for i, p := range s.procs {
-		if p.name != name {
-			continue
+	for _, p := range s.procs {
+		if p.name == name {
+			p.Stop()
 		}
-		p.Stop()
-		if down != nil {
-			down()
-		}
-		np, err := startProcess(name, s.bins[name], append(s.env[:len(s.env):len(s.env)], s.procEnv[name]...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.procs[i] = np
-		t.Cleanup(np.Stop)
-		return
 	}
-	t.Fatalf("no process %s", name)
+	if down != nil {
+		down()
+	}
+	s.startProgram(t, name)
 }
 
 // e2eRoster is the roster of the e2e tests; %s is the accept timeout.
