@@ -180,6 +180,10 @@ cluster: tools temporal-server build ## production topology: Temporal on Postgre
 cluster-split: tools temporal-server build ## the same with one process per Temporal service
 	BIN=$(BIN) DATA=$(DATA) ./deploy/cluster.sh --split
 
+.PHONY: cluster-reset
+cluster-reset: ## drop the cluster's Temporal databases (every consultation in them): the next make cluster starts empty
+	BIN=$(BIN) DATA=$(DATA) ./deploy/cluster.sh reset
+
 .PHONY: run-api
 run-api: ## run only the API (configure with TIMDESK_* variables)
 	go run ./api

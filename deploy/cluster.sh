@@ -9,6 +9,7 @@
 #
 #   deploy/cluster.sh [--split]     bring everything up
 #   deploy/cluster.sh postgres      only make sure PostgreSQL runs and the Temporal role exists, then exit
+#   deploy/cluster.sh reset         drop Temporal's two databases (every consultation in them), then exit
 #
 # Ports (defaults): proxy (the callback address) 8080, API replicas 8081/8082, emulator 9800, worker
 # metrics 9464/9465, Temporal
@@ -81,8 +82,24 @@ SQL
   fi
 }
 
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 if [ "${1:-}" = postgres ]; then
   ensure_postgres
+  exit 0
+fi
+# The databases outlive every run (and every checkout: they are the machine's). Consultations
+# started by older workflow code may no longer replay on newer code (nothing is released, so
+# workflow changes are not versioned): reset starts from empty databases.
+if [ "${1:-}" = reset ]; then
+  port_free "$TEMPORAL_FRONTEND_PORT" ||
+    { echo "cluster.sh: port $TEMPORAL_FRONTEND_PORT is in use: stop the running cluster first" >&2; exit 1; }
+  ensure_postgres
+  for db in "$TEMPORAL_DB" "$TEMPORAL_VISIBILITY_DB"; do
+    PGPASSWORD=$TEMPORAL_DB_PASSWORD psql -qAt -v ON_ERROR_STOP=1 -h "$TEMPORAL_DB_HOST" -p "$TEMPORAL_DB_PORT" -U "$TEMPORAL_DB_USER" \
+      -d postgres -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"
+  done
+  echo "cluster.sh: dropped $TEMPORAL_DB and $TEMPORAL_VISIBILITY_DB; the next 'make cluster' starts from empty databases"
   exit 0
 fi
 split=0
@@ -91,7 +108,6 @@ split=0
 need() { [ -x "$1" ] || { echo "cluster.sh: $1 is missing; run 'make cluster' (it builds everything first)" >&2; exit 1; }; }
 for b in "$BIN/temporal" "$TEMPORAL_SERVER" "$TEMPORAL_SQL_TOOL" "$BIN/timsim" "$BIN/timdesk-api" "$BIN/timdesk-worker" "$BIN/timdesk-proxy"; do need "$b"; done
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$TEMPORAL_FRONTEND_PORT" "$PROXY_PORT" $API_PORTS "$TIMSIM_PORT"; do
   port_free "$p" || { echo "cluster.sh: port $p is already in use (another 'make cluster' or 'make run'?)" >&2; exit 1; }
 done
