@@ -102,6 +102,7 @@ type server struct {
 	// after-send copy of the same message is not signalled again (it is only the backup path).
 	signalled *lruCache[string, struct{}]
 	limiter   *ipLimiter
+	admission *admission // bounds the callbacks' Temporal calls
 	jwt       *jwtVerifier
 	groupOnce sync.Once // the "group callbacks are not used" warning
 	routes    map[string]bool
@@ -140,6 +141,13 @@ func newApp(d deps) (*fiber.App, error) {
 	s.signalled = newLRU[string, struct{}](signalledCacheSize, signalledCacheTTL, d.Now)
 	s.limiter = newIPLimiter(d.Config.UserSigRate, d.Config.UserSigBurst, d.Now)
 	s.jwt = newJWTVerifier(d.Config, d.Now)
+	limit := d.Config.MaxInflight
+	if limit <= 0 {
+		limit = defaultMaxInflight
+	}
+	if s.admission, err = newAdmission(limit, d.Registry); err != nil {
+		return nil, fmt.Errorf("new app: %w", err)
+	}
 
 	cfg := fiber.Config{
 		AppName:               "timdesk-api",

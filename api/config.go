@@ -63,6 +63,9 @@ type Config struct {
 	CallbackBudget  time.Duration // TIMDESK_CALLBACK_BUDGET, default 1.2s: Temporal call budget in callbacks
 	TranslateBudget time.Duration // TIMDESK_TRANSLATE_BUDGET, default 1.2s: customer↔customer translation budget
 	RequestTimeout  time.Duration // TIMDESK_REQUEST_TIMEOUT, default 30s: deadline of every non-callback request
+	// MaxInflight (TIMDESK_TEMPORAL_MAX_INFLIGHT, default 32) bounds the Temporal calls callbacks
+	// have in flight in this replica; beyond it, work is shed in business order (admission.go).
+	MaxInflight int
 
 	UserSigRate    float64  // TIMDESK_USERSIG_RATE ("N/s", "N/m" or "N/h", default "60/m"): per-IP tokens per second; 0 = off
 	UserSigBurst   int      // burst of the UserSig limiter: N of TIMDESK_USERSIG_RATE
@@ -86,6 +89,7 @@ const (
 	defaultTranslateBudget = 1200 * time.Millisecond
 	defaultRequestTimeout  = 30 * time.Second
 	defaultUserSigRate     = "60/m"
+	defaultMaxInflight     = 32
 
 	// maxCallbackBudget keeps every callback answer inside Tencent's 2 s wait.
 	maxCallbackBudget = 1700 * time.Millisecond
@@ -167,6 +171,15 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	cfg.CallbackBudget = duration("TIMDESK_CALLBACK_BUDGET", defaultCallbackBudget, 50*time.Millisecond, maxCallbackBudget)
 	cfg.TranslateBudget = duration("TIMDESK_TRANSLATE_BUDGET", defaultTranslateBudget, 50*time.Millisecond, maxCallbackBudget)
 	cfg.RequestTimeout = duration("TIMDESK_REQUEST_TIMEOUT", defaultRequestTimeout, time.Second, 10*time.Minute)
+
+	cfg.MaxInflight = defaultMaxInflight
+	if raw := str("TIMDESK_TEMPORAL_MAX_INFLIGHT", ""); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > 10000 {
+			problems = append(problems, "TIMDESK_TEMPORAL_MAX_INFLIGHT must be an integer between 1 and 10000")
+		}
+		cfg.MaxInflight = max(n, 1)
+	}
 
 	cfg.rawUserSigRate = str("TIMDESK_USERSIG_RATE", defaultUserSigRate)
 	perSecond, burst, err := parseRate(cfg.rawUserSigRate)

@@ -4,17 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/timdesk/timdesk/workflows"
 )
 
 // benchRow is one line of the bench-e2e table.
@@ -25,6 +30,14 @@ type benchRow struct {
 	llmPerMsg        float64 // -1: no LLM
 	eventsPerMsg     float64 // -1: not measured
 	worker, api      rss
+	cpu              string // CPU ms per answer by program (cpuUse.perAnswer)
+}
+
+// benchRuns are the runs TIMDESK_BENCH_RUNS selects (a comma-separated subset of bare, bare-new,
+// closed, open, llm; all when unset), so one run can be repeated while profiling it.
+func benchRuns() func(string) bool {
+	v := os.Getenv("TIMDESK_BENCH_RUNS")
+	return func(run string) bool { return v == "" || slices.Contains(strings.Split(v, ","), run) }
 }
 
 // TestBenchE2E is `make bench-e2e`: the whole stack on a file-backed dev server with the `make run`
@@ -46,9 +59,16 @@ func TestBenchE2E(t *testing.T) {
 		play(ctx)
 	}
 	ctx := context.Background()
+	run := benchRuns()
 
-	// 1. The ceiling: bare SignalWithStart into workflows no worker runs.
-	rows = append(rows, benchBare(ctx, t, tc))
+	// 1. The ceilings: bare SignalWithStart into workflows no worker runs, existing ones (a
+	// customer's next message) and new ones (a new customer, as in the open loop).
+	if run("bare") {
+		rows = append(rows, benchBare(ctx, t, tc, "bench-bare", 200))
+	}
+	if run("bare-new") {
+		rows = append(rows, benchBare(ctx, t, tc, "bench-new", 2000))
+	}
 
 	// 2. Closed loop: 50 customers × 10 FAQ questions, each waiting for its answer.
 	questions := faqQuestions(t)
@@ -56,21 +76,30 @@ func TestBenchE2E(t *testing.T) {
 	for i := range customers {
 		customers[i] = fmt.Sprintf("closed%02d", i)
 	}
-	row := s.measure(t, "closed loop", "50 customers × 10 FAQ questions", func(g *loadgen) {
-		phase(10*time.Minute, func(ctx context.Context) { g.closedLoop(ctx, customers, questions, 10, time.Minute) })
-	})
-	row.eventsPerMsg = s.eventsPerMessage(t, tc, customers[:5], questions, 10)
-	rows = append(rows, row)
+	if run("closed") {
+		row := s.measure(t, "closed loop", "50 customers × 10 FAQ questions", func(g *loadgen) {
+			phase(10*time.Minute, func(ctx context.Context) { g.closedLoop(ctx, customers, questions, 10, time.Minute) })
+		})
+		row.eventsPerMsg = s.eventsPerMessage(t, tc, customers[:5], questions, 10)
+		rows = append(rows, row)
+		logEventTypes(t, tc, customers)
+	}
 
 	// 3. Open loop: 100 new customers a second for 20 s, one FAQ question each.
-	rows = append(rows, s.measure(t, "open loop", "100 new customers/s for 20 s", func(g *loadgen) {
-		phase(8*time.Minute, func(ctx context.Context) {
-			g.openLoop(ctx, "open", 100, 20*time.Second, func(i int) (string, string) {
-				return questions("open", i)
+	if run("open") {
+		rows = append(rows, s.measure(t, "open loop", "100 new customers/s for 20 s", func(g *loadgen) {
+			phase(8*time.Minute, func(ctx context.Context) {
+				g.openLoop(ctx, "open", 100, 20*time.Second, func(i int) (string, string) {
+					return questions("open", i)
+				})
+				g.drain(3*time.Minute, 30*time.Second)
 			})
-			g.drain(3*time.Minute, 30*time.Second)
-		})
-	}))
+		}))
+	}
+	if !run("llm") {
+		printBench(t, rows)
+		return
+	}
 
 	// 4. An LLM that takes 300 ms a call: 50 customers × 6 questions (English, Chinese, French).
 	llm := newBenchLLM(t, 300*time.Millisecond)
@@ -82,7 +111,7 @@ func TestBenchE2E(t *testing.T) {
 	for i := range llmCustomers {
 		llmCustomers[i] = fmt.Sprintf("llm%02d", i)
 	}
-	row = s.measure(t, "fake LLM (300 ms/call)", "50 customers × 6 questions", func(g *loadgen) {
+	row := s.measure(t, "fake LLM (300 ms/call)", "50 customers × 6 questions", func(g *loadgen) {
 		phase(10*time.Minute, func(ctx context.Context) { g.closedLoop(ctx, llmCustomers, llmQuestions, 6, time.Minute) })
 	})
 	if row.res.answered > 0 {
@@ -90,22 +119,26 @@ func TestBenchE2E(t *testing.T) {
 	}
 	row.eventsPerMsg = s.eventsPerMessage(t, tc, llmCustomers[:5], llmQuestions, 6)
 	rows = append(rows, row)
+	printBench(t, rows)
+}
 
-	table := benchTable(rows)
-	fmt.Print(table)
-	for _, r := range rows[1:] {
-		if r.res.duplicates > 0 || r.res.missing > 0 {
+// printBench prints the table and fails on a duplicate or a missing answer in any load run.
+func printBench(t *testing.T, rows []benchRow) {
+	t.Helper()
+	fmt.Print(benchTable(rows))
+	for _, r := range rows {
+		if r.signalsPerSecond == 0 && (r.res.duplicates > 0 || r.res.missing > 0) {
 			t.Errorf("%s: %d duplicates, %d missing (unanswered: %v); every message must be answered exactly once",
 				r.run, r.res.duplicates, r.res.missing, r.res.unanswered)
 		}
 	}
 }
 
-// benchBare measures the dev server's ceiling: 2,000 SignalWithStart calls into 200 workflows
-// (no worker runs them) from 32 callers.
-func benchBare(ctx context.Context, t *testing.T, tc client.Client) benchRow {
+// benchBare measures the server's ceiling: 2,000 SignalWithStart calls into workflowsN workflows
+// (no worker runs them) from 32 callers; with 2,000 workflows each call starts a new one.
+func benchBare(ctx context.Context, t *testing.T, tc client.Client, prefix string, workflowsN int) benchRow {
 	t.Helper()
-	const signals, workflowsN, callers = 2000, 200, 32
+	const signals, callers = 2000, 32
 	var next atomic.Int64
 	var failed atomic.Int64
 	var wg sync.WaitGroup
@@ -119,7 +152,7 @@ func benchBare(ctx context.Context, t *testing.T, tc client.Client) benchRow {
 				if i >= signals {
 					return
 				}
-				id := fmt.Sprintf("bench-bare-%03d", i%workflowsN)
+				id := fmt.Sprintf("%s-%04d", prefix, int(i)%workflowsN)
 				_, err := tc.SignalWithStartWorkflow(ctx, id, "bench", i,
 					client.StartWorkflowOptions{ID: id, TaskQueue: "bench-bare"}, "BenchBare")
 				if err != nil {
@@ -133,7 +166,12 @@ func benchBare(ctx context.Context, t *testing.T, tc client.Client) benchRow {
 	if n := failed.Load(); n > 0 {
 		t.Errorf("bare SignalWithStart: %d of %d failed", n, signals)
 	}
-	return benchRow{run: "bare SignalWithStart", load: "2,000 signals into 200 workflows, 32 callers",
+	load := fmt.Sprintf("2,000 signals into %d workflows, 32 callers", workflowsN)
+	run := "bare SignalWithStart"
+	if workflowsN >= signals {
+		load, run = "2,000 new workflows, 32 callers", "bare SignalWithStart, new IDs"
+	}
+	return benchRow{run: run, load: load,
 		signalsPerSecond: float64(signals) / elapsed.Seconds(), llmPerMsg: -1, eventsPerMsg: -1}
 }
 
@@ -143,9 +181,11 @@ func (s *loadStack) measure(t *testing.T, run, load string, play func(*loadgen))
 	worker, api := s.proc(t, "worker"), s.proc(t, "api")
 	resetPeakRSS(worker.cmd.Process.Pid)
 	resetPeakRSS(api.cmd.Process.Pid)
+	cpuBefore, start := s.cpuSnapshot(), time.Now()
 	g := s.newLoad()
 	play(g)
 	g.drain(time.Minute, 20*time.Second)
+	cpu, elapsed := s.cpuSnapshot().since(cpuBefore), time.Since(start)
 	time.Sleep(2 * time.Second) // late duplicates
 	r := g.result()
 	fmt.Printf("%s: %d/%d answered in %s, %d duplicates, %d missing, %d refused sends (%d resent and answered twice)\n",
@@ -154,7 +194,8 @@ func (s *loadStack) measure(t *testing.T, run, load string, play func(*loadgen))
 		t.Logf("%s: %d messages that answer no question, e.g. %v", run, r.other, r.otherText)
 	}
 	return benchRow{run: run, load: load, res: r, llmPerMsg: -1, eventsPerMsg: -1,
-		worker: readRSS(worker.cmd.Process.Pid), api: readRSS(api.cmd.Process.Pid)}
+		worker: readRSS(worker.cmd.Process.Pid), api: readRSS(api.cmd.Process.Pid),
+		cpu: cpu.perAnswer(r.answered, elapsed, runtime.NumCPU())}
 }
 
 // eventsPerMessage is what one more answered question adds to a consultation's history: each of
@@ -186,6 +227,55 @@ func (s *loadStack) eventsPerMessage(t *testing.T, tc client.Client, customers [
 		total += after - before
 	}
 	return float64(total) / float64(len(customers))
+}
+
+// logEventTypes logs how often each event type occurs in the customers' histories and the slowest
+// waits inside them (signal to workflow task started, task started to completed): a workflow task
+// that timed out, a sticky queue missed or a slow task shows here as the cause of a slow tail.
+func logEventTypes(t *testing.T, tc client.Client, customers []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	counts := map[string]int{}
+	var toStart, toComplete []time.Duration
+	for _, c := range customers {
+		it := tc.GetWorkflowHistory(ctx, workflows.ConsultationID(c), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var scheduled, started time.Time
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				t.Logf("event types: %v", err)
+				return
+			}
+			counts[strings.TrimPrefix(e.GetEventType().String(), "EVENT_TYPE_")]++
+			at := e.GetEventTime().AsTime()
+			switch e.GetEventType() {
+			case enums.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+				scheduled = at
+			case enums.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+				started = at
+				toStart = append(toStart, at.Sub(scheduled))
+			case enums.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+				toComplete = append(toComplete, at.Sub(started))
+			}
+		}
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		fmt.Fprintf(&b, " %s=%d", k, counts[k])
+	}
+	t.Logf("event types in %d consultations:%s", len(customers), b.String())
+	t.Logf("workflow task scheduled→started p50 %s p99 %s max %s; started→completed p50 %s p99 %s max %s",
+		pct(toStart, 50), pct(toStart, 99), pct(toStart, 100), pct(toComplete, 50), pct(toComplete, 99), pct(toComplete, 100))
+}
+
+// pct is the p-th percentile of ds (100: the largest).
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(ds))
+	return s[min(len(s)-1, len(s)*p/100)].Round(time.Millisecond)
 }
 
 // llmQuestions: English (script says en), Chinese (translated for the desk) and French (the
@@ -267,11 +357,11 @@ func benchTable(rows []benchRow) string {
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "\nbench-e2e on %s: %d CPUs (GOMAXPROCS), %s/%s, %s; dev server SQLite WAL synchronous=normal\n\n",
 		host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	b.WriteString("| run | load | answered | answers/s | ack p50 | ack p99 | answer p50 | answer p99 | duplicates | missing | refused sends | resent & answered twice | LLM calls/msg | history events/msg | worker RSS | API RSS |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| run | load | answered | answers/s | ack p50 | ack p99 | answer p50 | answer p99 | duplicates | missing | refused sends | resent & answered twice | LLM calls/msg | history events/msg | worker RSS | API RSS | CPU ms per answer |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		if r.signalsPerSecond > 0 {
-			fmt.Fprintf(&b, "| %s | %s | | **%.0f signals/s** | | | | | | | | | | | | |\n", r.run, r.load, r.signalsPerSecond)
+			fmt.Fprintf(&b, "| %s | %s | | **%.0f signals/s** | | | | | | | | | | | | | |\n", r.run, r.load, r.signalsPerSecond)
 			continue
 		}
 		llm, events := "–", "–"
@@ -281,10 +371,10 @@ func benchTable(rows []benchRow) string {
 		if r.eventsPerMsg >= 0 {
 			events = fmt.Sprintf("%.1f", r.eventsPerMsg)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d/%d | **%.1f** | %s | %s | %s | %s | %d | %d | %d | %d | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %d/%d | **%.1f** | %s | %s | %s | %s | %d | %d | %d | %d | %s | %s | %s | %s | %s |\n",
 			r.run, r.load, r.res.answered, r.res.asked, r.res.rate(), ms(r.res.ackP50), ms(r.res.ackP99),
 			ms(r.res.answerP50), ms(r.res.answerP99), r.res.duplicates, r.res.missing, r.res.refused, r.res.resendAnswers,
-			llm, events, r.worker, r.api)
+			llm, events, r.worker, r.api, r.cpu)
 	}
 	return b.String()
 }
