@@ -21,6 +21,12 @@ import (
 // DefaultSendRate is Tencent IM's default sendmsg quota per app (sends per second).
 const DefaultSendRate = 200
 
+// Default concurrent task polls (worker.Options MaxConcurrent*TaskPollers).
+const (
+	DefaultWorkflowPollers = 8
+	DefaultActivityPollers = 4
+)
+
 // Config is the worker's whole configuration, read once from the environment by LoadConfig.
 type Config struct {
 	SDKAppID       uint64 // TIMDESK_SDKAPPID (required)
@@ -55,6 +61,11 @@ type Config struct {
 	// SendRate is this worker's sendmsg pace (sends per second): Tencent's per-app quota (200/s
 	// by default) divided by the number of worker replicas; 0 sends unpaced.
 	SendRate float64 // TIMDESK_SEND_RATE (default 200)
+	// WorkflowPollers and ActivityPollers are the concurrent polls for workflow and activity tasks
+	// (TIMDESK_WORKFLOW_POLLERS, default 8; TIMDESK_ACTIVITY_POLLERS, default 4). The SDK's 2 each
+	// left workflow tasks waiting seconds for a poll at 60 messages/s on 2 cores.
+	WorkflowPollers int
+	ActivityPollers int
 	// MetricsListen is where the worker serves GET /metrics (TIMDESK_WORKER_METRICS_LISTEN,
 	// default :9464; "off" disables): the Temporal SDK's worker metrics and timdesk's own.
 	MetricsListen string
@@ -140,6 +151,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogLevel:         str("TIMDESK_LOG_LEVEL", "info"),
 		Listen:           str("TIMDESK_WORKER_LISTEN", ""),
 		SendRate:         DefaultSendRate,
+		WorkflowPollers:  DefaultWorkflowPollers,
+		ActivityPollers:  DefaultActivityPollers,
 		HumanKeywords:    def.HumanKeywords,
 		AIIdleTimeout:    dur("TIMDESK_AI_IDLE_TIMEOUT", def.AIIdleTimeout),
 		QueueIdleTimeout: dur("TIMDESK_QUEUE_IDLE_TIMEOUT", def.QueueIdleTimeout),
@@ -177,6 +190,19 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			problems = append(problems, "TIMDESK_SEND_RATE must be a number of sends per second (0: unpaced)")
 		} else {
 			c.SendRate = r
+		}
+	}
+	for _, p := range []struct {
+		name string
+		to   *int
+	}{{"TIMDESK_WORKFLOW_POLLERS", &c.WorkflowPollers}, {"TIMDESK_ACTIVITY_POLLERS", &c.ActivityPollers}} {
+		if v := str(p.name, ""); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 2 || n > 100 {
+				problems = append(problems, p.name+" must be an integer between 2 and 100")
+			} else {
+				*p.to = n
+			}
 		}
 	}
 	if v := str("TIMDESK_RATING_PROMPT", ""); v != "" {

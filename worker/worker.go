@@ -106,7 +106,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	ensureSearchAttributes(ctx, c, cfg.TemporalNamespace, logger)
 	importAccounts(ctx, imActs, append([]string{cfg.ServiceAccount}, roster.AccountIDs()...), logger)
 
-	w := worker.New(c, cfg.TaskQueue, worker.Options{WorkerStopTimeout: stopTimeout})
+	w := worker.New(c, cfg.TaskQueue, worker.Options{
+		WorkerStopTimeout:                stopTimeout,
+		MaxConcurrentWorkflowTaskPollers: cfg.WorkflowPollers,
+		MaxConcurrentActivityTaskPollers: cfg.ActivityPollers,
+	})
 	w.RegisterWorkflow(workflows.ConsultationWorkflow)
 	w.RegisterWorkflow(workflows.DeskWorkflow)
 	opts := activity.RegisterOptions{SkipInvalidStructFunctions: true}

@@ -32,11 +32,13 @@ func TestLoadConfigReportsEveryProblem(t *testing.T) {
 		"TIMDESK_MIN_CONFIDENCE":        "2",
 		"TIMDESK_WORKER_METRICS_LISTEN": "9464",
 		"TIMDESK_SEND_RATE":             "fast",
+		"TIMDESK_WORKFLOW_POLLERS":      "1",
+		"TIMDESK_ACTIVITY_POLLERS":      "many",
 	}))
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"TIMDESK_SDKAPPID", "TIMDESK_SECRET_KEY", "TIMDESK_LOG_FORMAT", "TIMDESK_AI_IDLE_TIMEOUT", "TIMDESK_MIN_CONFIDENCE", "TIMDESK_WORKER_METRICS_LISTEN", "TIMDESK_SEND_RATE"} {
+	for _, want := range []string{"TIMDESK_SDKAPPID", "TIMDESK_SECRET_KEY", "TIMDESK_LOG_FORMAT", "TIMDESK_AI_IDLE_TIMEOUT", "TIMDESK_MIN_CONFIDENCE", "TIMDESK_WORKER_METRICS_LISTEN", "TIMDESK_SEND_RATE", "TIMDESK_WORKFLOW_POLLERS", "TIMDESK_ACTIVITY_POLLERS"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
@@ -60,6 +62,14 @@ func TestLoadConfigDefaultsAndOverrides(t *testing.T) {
 			}
 			if c.SendRate != 200 {
 				t.Errorf("send rate %v, want Tencent's default quota 200", c.SendRate)
+			}
+			if c.WorkflowPollers != 8 || c.ActivityPollers != 4 {
+				t.Errorf("pollers %d/%d, want 8/4", c.WorkflowPollers, c.ActivityPollers)
+			}
+		}},
+		{"pollers", map[string]string{"TIMDESK_SDKAPPID": "1400000000", "TIMDESK_SECRET_KEY": "s3cr3t", "TIMDESK_WORKFLOW_POLLERS": "16", "TIMDESK_ACTIVITY_POLLERS": "2"}, func(t *testing.T, c Config) {
+			if c.WorkflowPollers != 16 || c.ActivityPollers != 2 {
+				t.Errorf("pollers %d/%d, want 16/2", c.WorkflowPollers, c.ActivityPollers)
 			}
 		}},
 		{"send rate for three replicas", map[string]string{"TIMDESK_SDKAPPID": "1400000000", "TIMDESK_SECRET_KEY": "s3cr3t", "TIMDESK_SEND_RATE": "66.5"}, func(t *testing.T, c Config) {
