@@ -21,21 +21,36 @@ import (
 
 // wakeFake is a hand-written WakeClient: pages of workflow IDs, signal errors by workflow ID.
 type wakeFake struct {
-	mu        sync.Mutex
-	pages     [][]string // workflow IDs per page
-	listErr   error
-	signalErr map[string]error
-	requests  []*workflowservice.ListWorkflowExecutionsRequest
-	started   map[string]time.Time // start time by workflow ID (zero when absent)
-	signals   []string             // workflowID/runID/signal/reason
+	mu      sync.Mutex
+	pages   [][]string // workflow IDs per page
+	listErr error
+	// recheck, when set, are the pages of every listing after the first (what visibility shows
+	// by the re-check); recheckErr fails those listings.
+	recheck    [][]string
+	recheckErr error
+	passes     int // listings started (requests without a page token)
+	signalErr  map[string]error
+	requests   []*workflowservice.ListWorkflowExecutionsRequest
+	started    map[string]time.Time // start time by workflow ID (zero when absent)
+	signals    []string             // workflowID/runID/signal/reason
 }
 
 func (w *wakeFake) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.requests = append(w.requests, req)
+	if len(req.GetNextPageToken()) == 0 {
+		w.passes++
+	}
 	if w.listErr != nil {
 		return nil, w.listErr
+	}
+	pages := w.pages
+	if w.passes > 1 && w.recheck != nil {
+		if w.recheckErr != nil {
+			return nil, w.recheckErr
+		}
+		pages = w.recheck
 	}
 	i := 0
 	if len(req.GetNextPageToken()) > 0 {
@@ -44,15 +59,15 @@ func (w *wakeFake) ListWorkflow(_ context.Context, req *workflowservice.ListWork
 		}
 	}
 	resp := &workflowservice.ListWorkflowExecutionsResponse{}
-	if i < len(w.pages) {
-		for _, id := range w.pages[i] {
+	if i < len(pages) {
+		for _, id := range pages[i] {
 			resp.Executions = append(resp.Executions, &workflowpb.WorkflowExecutionInfo{
 				Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: "run-" + id},
 				StartTime: timestamppb.New(w.started[id]),
 			})
 		}
 	}
-	if i+1 < len(w.pages) {
+	if i+1 < len(pages) {
 		resp.NextPageToken = []byte(fmt.Sprintf("page-%d", i+1))
 	}
 	return resp, nil
@@ -99,6 +114,20 @@ func TestWakeQueued(t *testing.T) {
 			}},
 			in:   WakeInput{Agent: "agent_li", Signal: "route_now"},
 			want: WakeResult{Listed: 3, Signaled: 3, Pages: 2}, wantCalls: []string{"consultation/old", "consultation/mid", "consultation/new"}},
+		{name: "the re-check signals the consultations visibility showed late, once each",
+			fake: &wakeFake{pages: [][]string{{"consultation/a", "consultation/b"}},
+				recheck: [][]string{{"consultation/a", "consultation/c"}, {"consultation/b", "consultation/d"}}},
+			in:        WakeInput{Agent: "agent_li", Signal: "route_now", Recheck: time.Millisecond},
+			want:      WakeResult{Listed: 4, Rechecked: 2, Signaled: 4, Pages: 3},
+			wantCalls: []string{"consultation/a", "consultation/b", "consultation/c", "consultation/d"}},
+		{name: "no re-check unless asked",
+			fake: &wakeFake{pages: [][]string{{"consultation/a"}}, recheck: [][]string{{"consultation/a", "consultation/b"}}},
+			in:   WakeInput{Agent: "agent_li", Signal: "route_now"},
+			want: WakeResult{Listed: 1, Signaled: 1, Pages: 1}, wantCalls: []string{"consultation/a"}},
+		{name: "a failed re-check keeps the first pass and is not retried",
+			fake: &wakeFake{pages: [][]string{{"consultation/a"}}, recheck: [][]string{{"consultation/b"}}, recheckErr: errors.New("visibility unavailable")},
+			in:   WakeInput{Agent: "agent_li", Signal: "route_now", Recheck: time.Millisecond},
+			want: WakeResult{Listed: 1, Signaled: 1, Pages: 1}, wantCalls: []string{"consultation/a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +9,8 @@ import (
 
 // TestAgentLoginWakesQueued: with every agent offline a customer who asks for a person is queued;
 // the moment an agent logs in (State.StateChange → the desk's presence), the consultation is
-// routed to them, long before its routing retry (2 minutes or more).
+// routed to them, long before its routing retry (2 minutes or more), even when visibility does not
+// list the consultation as queued yet.
 func TestAgentLoginWakesQueued(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
@@ -35,17 +35,9 @@ func TestAgentLoginWakesQueued(t *testing.T) {
 		}
 		return nil
 	})
-	// A login wakes the consultations visibility lists as queued. Visibility trails the workflow by
-	// a moment (on PostgreSQL under load, long enough to miss a login that follows at once), so
-	// the login comes once visibility has frank: a consultation queued within that moment before
-	// a login waits for its routing retry instead.
-	eventually(t, 30*time.Second, "frank queued in visibility", func() error {
-		if out := s.listWorkflows(t, `TimdeskStatus="queued"`); !strings.Contains(out, "frank") {
-			return fmt.Errorf("%w: %s", errNotYet, out)
-		}
-		return nil
-	})
-
+	// The agent logs in at once: visibility (which the wake-up lists the queue from) may not show
+	// frank as queued yet — on PostgreSQL under load it trails by seconds — and the wake-up's
+	// re-check (5 s later) finds him then.
 	loggedIn := time.Now()
 	s.login(t, "agent_tom")
 	s.waitFor(t, "agent_tom", 30*time.Second, "relay to the agent who logged in", func(m simMessage) bool {

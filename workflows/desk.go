@@ -64,6 +64,12 @@ type wakeRequest struct {
 // slotSettle is how long the desk waits after a freed slot before waking the queue.
 const slotSettle = 2 * time.Second
 
+// wakeRecheck is when a wake-up lists the queue a second time (activities.WakeInput.Recheck): a
+// consultation queued moments before the wake-up, still missing from visibility (which trails on
+// PostgreSQL), or one that routed on a desk view read just before the login
+// (activities.DefaultDeskCacheTTL) is woken then instead of at its routing retry (minutes).
+const wakeRecheck = 5 * time.Second
+
 // run registers the handlers, lets signals and updates change the state from their own
 // coroutines, and continues as new when Temporal suggests it.
 func (d *deskRun) run(ctx workflow.Context) error {
@@ -168,7 +174,7 @@ func (d *deskRun) wake(ctx workflow.Context, req wakeRequest) {
 				}
 			}
 			var res activities.WakeResult
-			in := activities.WakeInput{Agent: next.agent, Reason: next.reason, Signal: SignalRouteNow}
+			in := activities.WakeInput{Agent: next.agent, Reason: next.reason, Signal: SignalRouteNow, Recheck: wakeRecheck}
 			if err := workflow.ExecuteActivity(actx, router.WakeQueued, in).Get(ctx, &res); err != nil {
 				workflow.GetLogger(ctx).Error("waking queued consultations failed; they route at their next retry", "reason", next.reason, "error", err)
 			} else {

@@ -131,8 +131,8 @@ func TestDeskContinuesAsNewAfterUpdates(t *testing.T) {
 }
 
 // TestDeskWakesQueuedConsultations: an agent coming online (offline or unknown → online) runs
-// WakeQueued with the route_now signal; repeated or stale online events do not; a failed wake-up
-// is logged and the desk goes on.
+// WakeQueued with the route_now signal and the re-check (wakeRecheck); repeated or stale online
+// events do not; a failed wake-up is logged and the desk goes on.
 func TestDeskWakesQueuedConsultations(t *testing.T) {
 	at := func(d time.Duration) time.Time { return testStart.Add(d) }
 	tests := []struct {
@@ -187,8 +187,8 @@ func TestDeskWakesQueuedConsultations(t *testing.T) {
 			var got []string
 			for _, w := range f.wakes {
 				got = append(got, w.Agent)
-				if w.Signal != SignalRouteNow {
-					t.Errorf("wake signal = %q, want %q", w.Signal, SignalRouteNow)
+				if w.Signal != SignalRouteNow || w.Recheck != wakeRecheck {
+					t.Errorf("wake signal = %q, re-check %s; want %q, %s", w.Signal, w.Recheck, SignalRouteNow, wakeRecheck)
 				}
 			}
 			f.mu.Unlock()
