@@ -17,8 +17,10 @@ import (
 // owns the consultation (issue 10: every event is a write on the server's one shard).
 const maxEventsPerFAQMessage = 8
 
-// TestFAQMessageHistoryEvents reads a real consultation history on a dev server and counts the
-// events one more FAQ-answered customer message adds.
+// TestFAQMessageHistoryEvents reads a real consultation history and counts the events one more
+// FAQ-answered customer message adds: on the dev server, and in cluster mode (make test-cluster) on
+// the Temporal server on PostgreSQL behind the proxy, two API and two worker replicas — the same
+// budget on both.
 func TestFAQMessageHistoryEvents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
