@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,29 +51,51 @@ func (w work) share(limit int) int {
 	}
 }
 
+// minInflight is the lowest the adaptive limit goes: enough calls in flight to keep a healthy
+// server busy.
+const minInflight = 4
+
 // admission bounds the Temporal calls the callback path has in flight. A saturated Temporal
 // server answers every call late: without a bound, callbacks that will miss Tencent's budget
-// anyway keep adding work the server still performs, and throughput falls as the load rises. With
-// the bound, a message waits (first come, first served) for a slot up to half the callback
-// budget, and is refused at once when none frees: the server keeps working at its capacity on
-// calls that will be answered in time. Lower kinds of work are shed before messages (work.share).
+// anyway keep adding work the server still performs, the senders' resends add more, and
+// throughput falls as the load rises. With the bound, a message waits (first come, first served)
+// for a slot up to half of what is left of its budget and is refused at once when none frees, so
+// the server keeps working at its capacity on calls that are answered in time. Lower kinds of
+// work are shed before messages (work.share).
+//
+// The limit adapts to the server (AIMD on latency): it grows by one slot per limit's worth of
+// calls answered within target, and shrinks by a tenth (at most once per target) when a call
+// takes longer or fails on its deadline, between minInflight and the configured maximum. How many
+// calls a server takes in time depends on it (a dev server, a PostgreSQL cluster under load),
+// so no fixed number fits every one.
 type admission struct {
-	slots    chan struct{}
-	shed     *prometheus.CounterVec
-	inflight prometheus.GaugeFunc
+	target time.Duration // a call slower than this shrinks the limit
+	max    int
+
+	mu         sync.Mutex
+	limit      float64
+	inflight   int
+	waiters    []chan struct{} // messages waiting for a slot, oldest first
+	lastShrink time.Time
+
+	shed *prometheus.CounterVec
 }
 
-func newAdmission(limit int, reg prometheus.Registerer) (*admission, error) {
-	a := &admission{slots: make(chan struct{}, limit)}
+func newAdmission(maxInflight int, target time.Duration, reg prometheus.Registerer) (*admission, error) {
+	a := &admission{target: target, max: maxInflight, limit: float64(maxInflight)}
 	a.shed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "timdesk_admission_shed_total",
-		Help: "Temporal calls the callback path did not make because Temporal was saturated (TIMDESK_TEMPORAL_MAX_INFLIGHT), by kind of work: language (first), presence, message (last; refused with ErrorCode 1).",
+		Help: "Temporal calls the callback path did not make because Temporal was saturated, by kind of work: language (first), presence, message (last; refused with ErrorCode 1).",
 	}, []string{"work"})
-	a.inflight = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	inflight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "timdesk_temporal_inflight_calls",
-		Help: "Temporal calls of the callback path in flight (at most TIMDESK_TEMPORAL_MAX_INFLIGHT).",
-	}, func() float64 { return float64(len(a.slots)) })
-	for _, c := range []prometheus.Collector{a.shed, a.inflight} {
+		Help: "Temporal calls of the callback path in flight.",
+	}, func() float64 { a.mu.Lock(); defer a.mu.Unlock(); return float64(a.inflight) })
+	limit := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "timdesk_temporal_inflight_limit",
+		Help: "The adaptive bound on the callback path's Temporal calls in flight (at most TIMDESK_TEMPORAL_MAX_INFLIGHT).",
+	}, func() float64 { a.mu.Lock(); defer a.mu.Unlock(); return float64(int(a.limit)) })
+	for _, c := range []prometheus.Collector{a.shed, inflight, limit} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -84,20 +108,24 @@ func newAdmission(limit int, reg prometheus.Registerer) (*admission, error) {
 
 // admit takes a slot for one Temporal call of kind w, or reports that it was shed. A message
 // waits for a slot until half of what is left of ctx's deadline has passed; other work takes a
-// free slot within its share or none. The caller calls release when the call returns.
-func (a *admission) admit(ctx context.Context, w work) (release func(), ok bool) {
-	release = func() { <-a.slots }
-	if len(a.slots) < w.share(cap(a.slots)) {
-		select {
-		case a.slots <- struct{}{}:
-			return release, true
-		default:
-		}
+// free slot within its share or none. The caller calls done with the call's error when it
+// returns: its latency steers the limit.
+func (a *admission) admit(ctx context.Context, w work) (done func(error), ok bool) {
+	a.mu.Lock()
+	if a.inflight < w.share(int(a.limit)) && (w != workMessage || len(a.waiters) == 0) {
+		a.inflight++
+		a.mu.Unlock()
+		return a.doneFunc(), true
 	}
 	if w != workMessage {
+		a.mu.Unlock()
 		a.shed.WithLabelValues(w.String()).Inc()
 		return nil, false
 	}
+	granted := make(chan struct{})
+	a.waiters = append(a.waiters, granted)
+	a.mu.Unlock()
+
 	wait := time.Second
 	if deadline, has := ctx.Deadline(); has {
 		wait = time.Until(deadline) / 2
@@ -105,11 +133,56 @@ func (a *admission) admit(ctx context.Context, w work) (release func(), ok bool)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
-	case a.slots <- struct{}{}:
-		return release, true
+	case <-granted:
+		return a.doneFunc(), true
 	case <-timer.C:
 	case <-ctx.Done():
 	}
+	a.mu.Lock()
+	for i, ch := range a.waiters {
+		if ch == granted {
+			a.waiters = append(a.waiters[:i], a.waiters[i+1:]...)
+			break
+		}
+	}
+	a.mu.Unlock()
+	select {
+	case <-granted: // granted while giving up: the slot is ours
+		return a.doneFunc(), true
+	default:
+	}
 	a.shed.WithLabelValues(w.String()).Inc()
 	return nil, false
+}
+
+// doneFunc returns the function that ends a call started now.
+func (a *admission) doneFunc() func(error) {
+	start := time.Now()
+	var once sync.Once
+	return func(err error) {
+		once.Do(func() { a.release(time.Since(start), err) })
+	}
+}
+
+// release ends a call that took took (err: its result), adapts the limit and hands free slots to
+// the waiting messages, oldest first.
+func (a *admission) release(took time.Duration, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.inflight--
+	now := time.Now()
+	slow := took > a.target || errors.Is(err, context.DeadlineExceeded)
+	switch {
+	case slow && now.Sub(a.lastShrink) >= a.target:
+		a.limit = max(float64(min(minInflight, a.max)), a.limit*0.9)
+		a.lastShrink = now
+	case !slow:
+		a.limit = min(float64(a.max), a.limit+1/a.limit)
+	}
+	for len(a.waiters) > 0 && a.inflight < int(a.limit) {
+		ch := a.waiters[0]
+		a.waiters = a.waiters[1:]
+		a.inflight++
+		close(ch)
+	}
 }

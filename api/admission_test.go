@@ -33,7 +33,7 @@ func TestAdmissionShares(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.w.String()+"/"+strings.Repeat("x", tt.taken), func(t *testing.T) {
 			reg := prometheus.NewRegistry()
-			a, err := newAdmission(4, reg)
+			a, err := newAdmission(4, time.Hour, reg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,14 +44,14 @@ func TestAdmissionShares(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Millisecond)
 			defer cancel()
-			release, ok := a.admit(ctx, tt.w)
+			done, ok := a.admit(ctx, tt.w)
 			if ok != tt.want {
 				t.Fatalf("admit(%s) with %d of 4 taken = %v, want %v", tt.w, tt.taken, ok, tt.want)
 			}
 			wantShed := 0.0
 			if ok {
-				release()
-				if got := len(a.slots); got != tt.taken {
+				done(nil)
+				if got := a.inflightNow(); got != tt.taken {
 					t.Errorf("after release %d slots taken, want %d", got, tt.taken)
 				}
 			} else {
@@ -66,7 +66,7 @@ func TestAdmissionShares(t *testing.T) {
 
 // TestAdmissionMessageWaitsForSlot: a message takes the slot a finishing call frees, in order.
 func TestAdmissionMessageWaitsForSlot(t *testing.T) {
-	a, err := newAdmission(1, prometheus.NewRegistry())
+	a, err := newAdmission(1, time.Hour, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,14 +74,51 @@ func TestAdmissionMessageWaitsForSlot(t *testing.T) {
 	if !ok {
 		t.Fatal("first message not admitted")
 	}
-	time.AfterFunc(20*time.Millisecond, hold)
+	time.AfterFunc(20*time.Millisecond, func() { hold(nil) })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	release, ok := a.admit(ctx, workMessage)
+	done, ok := a.admit(ctx, workMessage)
 	if !ok {
 		t.Fatal("message not admitted after the slot was freed")
 	}
-	release()
+	done(nil)
+	if n := a.inflightNow(); n != 0 {
+		t.Errorf("%d calls in flight after both ended, want 0", n)
+	}
+}
+
+// TestAdmissionAdapts: slow calls (over the target, or failed on their deadline) shrink the limit
+// to the floor and no further; calls within the target grow it back to the maximum and no further.
+func TestAdmissionAdapts(t *testing.T) {
+	a, err := newAdmission(32, time.Nanosecond, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(took time.Duration, err error) {
+		t.Helper()
+		if _, ok := a.admit(context.Background(), workMessage); !ok {
+			t.Fatal("no slot")
+		}
+		a.release(took, err)
+	}
+	for range 100 {
+		call(time.Second, nil)
+	}
+	if got := a.limitNow(); got != minInflight {
+		t.Errorf("after slow calls limit = %d, want the floor %d", got, minInflight)
+	}
+	a.target = time.Hour
+	for range 2000 {
+		call(time.Millisecond, nil)
+	}
+	if got := a.limitNow(); got != 32 {
+		t.Errorf("after fast calls limit = %d, want the maximum 32", got)
+	}
+	a.lastShrink = time.Time{} // the last shrink was long ago
+	call(time.Millisecond, context.DeadlineExceeded)
+	if got := a.limitNow(); got >= 32 {
+		t.Errorf("after a call that missed its deadline limit = %d, want below 32", got)
+	}
 }
 
 // TestCallbackShedWhenSaturated: with every slot held by consultation signals Temporal has not
@@ -139,6 +176,9 @@ func TestCallbackShedWhenSaturated(t *testing.T) {
 		t.Errorf("after the calls returned: ErrorCode = %d, want 0", cr.ErrorCode)
 	}
 }
+
+func (a *admission) inflightNow() int { a.mu.Lock(); defer a.mu.Unlock(); return a.inflight }
+func (a *admission) limitNow() int    { a.mu.Lock(); defer a.mu.Unlock(); return int(a.limit) }
 
 // gatheredValue sums the samples of metric name whose label has value.
 func gatheredValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {

@@ -244,14 +244,14 @@ func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCa
 	}
 	ctx, cancel := context.WithTimeout(withSignalRequestID(ctx, id, in.MsgKey), s.cfg.CallbackBudget)
 	defer cancel()
-	release, ok := s.admission.admit(ctx, workMessage)
+	done, ok := s.admission.admit(ctx, workMessage)
 	if !ok {
 		s.log.Warn("customer message shed: Temporal saturated", "workflowID", id, "msgKey", in.MsgKey)
 		return tim.Reject(), decisionShed
 	}
-	defer release()
 	_, err := s.d.Temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalMessage, in, opts,
 		workflows.ConsultationWorkflow, workflows.ConsultationInput{Customer: customer, ServiceAccount: s.cfg.ServiceAccount})
+	done(err)
 	if err != nil {
 		s.log.Warn("signal consultation failed", "workflowID", id, "msgKey", in.MsgKey, "error", err)
 		return tim.Reject(), decisionSignalFailed
@@ -274,13 +274,13 @@ func (s *server) agentMessage(ctx context.Context, m tim.C2CMsgCallback) (tim.Ca
 	id := workflows.ConsultationID(m.ToAccount)
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallbackBudget)
 	defer cancel()
-	release, ok := s.admission.admit(ctx, workMessage)
+	done, ok := s.admission.admit(ctx, workMessage)
 	if !ok {
 		s.log.Warn("agent message shed: Temporal saturated", "workflowID", id, "msgKey", in.MsgKey)
 		return tim.Reject(), decisionShed
 	}
-	defer release()
 	res, err := s.updateAgentMessage(ctx, id, in)
+	done(err)
 	var notFound *serviceerror.NotFound
 	var appErr *temporal.ApplicationError
 	switch {
@@ -394,13 +394,14 @@ func (s *server) stateChange(ctx context.Context, sc tim.StateChangeCallback) (t
 		// A replayed State.StateChange (same user, action and time) adds no second signal.
 		ctx = withSignalRequestID(ctx, workflows.DeskWorkflowID, fmt.Sprintf("presence/%s/%s/%d", user, sc.Info.Action, sc.EventTime))
 	}
-	release, ok := s.admission.admit(ctx, workPresence)
+	done, ok := s.admission.admit(ctx, workPresence)
 	if !ok {
 		s.log.Warn("presence shed: Temporal saturated", "user", user, "action", sc.Info.Action)
 		return tim.Fail(), decisionShed
 	}
-	defer release()
-	if err := s.signalDesk(ctx, workflows.SignalPresence, desk.PresenceEvent{UserID: user, Online: online, At: at}); err != nil {
+	err := s.signalDesk(ctx, workflows.SignalPresence, desk.PresenceEvent{UserID: user, Online: online, At: at})
+	done(err)
+	if err != nil {
 		s.log.Warn("record presence failed", "user", user, "error", err)
 		return tim.Fail(), decisionPresenceFail
 	}
@@ -426,16 +427,16 @@ func (s *server) recordLanguage(ctx context.Context, userID, lang string, snap *
 	if !s.langs.needsRecord(userID, lang, snap) {
 		return
 	}
-	release, ok := s.admission.admit(ctx, workLanguage)
+	done, ok := s.admission.admit(ctx, workLanguage)
 	if !ok {
 		s.langs.pending.Delete(userID) // shed: the user's next message records it
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordSignalTimeout)
 	go func() {
-		defer release()
 		defer cancel()
 		err := s.signalDesk(ctx, workflows.SignalLanguage, desk.LanguagePreference{UserID: userID, Language: lang, Detected: true})
+		done(err)
 		if err != nil {
 			s.log.Warn("record detected language failed", "user", userID, "error", err)
 		}

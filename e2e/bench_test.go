@@ -119,6 +119,7 @@ func TestBenchE2E(t *testing.T) {
 	}
 	row.eventsPerMsg = s.eventsPerMessage(t, tc, llmCustomers[:5], llmQuestions, 6)
 	rows = append(rows, row)
+	logEventTypes(t, tc, llmCustomers)
 	printBench(t, rows)
 }
 
