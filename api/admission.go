@@ -51,8 +51,8 @@ func (w work) share(limit int) int {
 	}
 }
 
-// minInflight is the lowest the adaptive limit goes: enough calls in flight to keep a healthy
-// server busy.
+// minInflight is the lowest the adaptive limit goes (or a quarter of the maximum, when that is
+// more): enough calls in flight to keep a healthy server busy.
 const minInflight = 4
 
 // admission bounds the Temporal calls the callback path has in flight. A saturated Temporal
@@ -64,8 +64,9 @@ const minInflight = 4
 // work are shed before messages (work.share).
 //
 // The limit adapts to the server (AIMD on latency): it grows by one slot per limit's worth of
-// calls answered within target, and shrinks by a tenth (at most once per target) when a call
-// takes longer or fails on its deadline, between minInflight and the configured maximum. How many
+// calls answered within target (half the callback budget: what a message that waited for its slot
+// has left), and shrinks by a tenth (at most once per target) when a call takes longer or fails on
+// its deadline, between the floor (minInflight, or a quarter of the maximum) and the maximum. How many
 // calls a server takes in time depends on it (a dev server, a PostgreSQL cluster under load),
 // so no fixed number fits every one.
 type admission struct {
@@ -155,6 +156,11 @@ func (a *admission) admit(ctx context.Context, w work) (done func(error), ok boo
 	return nil, false
 }
 
+// floor is the lowest the limit shrinks to.
+func (a *admission) floor() float64 {
+	return float64(min(a.max, max(minInflight, a.max/4)))
+}
+
 // doneFunc returns the function that ends a call started now.
 func (a *admission) doneFunc() func(error) {
 	start := time.Now()
@@ -174,7 +180,7 @@ func (a *admission) release(took time.Duration, err error) {
 	slow := took > a.target || errors.Is(err, context.DeadlineExceeded)
 	switch {
 	case slow && now.Sub(a.lastShrink) >= a.target:
-		a.limit = max(float64(min(minInflight, a.max)), a.limit*0.9)
+		a.limit = max(a.floor(), a.limit*0.9)
 		a.lastShrink = now
 	case !slow:
 		a.limit = min(float64(a.max), a.limit+1/a.limit)

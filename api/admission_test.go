@@ -104,8 +104,8 @@ func TestAdmissionAdapts(t *testing.T) {
 	for range 100 {
 		call(time.Second, nil)
 	}
-	if got := a.limitNow(); got != minInflight {
-		t.Errorf("after slow calls limit = %d, want the floor %d", got, minInflight)
+	if got := a.limitNow(); got != 8 {
+		t.Errorf("after slow calls limit = %d, want the floor 8 (a quarter of 32)", got)
 	}
 	a.target = time.Hour
 	for range 2000 {

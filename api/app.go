@@ -145,7 +145,7 @@ func newApp(d deps) (*fiber.App, error) {
 	if limit <= 0 {
 		limit = defaultMaxInflight
 	}
-	if s.admission, err = newAdmission(limit, d.Config.CallbackBudget/4, d.Registry); err != nil {
+	if s.admission, err = newAdmission(limit, d.Config.CallbackBudget/2, d.Registry); err != nil {
 		return nil, fmt.Errorf("new app: %w", err)
 	}
 

@@ -83,12 +83,17 @@ func procCPU(pid string) time.Duration {
 		rest = rest[i+1:]
 	}
 	f := strings.Fields(rest)
-	if len(f) < 13 {
+	if len(f) < 15 {
 		return 0
 	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64) // field 14
-	stime, _ := strconv.ParseInt(f[12], 10, 64) // field 15
-	return time.Duration(utime+stime) * time.Second / clockTicks
+	// utime, stime, cutime, cstime (fields 14–17): a process's own CPU and that of the children it
+	// reaped (PostgreSQL's postmaster reaps its backends as connections close).
+	var ticks int64
+	for _, v := range f[11:15] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
 }
 
 // commandCPU is the CPU time of every process whose command name is comm (PostgreSQL's server
