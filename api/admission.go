@@ -18,8 +18,9 @@ const (
 	// half the callback budget; refused (the sender sees a failed send and resends) only when
 	// Temporal could not have taken it in time anyway.
 	workMessage work = iota
-	// workPresence: an agent's login or logout (routing needs it; a lost one is corrected by the
-	// agent's next state change or message).
+	// workPresence: an agent's login or logout. Routing depends on it and Tencent never resends
+	// a State.StateChange, so it is admitted like a message (it may wait for a slot); agents log in
+	// rarely, so it costs the messages nothing.
 	workPresence
 	// workLanguage: recording a detected language in the desk, a background nicety (the next
 	// message records it again).
@@ -37,19 +38,18 @@ func (w work) String() string {
 	}
 }
 
-// share is the part of the slots a kind of work may fill: a message may take them all, presence
-// three quarters, a language record half, so the less important work is shed first and always
-// leaves room for messages.
+// share is the part of the slots a kind of work may fill: a message or a presence change may take
+// them all, a language record half, so the background work is shed first and always leaves room
+// for messages.
 func (w work) share(limit int) int {
-	switch w {
-	case workMessage:
-		return limit
-	case workPresence:
-		return max(1, limit*3/4)
-	default:
+	if w == workLanguage {
 		return max(1, limit/2)
 	}
+	return limit
 }
+
+// waits reports whether work of kind w waits for a slot instead of being shed at once.
+func (w work) waits() bool { return w != workLanguage }
 
 // minInflight is the lowest the adaptive limit goes (or a quarter of the maximum, when that is
 // more): enough calls in flight to keep a healthy server busy.
@@ -61,7 +61,7 @@ const minInflight = 4
 // throughput falls as the load rises. With the bound, a message waits (first come, first served)
 // for a slot up to half of what is left of its budget and is refused at once when none frees, so
 // the server keeps working at its capacity on calls that are answered in time. Lower kinds of
-// work are shed before messages (work.share).
+// work (language records) is shed before messages and presence (work.share).
 //
 // The limit adapts to the server (AIMD on latency): it grows by one slot per limit's worth of
 // calls answered within target (half the callback budget: what a message that waited for its slot
@@ -86,7 +86,7 @@ func newAdmission(maxInflight int, target time.Duration, reg prometheus.Register
 	a := &admission{target: target, max: maxInflight, limit: float64(maxInflight)}
 	a.shed = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "timdesk_admission_shed_total",
-		Help: "Temporal calls the callback path did not make because Temporal was saturated, by kind of work: language (first), presence, message (last; refused with ErrorCode 1).",
+		Help: "Temporal calls the callback path did not make because Temporal was saturated, by kind of work: language (first, at half the slots), presence and message (only when no slot freed within half the budget; a message is refused with ErrorCode 1).",
 	}, []string{"work"})
 	inflight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "timdesk_temporal_inflight_calls",
@@ -107,18 +107,18 @@ func newAdmission(maxInflight int, target time.Duration, reg prometheus.Register
 	return a, nil
 }
 
-// admit takes a slot for one Temporal call of kind w, or reports that it was shed. A message
-// waits for a slot until half of what is left of ctx's deadline has passed; other work takes a
-// free slot within its share or none. The caller calls done with the call's error when it
+// admit takes a slot for one Temporal call of kind w, or reports that it was shed. A message or a
+// presence change waits for a slot until half of what is left of ctx's deadline has passed; a
+// language record takes a free slot within its share or none. The caller calls done with the call's error when it
 // returns: its latency steers the limit.
 func (a *admission) admit(ctx context.Context, w work) (done func(error), ok bool) {
 	a.mu.Lock()
-	if a.inflight < w.share(int(a.limit)) && (w != workMessage || len(a.waiters) == 0) {
+	if a.inflight < w.share(int(a.limit)) && (!w.waits() || len(a.waiters) == 0) {
 		a.inflight++
 		a.mu.Unlock()
 		return a.doneFunc(), true
 	}
-	if w != workMessage {
+	if !w.waits() {
 		a.mu.Unlock()
 		a.shed.WithLabelValues(w.String()).Inc()
 		return nil, false

@@ -14,8 +14,8 @@ import (
 )
 
 // TestAdmissionShares: with limit 4 and some slots taken, each kind of work is admitted only
-// within its share (message 4, presence 3, language 2); a message waits (here: a short deadline)
-// before it is shed.
+// within its share (message and presence 4, language 2); a message or presence change waits
+// (here: a short deadline) before it is shed.
 func TestAdmissionShares(t *testing.T) {
 	tests := []struct {
 		taken int
@@ -25,8 +25,8 @@ func TestAdmissionShares(t *testing.T) {
 		{0, workLanguage, true},
 		{1, workLanguage, true},
 		{2, workLanguage, false},
-		{2, workPresence, true},
-		{3, workPresence, false},
+		{3, workPresence, true},
+		{4, workPresence, false},
 		{3, workMessage, true},
 		{4, workMessage, false},
 	}
