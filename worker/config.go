@@ -61,9 +61,10 @@ type Config struct {
 	// SendRate is this worker's sendmsg pace (sends per second): Tencent's per-app quota (200/s
 	// by default) divided by the number of worker replicas; 0 sends unpaced.
 	SendRate float64 // TIMDESK_SEND_RATE (default 200)
-	// WorkflowPollers and ActivityPollers are the concurrent polls for workflow and activity tasks
-	// (TIMDESK_WORKFLOW_POLLERS, default 8; TIMDESK_ACTIVITY_POLLERS, default 4). The SDK's 2 each
-	// left workflow tasks waiting seconds for a poll at 60 messages/s on 2 cores.
+	// WorkflowPollers is the most concurrent polls for workflow tasks on the normal queue, and as
+	// many on the worker's sticky queue (TIMDESK_WORKFLOW_POLLERS, default 8); ActivityPollers for
+	// activity tasks (TIMDESK_ACTIVITY_POLLERS, default 4). The SDK's 2 in one pool left workflow
+	// tasks waiting seconds for a poll at 60 messages/s on 2 cores.
 	WorkflowPollers int
 	ActivityPollers int
 	// MetricsListen is where the worker serves GET /metrics (TIMDESK_WORKER_METRICS_LISTEN,

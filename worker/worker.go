@@ -108,7 +108,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		WorkerStopTimeout:                stopTimeout,
-		MaxConcurrentWorkflowTaskPollers: cfg.WorkflowPollers,
+		WorkflowTaskPollerBehavior:       workflowPollers(cfg.WorkflowPollers),
 		MaxConcurrentActivityTaskPollers: cfg.ActivityPollers,
 	})
 	w.RegisterWorkflow(workflows.ConsultationWorkflow)
@@ -222,4 +222,16 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		return
 	}
 	logger.Info("registered search attributes", "count", len(missing))
+}
+
+// workflowPollers polls the normal task queue and the worker's sticky queue with separate pollers,
+// n of each at most (the server may scale them down to 2). The SDK's other behavior, one
+// pool for both queues, always polls the sticky queue while it has a backlog: under steady load a
+// new consultation's first workflow task (always on the normal queue) then waited seconds.
+func workflowPollers(n int) worker.PollerBehavior {
+	return worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
+		InitialNumberOfPollers: n,
+		MinimumNumberOfPollers: 2,
+		MaximumNumberOfPollers: n,
+	})
 }
