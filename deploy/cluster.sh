@@ -82,7 +82,8 @@ SQL
   fi
 }
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=deploy/localenv.sh
+. "$root/deploy/localenv.sh"
 
 if [ "${1:-}" = postgres ]; then
   ensure_postgres
@@ -115,31 +116,9 @@ done
 ensure_postgres
 "$root/deploy/temporal/schema.sh"
 
-mkdir -p "$DATA"
-if [ ! -f "$DATA/dev.env" ]; then
-  rnd() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
-  umask 077
-  cat > "$DATA/dev.env" <<EOF2
-TIMDESK_SDKAPPID=1400000000
-TIMDESK_SECRET_KEY=$(rnd)
-TIMDESK_CALLBACK_TOKEN=$(rnd)
-TIMDESK_AUTH_JWT_SECRET=$(rnd)
-TIMDESK_ADMIN_API_KEY=$(rnd)
-EOF2
-fi
+local_env
 set -a
-# shellcheck disable=SC1091
-. "$DATA/dev.env"
-TIMDESK_ADMIN=${TIMDESK_ADMIN:-administrator}
-TIMDESK_SERVICE_ACCOUNT=${TIMDESK_SERVICE_ACCOUNT:-support}
-TIMDESK_TIM_BASE_URL=http://127.0.0.1:$TIMSIM_PORT
 TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_FRONTEND_PORT
-TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-default}
-TIMDESK_TASK_QUEUE=${TIMDESK_TASK_QUEUE:-timdesk}
-TIMDESK_ROSTER_FILE=${TIMDESK_ROSTER_FILE:-$root/deploy/demo/roster.yaml}
-TIMDESK_FAQ_FILE=${TIMDESK_FAQ_FILE:-$root/deploy/demo/faq.yaml}
-TIMDESK_LOG_FORMAT=${TIMDESK_LOG_FORMAT:-text}
-TIMSIM_LISTEN=127.0.0.1:$TIMSIM_PORT
 TIMSIM_CALLBACK_URL=http://127.0.0.1:$PROXY_PORT/tim/callback
 set +a
 

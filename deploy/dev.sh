@@ -18,40 +18,18 @@ WORKER_METRICS_PORT=${WORKER_METRICS_PORT:-9464}
 need() { [ -x "$1" ] || { echo "dev.sh: $1 is missing; run 'make run' (it builds everything first)" >&2; exit 1; }; }
 need "$BIN/temporal"; need "$BIN/timsim"; need "$BIN/timdesk-api"; need "$BIN/timdesk-worker"
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=deploy/localenv.sh
+. "$root/deploy/localenv.sh"
 for p in "$TEMPORAL_PORT" "$TEMPORAL_UI_PORT" "$API_PORT" "$TIMSIM_PORT" "$WORKER_METRICS_PORT"; do
   port_free "$p" || { echo "dev.sh: port $p is already in use (another 'make run'?); stop it or set TEMPORAL_PORT/TEMPORAL_UI_PORT/API_PORT/TIMSIM_PORT/WORKER_METRICS_PORT" >&2; exit 1; }
 done
 
-# Local secrets: made once per checkout, kept in .data/dev.env (git-ignored), never printed except the
-# admin API key a developer needs for curl.
-if [ ! -f "$DATA/dev.env" ]; then
-  rnd() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
-  umask 077
-  cat > "$DATA/dev.env" <<EOF
-TIMDESK_SDKAPPID=1400000000
-TIMDESK_SECRET_KEY=$(rnd)
-TIMDESK_CALLBACK_TOKEN=$(rnd)
-TIMDESK_AUTH_JWT_SECRET=$(rnd)
-TIMDESK_ADMIN_API_KEY=$(rnd)
-EOF
-fi
+local_env
 set -a
-# shellcheck disable=SC1091
-. "$DATA/dev.env"
-TIMDESK_ADMIN=${TIMDESK_ADMIN:-administrator}
-TIMDESK_SERVICE_ACCOUNT=${TIMDESK_SERVICE_ACCOUNT:-support}
-TIMDESK_TIM_BASE_URL=http://127.0.0.1:$TIMSIM_PORT
 TIMDESK_LISTEN=127.0.0.1:$API_PORT
 TIMDESK_WORKER_METRICS_LISTEN=127.0.0.1:$WORKER_METRICS_PORT
 TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
-TEMPORAL_NAMESPACE=${TEMPORAL_NAMESPACE:-default}
-TIMDESK_TASK_QUEUE=${TIMDESK_TASK_QUEUE:-timdesk}
-TIMDESK_ROSTER_FILE=${TIMDESK_ROSTER_FILE:-$root/deploy/demo/roster.yaml}
-TIMDESK_FAQ_FILE=${TIMDESK_FAQ_FILE:-$root/deploy/demo/faq.yaml}
-TIMDESK_LOG_FORMAT=${TIMDESK_LOG_FORMAT:-text}
 TIMDESK_CHAT_TRANSPORT=${TIMDESK_CHAT_TRANSPORT:-sim}
-TIMSIM_LISTEN=127.0.0.1:$TIMSIM_PORT
 TIMSIM_CALLBACK_URL=http://127.0.0.1:$API_PORT/tim/callback
 set +a
 
