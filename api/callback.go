@@ -151,7 +151,7 @@ func (s *server) c2c(ctx context.Context, cmd string, m tim.C2CMsgCallback) (tim
 	before := cmd == tim.CmdC2CBeforeSendMsg
 	switch {
 	case to == s.cfg.ServiceAccount && !fromAgent:
-		return s.customerMessage(ctx, cmd, m)
+		return s.customerMessage(ctx, cmd, m, snap)
 	case fromAgent && !toAgent && !staff(to):
 		if !before {
 			return tim.Allow(), decisionIgnored // the before-send answer already decided
@@ -215,7 +215,7 @@ func consultationContent(m tim.C2CMsgCallback) bool {
 // customerMessage signals (and if needed starts) the customer's consultation with a text or
 // non-text message (a photo reaches the agent as it is). ErrorCode 0 only once Temporal accepted
 // the signal; 1 when it did not, so the customer sees a failed send.
-func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCallback) (tim.CallbackResponse, string) {
+func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCallback, snap *deskSnapshot) (tim.CallbackResponse, string) {
 	if cmd == tim.CmdC2CAfterSendMsg && m.SendMsgResult != 0 {
 		return tim.Allow(), decisionIgnored // delivery failed: the before-send answer stands
 	}
@@ -229,7 +229,7 @@ func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCa
 		}
 	}
 	if in.Text != "" {
-		s.recordLanguage(ctx, m.FromAccount, desk.DetectLanguage(in.Text), s.desk.cached(ctx))
+		s.recordLanguage(ctx, m.FromAccount, desk.DetectLanguage(in.Text), snap)
 	}
 	customer := m.FromAccount
 	id := workflows.ConsultationID(customer)

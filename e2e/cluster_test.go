@@ -261,8 +261,7 @@ func startCluster(t *testing.T, opts stackOptions) *stack {
 	s.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics1)
 	s.moreMetricsURLs = []string{fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics2)}
 	// Each worker serves its metrics on its own port; s.env (what restart uses) is the first one's.
-	env := append(s.programEnv(t, root, dir, opts, simPort, s.apiURL+"/tim/callback"), fmt.Sprintf("TIMDESK_WORKER_METRICS_LISTEN=127.0.0.1:%d", metrics1))
-	s.env = env
+	s.env = append(s.programEnv(t, root, dir, opts, simPort, s.apiURL+"/tim/callback"), fmt.Sprintf("TIMDESK_WORKER_METRICS_LISTEN=127.0.0.1:%d", metrics1))
 	// The first replica of each program keeps the dev-server name, so the suite's restart("worker")
 	// restarts one of two workers.
 	s.procEnv = map[string][]string{
@@ -276,22 +275,7 @@ func startCluster(t *testing.T, opts stackOptions) *stack {
 	for name, bin := range bins {
 		s.bins[name] = bin
 	}
-	for _, name := range []string{"timsim", "worker", "worker-2", "api", "api-2", "proxy"} {
-		proc, err := startProcess(name, s.bins[name], append(env[:len(env):len(env)], s.procEnv[name]...))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.procs = append(s.procs, proc)
-		t.Cleanup(proc.Stop)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("---- temporal output ----\n%s", tail(s.temporal.Output(), 40))
-			for _, p := range s.procs {
-				t.Logf("---- %s output ----\n%s", p.name, tail(p.Output(), 60))
-			}
-		}
-	})
+	s.startPrograms(t, "timsim", "worker", "worker-2", "api", "api-2", "proxy")
 	wctx, wcancel := context.WithTimeout(context.Background(), time.Minute)
 	defer wcancel()
 	for _, u := range []string{fmt.Sprintf("http://127.0.0.1:%d/healthz", api1), fmt.Sprintf("http://127.0.0.1:%d/healthz", api2),

@@ -202,24 +202,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	env := append(s.programEnv(t, root, dir, opts, simPort, s.apiURL+"/tim/callback"), "TIMDESK_LISTEN=127.0.0.1:"+fmt.Sprint(apiPort),
 		"TIMDESK_WORKER_METRICS_LISTEN=127.0.0.1:"+fmt.Sprint(metricsPort))
 	s.bins, s.env = bins, env
-	for _, name := range programs {
-		p, err := startProcess(name, bins[name], env)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.procs = append(s.procs, p)
-		t.Cleanup(p.Stop)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			if s.temporal != nil {
-				t.Logf("---- temporal output ----\n%s", tail(s.temporal.Output(), 40))
-			}
-			for _, p := range s.procs {
-				t.Logf("---- %s output ----\n%s", p.name, tail(p.Output(), 80))
-			}
-		}
-	})
+	s.startPrograms(t, programs...)
 	wctx, wcancel := context.WithTimeout(context.Background(), time.Minute)
 	defer wcancel()
 	if err := waitHTTP(wctx, s.apiURL+"/healthz", s.procs...); err != nil {

@@ -108,7 +108,7 @@ func (s *stack) startProgram(t *testing.T, name string) {
 		if !p.Exited() {
 			t.Fatalf("%s is still running", name)
 		}
-		np, err := startProcess(name, s.bins[name], append(s.env[:len(s.env):len(s.env)], s.procEnv[name]...))
+		np, err := startProcess(name, s.bins[name], s.envOf(name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,6 +117,36 @@ func (s *stack) startProgram(t *testing.T, name string) {
 		return
 	}
 	t.Fatalf("no process %s", name)
+}
+
+// startPrograms starts the named programs (their binary in s.bins, environment envOf), stopped
+// when the test ends; when the test fails, the end of Temporal's and each program's output is logged.
+func (s *stack) startPrograms(t *testing.T, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		p, err := startProcess(name, s.bins[name], s.envOf(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.procs = append(s.procs, p)
+		t.Cleanup(p.Stop)
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		if s.temporal != nil {
+			t.Logf("---- temporal output ----\n%s", tail(s.temporal.Output(), 40))
+		}
+		for _, p := range s.procs {
+			t.Logf("---- %s output ----\n%s", p.name, tail(p.Output(), 80))
+		}
+	})
+}
+
+// envOf is the environment of program name: the stack's, plus its own (s.procEnv).
+func (s *stack) envOf(name string) []string {
+	return append(s.env[:len(s.env):len(s.env)], s.procEnv[name]...)
 }
 
 // setEnv replaces (or adds) environment variables for the programs started from now on.

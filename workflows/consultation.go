@@ -382,9 +382,6 @@ func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 	}
 }
 
-// step handles the next piece of work in priority order: a customer back before the inactivity
-// close, agent messages (those owned before a close are delivered before closing), customer
-// messages, a wake-up, then the earliest deadline. It reports whether a deadline fired.
 // eventTime is when a message was sent (its SentAt), or now when it has none or claims a later time.
 func (s *consultation) eventTime(ctx workflow.Context, sent time.Time) time.Time {
 	now := s.now(ctx)
@@ -394,22 +391,17 @@ func (s *consultation) eventTime(ctx workflow.Context, sent time.Time) time.Time
 	return sent.UTC()
 }
 
+// step handles the next piece of work in priority order: a customer back before the inactivity
+// close, agent messages (those owned before a close are delivered before closing), customer
+// messages, a wake-up, then the earliest deadline. It reports whether a deadline fired.
 func (s *consultation) step(ctx workflow.Context) (fired bool, err error) {
 	switch {
 	case s.customerCameBack():
 		s.closeReq = nil
 	case len(s.agentInbox) > 0:
-		m := s.agentInbox[0]
-		s.agentInbox = s.agentInbox[1:]
-		s.handled++
-		s.since = s.eventTime(ctx, m.SentAt)
-		s.handleAgentMessage(ctx, m)
+		s.handleAgentMessage(ctx, s.take(ctx, &s.agentInbox))
 	case len(s.inbox) > 0:
-		m := s.inbox[0]
-		s.inbox = s.inbox[1:]
-		s.handled++
-		s.since = s.eventTime(ctx, m.SentAt)
-		s.handleCustomerMessage(ctx, m)
+		s.handleCustomerMessage(ctx, s.take(ctx, &s.inbox))
 	case s.routeNow != nil:
 		req := *s.routeNow
 		s.routeNow = nil
@@ -421,6 +413,15 @@ func (s *consultation) step(ctx workflow.Context) (fired bool, err error) {
 		return s.awaitDeadline(ctx)
 	}
 	return false, nil
+}
+
+// take removes the oldest message of inbox and makes it the event being handled.
+func (s *consultation) take(ctx workflow.Context, inbox *[]InboundMessage) InboundMessage {
+	m := (*inbox)[0]
+	*inbox = (*inbox)[1:]
+	s.handled++
+	s.since = s.eventTime(ctx, m.SentAt)
+	return m
 }
 
 // customerCameBack: the customer wrote just before the inactivity close took effect.
