@@ -38,7 +38,7 @@ func main() {
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(ctx, os.Getenv, log); err != nil {
-		log.Error("proxy stopped", "err", err)
+		log.Error("proxy stopped", "error", err)
 		os.Exit(1)
 	}
 }
@@ -126,7 +126,7 @@ func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			b.log.Warn("backend down, trying the next", "backend", target.Host)
 			continue
 		}
-		b.log.Warn("backend failed", "backend", target.Host, "err", err)
+		b.log.Warn("backend failed", "backend", target.Host, "error", err)
 		http.Error(w, "backend failed", http.StatusBadGateway)
 		return
 	}
