@@ -353,7 +353,14 @@ func (st *ConsultationState) setPhase(p string) {
 }
 
 // run is the event loop: listen, read the policy, then take one step at a time until the
-// consultation closes or continues as new.
+// consultation closes or continues as new. Search attributes are upserted only when they change.
+//
+// The hot path — a customer message the AI answers — is one workflow task: the Reply and Send
+// local activities (language, translation for the desk and the decision in one model call, or the
+// FAQ offline) leave two markers, so a message adds about 7 history events (e2e
+// TestFAQMessageHistoryEvents keeps it at most 8). The language of other messages comes from the
+// DetectLanguage local activity (the desk's record of the customer, read through the worker's
+// cache, then the script, then the LLM).
 func (s *consultation) run(ctx workflow.Context) (ConsultationResult, error) {
 	if err := s.listen(ctx); err != nil {
 		return ConsultationResult{}, err
@@ -393,7 +400,9 @@ func (s *consultation) eventTime(ctx workflow.Context, sent time.Time) time.Time
 
 // step handles the next piece of work in priority order: a customer back before the inactivity
 // close, agent messages (those owned before a close are delivered before closing), customer
-// messages, a wake-up, then the earliest deadline. It reports whether a deadline fired.
+// messages, a wake-up (route_now), then the earliest deadline. It reports whether a deadline
+// fired. Deadlines are absolute times in the state, so they survive continue-as-new and restarts;
+// the one deadline timer is kept while the earliest deadline only moves later (deadlineTimer).
 func (s *consultation) step(ctx workflow.Context) (fired bool, err error) {
 	switch {
 	case s.customerCameBack():

@@ -140,8 +140,9 @@ func (s *consultation) shouldContinueAsNew(ctx workflow.Context) bool {
 	return workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 }
 
-// continueAsNew drains the signal channels, waits for running handlers, and continues with the
-// whole state and the unprocessed messages.
+// continueAsNew (Temporal suggests it, or MaxMessagesPerRun is reached) runs quiesce first —
+// drain the signal channels, wait for running handlers, drain again — and continues with the
+// whole state and the unprocessed messages (CarryOver).
 func (s *consultation) continueAsNew(ctx workflow.Context) error {
 	if err := s.quiesce(ctx); err != nil {
 		return err

@@ -31,37 +31,19 @@
 //	closed           (kept) closed  any other message                    → next consultation
 //	                                                                       (continue-as-new, ai)
 //
-// Sends to the customer carry CloudCustomData for the chat page (cloud.go): a notice its key
-// (timdeskNotice), a translated agent reply its original (timdeskTranslation).
-// Every loop turn (step) takes, in order: a customer back before the inactivity close, owned agent
-// messages (delivered before a close), customer messages, a route_now, the earliest deadline.
-// Deadlines are absolute times in the state, so timers survive continue-as-new and restarts.
-// The hot path — a customer message the AI answers — is one workflow task: the Reply and Send
-// local activities (language, translation for the desk and the decision in one model call, or the
-// FAQ offline) leave two markers, so a message adds about 7 history events (e2e
-// TestFAQMessageHistoryEvents keeps it at most 8); the language of other messages comes from the
-// DetectLanguage local activity (the desk's record of the customer, read through the worker's
-// cache, then the script, then the LLM). The deadline timer is kept while the earliest deadline only moves
-// later, and search attributes are upserted only when they change.
-// Continue-as-new (suggested, or MaxMessagesPerRun) runs quiesce first — drain the signal
-// channels, wait for running handlers, drain again — and carries the whole state (CarryOver).
-//
 // # Failures
 //
 //	what                  retries                                  then
-//	Send (Tencent IM,     30 min; MsgSeq/MsgRandom from the send   logged, Delivered=false; the
-//	local activity)       key dedupe within 120 s; a run later     consultation goes on
-//	                      than 100 s after the event that caused
-//	                      it (SendInput.Since) looks in the
-//	                      roaming history first
+//	Send (Tencent IM,     30 min; MsgSeq/MsgRandom dedupe 120 s;   logged, Delivered=false; the
+//	local activity)       a run > 100 s after its event            consultation goes on
+//	                      (SendInput.Since) checks roaming first
 //	message over 12 KB    —                                        translation alone, else the
 //	                                                               original, else cut ("…")
 //	Reply (LLM or FAQ,    3 × 30 s within 90 s; 4xx not retried    hand-off "ai_unavailable"
 //	local activity)
 //	Translate (LLM)       3 × 20 s within 60 s                     original, "[untranslated] "
-//	DetectLanguage (local 3 × 15 s within 60 s                     language unknown
-//	activity; not while
-//	the AI answers)
+//	DetectLanguage (local 3 × 15 s within 60 s                     language unknown (skipped
+//	activity)                                                      while the AI answers)
 //	Route                 2 min                                    counts as unavailable: retry
 //	Policy (local, the    3 × 10 s within 60 s                     desk.DefaultPolicy
 //	worker's desk cache)
@@ -74,7 +56,8 @@
 //
 // # Versioning
 //
-// Until the first release tag (CHANGELOG.md), change workflow code freely and re-record the histories (TIMDESK_UPDATE_HISTORY=1 go test -run TestGenerateHistories ./workflows).
-// From then on, every change of command order goes behind workflow.GetVersion, and all change IDs live in versions.go.
-// TestReplay replays testdata/ and proves each history records the change IDs of the branch it is kept for.
+// Until the first release tag (CHANGELOG.md) change workflow code freely and re-record testdata/
+// (TIMDESK_UPDATE_HISTORY=1 go test -run TestGenerateHistories ./workflows). From then on every
+// command-order change goes behind workflow.GetVersion, all change IDs live in versions.go, and
+// TestReplay proves each history in testdata/ records the change IDs of the branch it is kept for.
 package workflows
