@@ -132,7 +132,7 @@ func (s *consultation) aiTurn(ctx workflow.Context, e TranscriptEntry, reply *ac
 	}
 	if reply == nil {
 		workflow.GetLogger(ctx).Warn("answer failed; handing off", "error", replyErr)
-		s.handoff(ctx, "ai_unavailable", "The AI assistant is unavailable. The customer wrote: "+e.Text)
+		s.handoff(ctx, HandoffAIUnavailable, "", "The AI assistant is unavailable. The customer wrote: "+e.Text)
 		return
 	}
 	res := reply.AnswerResult
@@ -152,13 +152,13 @@ func (s *consultation) aiCannotRead(ctx workflow.Context, e TranscriptEntry) boo
 	case e.Text == "" && attachment == "":
 		s.notice(ctx, "text_only")
 	case e.Text != "" && s.wantsHuman(e.Text):
-		s.handoff(ctx, "customer_requested", "The customer asked for a human: "+e.Text)
+		s.handoff(ctx, HandoffCustomerRequested, "", "The customer asked for a human: "+e.Text)
 	case attachment != "":
 		summary := "The customer sent " + attachment + " the AI cannot read"
 		if e.Text != "" {
 			summary += ", with: " + e.Text
 		}
-		s.handoff(ctx, triggerAttachment, summary)
+		s.handoff(ctx, HandoffAttachment, "", summary)
 	default:
 		return false
 	}
@@ -172,7 +172,7 @@ func (s *consultation) applyAnswer(ctx workflow.Context, res activities.AnswerRe
 	switch res.Action {
 	case activities.ActionAnswer:
 		if res.Confidence < s.st.Policy.MinConfidence {
-			s.handoff(ctx, "low_confidence", "")
+			s.handoff(ctx, HandoffLowConfidence, "", "")
 			return false
 		}
 		s.st.ClarifyCount = 0
@@ -180,16 +180,12 @@ func (s *consultation) applyAnswer(ctx workflow.Context, res activities.AnswerRe
 	case activities.ActionClarify:
 		s.st.ClarifyCount++
 		if s.st.ClarifyCount > s.st.Policy.MaxClarify {
-			s.handoff(ctx, "repeated_clarify", "")
+			s.handoff(ctx, HandoffRepeatedClarify, "", "")
 			return false
 		}
 		s.replyAI(ctx, res)
 	default:
-		reason := res.Reason
-		if reason == "" {
-			reason = "ai_handoff"
-		}
-		s.handoff(ctx, reason, "")
+		s.handoff(ctx, HandoffAIDecided, res.Reason, "")
 	}
 	return true
 }

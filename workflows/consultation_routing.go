@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -12,9 +13,16 @@ import (
 	"github.com/timdesk/timdesk/desk"
 )
 
-func (s *consultation) handoff(ctx workflow.Context, trigger, summary string) {
-	s.st.HandoffReason = trigger
-	count(ctx, MetricHandoffs, map[string]string{"trigger": trigger})
+// handoff hands the customer from the AI to a person. trigger labels the hand-off counter;
+// reason (the model's own words for an ai_decided hand-off, cut to maxHandoffReason runes) goes
+// only into HandoffReason, the log and the agent's brief, never into a metric label.
+func (s *consultation) handoff(ctx workflow.Context, trigger HandoffTrigger, reason, summary string) {
+	s.st.HandoffReason = string(trigger)
+	if reason = strings.TrimSpace(truncateRunes(strings.TrimSpace(reason), maxHandoffReason)); reason != "" {
+		s.st.HandoffReason += ": " + reason
+	}
+	workflow.GetLogger(ctx).Info("hand-off", "trigger", string(trigger), "reason", reason)
+	count(ctx, MetricHandoffs, map[string]string{"trigger": string(trigger)})
 	if s.st.HandoffAt.IsZero() {
 		s.st.HandoffAt = s.now(ctx)
 	}
@@ -25,7 +33,7 @@ func (s *consultation) handoff(ctx workflow.Context, trigger, summary string) {
 	default:
 		s.st.Summary += " — " + summary
 	}
-	s.route(ctx, trigger, "")
+	s.route(ctx, s.st.HandoffReason, "")
 }
 
 // route asks the Router and applies its decision: assigned (or a supervisor), an invalid
@@ -270,4 +278,12 @@ func (s *consultation) escalate(ctx workflow.Context, trigger string) {
 		s.agentNotice(ctx, a, s.st.AgentLanguage, "reassigned", trigger)
 	}
 	s.route(ctx, trigger, "")
+}
+
+// truncateRunes is s cut to at most n runes.
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
 }

@@ -24,9 +24,10 @@ const (
 	// maxRetryRouteAfter caps the back-off between routing attempts while nobody is available.
 	maxRetryRouteAfter = 30 * time.Minute
 	reasonInactivity   = "inactivity"
-	triggerAttachment  = "attachment" // hand-off: the customer sent an image, file, voice or video
-	untranslatedMark   = "[untranslated] "
-	agentNoticeMark    = "[timdesk] "
+	// maxHandoffReason bounds the model's hand-off reason kept in the state (runes).
+	maxHandoffReason = 200
+	untranslatedMark = "[untranslated] "
+	agentNoticeMark  = "[timdesk] "
 )
 
 func activityCtx(ctx workflow.Context, startToClose, scheduleToClose time.Duration, attempts int32) workflow.Context {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
@@ -216,8 +217,17 @@ type harness struct {
 
 func newHarness(t *testing.T, f *fakeActs) *harness {
 	t.Helper()
+	return newHarnessWith(t, f, nil)
+}
+
+// newHarnessWith is newHarness with the workflows' metrics going to metrics (when not nil).
+func newHarnessWith(t *testing.T, f *fakeActs, metrics client.MetricsHandler) *harness {
+	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if metrics != nil {
+		suite.SetMetricsHandler(metrics)
+	}
 	env := suite.NewTestWorkflowEnvironment()
 	env.RegisterWorkflow(ConsultationWorkflow)
 	env.RegisterActivity(f)
@@ -345,7 +355,7 @@ func TestAIHandsOffAndAgentReplyIsTranslated(t *testing.T) {
 	if st.Owner != OwnerAgent || st.Agent != "agent_emma" || st.Status != desk.StatusHuman || st.Phase != PhaseAwaitingAccept {
 		t.Fatalf("after hand-off: owner=%s agent=%s status=%s phase=%s", st.Owner, st.Agent, st.Status, st.Phase)
 	}
-	if st.LastRouting == nil || st.LastRouting.Trigger != "not_in_faq" || st.LastRouting.Reason == "" {
+	if st.LastRouting == nil || st.LastRouting.Trigger != "ai_decided: not_in_faq" || st.HandoffReason != "ai_decided: not_in_faq" || st.LastRouting.Reason == "" {
 		t.Errorf("last routing = %+v", st.LastRouting)
 	}
 	if len(st.Deadlines) == 0 || st.Deadlines[0].Kind != DeadlineAccept || !st.Deadlines[0].At.Equal(testStart.Add(time.Second).Add(2*time.Minute)) {

@@ -1,9 +1,8 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -12,8 +11,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/testsuite"
+
+	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/tim"
 )
 
 // capturedMetrics records what workflows emit, keyed by name and labels ("name{k=v,...}").
@@ -97,16 +97,7 @@ func (m *capturedMetrics) timdesk() map[string]int64 {
 func TestConsultationMetrics(t *testing.T) {
 	f := newFake()
 	captured, handler := newCapture()
-	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	suite.SetMetricsHandler(handler)
-	env := suite.NewTestWorkflowEnvironment()
-	env.RegisterWorkflow(ConsultationWorkflow)
-	env.RegisterActivity(f)
-	env.SetStartTime(testStart)
-	env.SetTestTimeout(30 * time.Second)
-	expectSlotFreed(env, f)
-	h := &harness{t: t, env: env, f: f}
+	h := newHarnessWith(t, f, handler)
 	h.customer(time.Second, "k1", "运费多少钱？")
 	h.customer(10*time.Second, "k2", "human")                                      // hand-off at 10 s → agent_emma
 	h.agent(3*time.Minute+10*time.Second, "a1", "agent_li", "Hello, I am Li", nil) // emma timed out at 2m10s → agent_li
@@ -128,5 +119,91 @@ func TestConsultationMetrics(t *testing.T) {
 	defer captured.mu.Unlock()
 	if got := captured.timers[MetricFirstHumanReply+"{}"]; fmt.Sprint(got) != fmt.Sprint([]time.Duration{3 * time.Minute}) {
 		t.Errorf("first human reply = %v, want [3m0s] (hand-off to agent_li's first message)", got)
+	}
+}
+
+// TestHandoffTriggersAreClosed: every way the AI hands a customer off counts one hand-off whose
+// trigger label is one of HandoffTriggers, whatever the model wrote as its reason; the model's
+// reason stays in the state (HandoffReason, cut to maxHandoffReason runes). The table covers
+// every trigger, so a new one must be added here.
+func TestHandoffTriggersAreClosed(t *testing.T) {
+	decided := func(reason string) func(*fakeActs) {
+		return func(f *fakeActs) {
+			f.answer = func(activities.AnswerInput) (activities.AnswerResult, error) {
+				return activities.AnswerResult{Action: activities.ActionHandoff, Reason: reason, Source: "llm"}, nil
+			}
+		}
+	}
+	answering := func(res activities.AnswerResult) func(*fakeActs) {
+		return func(f *fakeActs) {
+			f.answer = func(activities.AnswerInput) (activities.AnswerResult, error) { return res, nil }
+		}
+	}
+	long := strings.Repeat("the customer is upset about order A-42 ", 20)
+	cases := []struct {
+		name       string
+		setup      func(*fakeActs)
+		msgs       []tim.MsgBody
+		trigger    HandoffTrigger
+		wantReason string
+	}{
+		{"asks for a human", nil, []tim.MsgBody{body("human")}, HandoffCustomerRequested, "customer_requested"},
+		{"sends an image", nil, []tim.MsgBody{body("", imageEl)}, HandoffAttachment, "attachment"},
+		{"AI down", func(f *fakeActs) {
+			f.answer = func(activities.AnswerInput) (activities.AnswerResult, error) {
+				return activities.AnswerResult{}, errors.New("503 service unavailable")
+			}
+		}, []tim.MsgBody{body("where is my parcel?")}, HandoffAIUnavailable, "ai_unavailable"},
+		{"weak answer", answering(activities.AnswerResult{Action: activities.ActionAnswer, Answer: "maybe", Confidence: 0.2}),
+			[]tim.MsgBody{body("my order")}, HandoffLowConfidence, "low_confidence"},
+		{"too many questions", answering(activities.AnswerResult{Action: activities.ActionClarify, Answer: "which order?", Confidence: 0.8}),
+			[]tim.MsgBody{body("my order"), body("my order")}, HandoffRepeatedClarify, "repeated_clarify"},
+		{"model decides, short reason", decided("not_in_faq"), []tim.MsgBody{body("custom cake?")}, HandoffAIDecided, "ai_decided: not_in_faq"},
+		{"model decides, free text", decided("Customer is angry: order #A-42 late 3 days, wants refund"), []tim.MsgBody{body("refund!")},
+			HandoffAIDecided, "ai_decided: Customer is angry: order #A-42 late 3 days, wants refund"},
+		{"model decides, no reason", decided(""), []tim.MsgBody{body("hmm")}, HandoffAIDecided, "ai_decided"},
+		{"model decides, long reason", decided(long), []tim.MsgBody{body("hmm")}, HandoffAIDecided,
+			"ai_decided: " + strings.TrimSpace(string([]rune(long)[:maxHandoffReason]))},
+	}
+	covered := map[HandoffTrigger]bool{}
+	for _, c := range cases {
+		covered[c.trigger] = true
+		t.Run(c.name, func(t *testing.T) {
+			if !slices.Contains(HandoffTriggers, c.trigger) {
+				t.Fatalf("trigger %q is not in HandoffTriggers", c.trigger)
+			}
+			f := newFake()
+			if c.setup != nil {
+				c.setup(f)
+			}
+			captured, handler := newCapture()
+			h := newHarnessWith(t, f, handler)
+			for i, b := range c.msgs {
+				h.customerBody(time.Duration(i+1)*time.Second, fmt.Sprint("k", i), b)
+			}
+			var st ConsultationState
+			h.snapshot(5*time.Minute-time.Second, &st)
+			h.at(5*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
+			h.run(ConsultationInput{})
+
+			handoffs := map[string]int64{}
+			for k, v := range captured.timdesk() {
+				if strings.HasPrefix(k, MetricHandoffs+"{") {
+					handoffs[k] = v
+				}
+			}
+			want := map[string]int64{MetricHandoffs + "{trigger=" + string(c.trigger) + "}": 1}
+			if !maps.Equal(handoffs, want) {
+				t.Errorf("hand-off series = %v, want %v", handoffs, want)
+			}
+			if st.HandoffReason != c.wantReason {
+				t.Errorf("HandoffReason = %q, want %q", st.HandoffReason, c.wantReason)
+			}
+		})
+	}
+	for _, tr := range HandoffTriggers {
+		if !covered[tr] {
+			t.Errorf("trigger %q has no case in this table", tr)
+		}
 	}
 }

@@ -178,7 +178,7 @@ func TestNonTextMessages(t *testing.T) {
 			name:  "ai: image alone hands off and reaches the agent",
 			steps: func(h *harness) { h.customerBody(time.Second, "k1", body("", imageEl)) },
 			check: func(t *testing.T, f *fakeActs, st ConsultationState) {
-				handedOff(triggerAttachment)(t, f, st)
+				handedOff(string(HandoffAttachment))(t, f, st)
 				relayedToAgent(t, f, body("", imageEl))
 				if sendIndex(f, "agent_emma", placeholder, nil) >= 0 {
 					t.Errorf("a placeholder was relayed instead of (or besides) the image: %q", sendLog(f))
@@ -195,7 +195,7 @@ func TestNonTextMessages(t *testing.T) {
 			name:  "ai: text with a file hands off; text then file relayed",
 			steps: func(h *harness) { h.customerBody(time.Second, "k1", body("this invoice is wrong", fileEl)) },
 			check: func(t *testing.T, f *fakeActs, st ConsultationState) {
-				handedOff(triggerAttachment)(t, f, st)
+				handedOff(string(HandoffAttachment))(t, f, st)
 				text := sendIndex(f, "agent_emma", "this invoice is wrong", nil)
 				file := relayedToAgent(t, f, body("", fileEl))
 				if text < 0 || file != text+1 {
@@ -213,7 +213,7 @@ func TestNonTextMessages(t *testing.T) {
 			name:  "ai: voice message hands off",
 			steps: func(h *harness) { h.customerBody(time.Second, "k1", body("", soundEl)) },
 			check: func(t *testing.T, f *fakeActs, st ConsultationState) {
-				handedOff(triggerAttachment)(t, f, st)
+				handedOff(string(HandoffAttachment))(t, f, st)
 				relayedToAgent(t, f, body("", soundEl))
 			},
 		},
@@ -221,7 +221,7 @@ func TestNonTextMessages(t *testing.T) {
 			name:  "ai: video with a face hands off; both elements relayed together",
 			steps: func(h *harness) { h.customerBody(time.Second, "k1", body("", faceEl, videoEl)) },
 			check: func(t *testing.T, f *fakeActs, st ConsultationState) {
-				handedOff(triggerAttachment)(t, f, st)
+				handedOff(string(HandoffAttachment))(t, f, st)
 				relayedToAgent(t, f, body("", faceEl, videoEl))
 			},
 		},
