@@ -10,6 +10,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/sashabaranov/go-openai v1.43.0
 	github.com/stretchr/testify v1.12.1
+	github.com/temporalio/sqlparser v0.0.0-20231115171017-f4060bcfa6cb
 	github.com/uber-go/tally/v4 v4.1.17
 	github.com/valyala/fasthttp v1.51.0
 	go.temporal.io/api v1.64.3

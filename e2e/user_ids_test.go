@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 	"github.com/timdesk/timdesk/workflows"
 )
@@ -59,7 +60,7 @@ func testNonASCIIUserIDs(t *testing.T, s *stack) {
 				t.Fatalf("admin API state of %q = %+v, %v; want human with %s", customer, st, err, agent)
 			}
 			eventually(t, 15*time.Second, "visibility by the raw customer ID", func() error {
-				out := s.listWorkflows(t, fmt.Sprintf(`TimdeskCustomer=%q`, customer))
+				out := s.listWorkflows(t, desk.CustomerAttribute+"="+desk.QueryString(customer))
 				if !strings.Contains(out, workflows.ConsultationID(customer)) {
 					return fmt.Errorf("%w: %s", errNotYet, out)
 				}
