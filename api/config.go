@@ -14,6 +14,7 @@ import (
 	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/internal/temporalenv"
 	"github.com/timdesk/timdesk/tim"
+	"github.com/timdesk/timdesk/workflows"
 )
 
 // Config is the API program's whole configuration, read once from the environment by loadConfig.
@@ -83,7 +84,7 @@ const (
 	defaultListen          = ":8080"
 	defaultTemporalAddress = temporalenv.DefaultAddress
 	defaultNamespace       = temporalenv.DefaultNamespace
-	defaultTaskQueue       = "timdesk"
+	defaultTaskQueue       = workflows.TaskQueueDefault
 	defaultUserSigTTL      = 24 * time.Hour
 	defaultCallbackBudget  = 1200 * time.Millisecond
 	defaultTranslateBudget = 1200 * time.Millisecond

@@ -146,7 +146,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RosterFile:       str("TIMDESK_ROSTER_FILE", "deploy/demo/roster.yaml"),
 		FAQFile:          str("TIMDESK_FAQ_FILE", "deploy/demo/faq.yaml"),
 		FAQThreshold:     float("TIMDESK_FAQ_THRESHOLD", activities.DefaultFAQThreshold),
-		DeskLanguage:     desk.NormalizeLanguage(str("TIMDESK_DESK_LANGUAGE", "en")),
+		DeskLanguage:     desk.NormalizeLanguage(str("TIMDESK_DESK_LANGUAGE", desk.DefaultDeskLanguage)),
 		LogFormat:        str("TIMDESK_LOG_FORMAT", "json"),
 		MetricsListen:    str("TIMDESK_WORKER_METRICS_LISTEN", DefaultMetricsListen),
 		LogLevel:         str("TIMDESK_LOG_LEVEL", "info"),
