@@ -42,7 +42,6 @@ const (
 // Phases (ConsultationState.Phase), finer than Owner.
 const (
 	PhaseAI             = "ai"
-	PhaseRouting        = "routing"
 	PhaseWaitingShift   = "waiting_shift"   // nobody on duty: waits for NextShift
 	PhaseWaitingAgent   = "waiting_agent"   // on duty but nobody free: routes again later
 	PhaseAwaitingAccept = "awaiting_accept" // assigned, the agent has not replied yet
@@ -343,7 +342,7 @@ func (st *ConsultationState) setPhase(p string) {
 	switch p {
 	case PhaseAI:
 		st.Owner, st.Status = OwnerAI, desk.StatusAI
-	case PhaseRouting, PhaseWaitingShift, PhaseWaitingAgent:
+	case PhaseWaitingShift, PhaseWaitingAgent:
 		st.Owner, st.Status = OwnerQueue, desk.StatusQueued
 	case PhaseAwaitingAccept, PhaseWithAgent:
 		st.Owner, st.Status = OwnerAgent, desk.StatusHuman
