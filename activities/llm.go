@@ -192,8 +192,8 @@ func (l *LLM) DetectLanguage(ctx context.Context, in DetectInput) (DetectResult,
 	if len(resp.Choices) == 0 {
 		return DetectResult{Method: "none"}, nil
 	}
-	code := desk.NormalizeLanguage(strings.Trim(resp.Choices[0].Message.Content, " \t\n\"'."))
-	if len(code) < 2 || len(code) > 3 || strings.ContainsFunc(code, func(r rune) bool { return r < 'a' || r > 'z' }) || code == "und" {
+	code := languageCode(resp.Choices[0].Message.Content)
+	if code == "" {
 		return DetectResult{Method: "none"}, nil
 	}
 	return DetectResult{Language: code, Method: "llm"}, nil
