@@ -114,10 +114,17 @@ function renderRating(li) {
   for (let n = 1; n <= 5; n++) {
     group.append(el('button', {
       type: 'button', 'aria-label': t.rateN(n), text: String(n),
-      onclick: async () => {
-        const note = el('p', { class: 'rated', text: t.rated(n) });
+      onclick: async (ev) => {
+        // Focus follows the buttons to the note (and back when the rating failed to send), so a
+        // keyboard or screen-reader user stays where they were instead of at the page's top.
+        const btn = ev.currentTarget;
+        const note = el('p', { class: 'rated', tabindex: '-1', text: t.rated(n) });
         group.replaceWith(note);
-        if (!(await sendText(String(n)))) note.replaceWith(group);
+        note.focus();
+        if (!(await sendText(String(n)))) {
+          note.replaceWith(group);
+          btn.focus();
+        }
       },
     }));
   }

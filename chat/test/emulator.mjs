@@ -101,8 +101,12 @@ await main(async (consoleLines) => {
     check(width <= 360, `the page is ${width} px wide on a 360 px phone`);
     if (shots) await page.screenshot({ path: join(shots, 'chat-phone-zh.png') });
 
-    await rating.getByRole('button', { name: '5 分（满分 5 分）' }).click();
-    await page.getByText('您的评分：5 分').waitFor({ timeout: 30000 });
+    // Rated with the keyboard: focus moves to the note that replaces the buttons.
+    await rating.getByRole('button', { name: '5 分（满分 5 分）' }).press('Enter');
+    const rated = page.getByText('您的评分：5 分');
+    await rated.waitFor({ timeout: 30000 });
+    check(await rated.evaluate((e) => e === document.activeElement), 'focus is not on the rating note: ' +
+      await page.evaluate(() => document.activeElement.outerHTML.slice(0, 80)));
     await log.locator('li.msg.in', { hasText: '感谢您的评价' }).waitFor({ timeout: 60000 });
 
     // Opened again, the page shows the conversation's history, originals and all.
