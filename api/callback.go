@@ -103,6 +103,9 @@ func (s *server) dispatchCallback(ctx context.Context, cmd string, body []byte) 
 		return resp, decision, nil
 	case tim.CmdStateChange:
 		sc, err := tim.DecodeStateChange(body)
+		if err == nil {
+			err = sc.CheckNotAhead(s.now())
+		}
 		if err != nil {
 			return tim.CallbackResponse{}, "", callbackBodyError(err)
 		}

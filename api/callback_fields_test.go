@@ -6,7 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 )
 
@@ -33,6 +35,8 @@ func TestCallbackRefusalsNameTheProblem(t *testing.T) {
 		{"MsgTime past year 9999", goodURL(before), withMsgTime(c2cBody(before, "alice", "support", textBody("hi"), ""), "253402300800"), "MsgTime"},
 		{"MsgTime negative", goodURL(before), withMsgTime(c2cBody(before, "alice", "support", textBody("hi"), ""), "-5"), "MsgTime"},
 		{"state change without account", goodURL(tim.CmdStateChange), stateBody("", "Login"), "Info.To_Account"},
+		{"state change dated next year", goodURL(tim.CmdStateChange), withEventTime(stateBody("agent_emma", "Login"), testNow.AddDate(1, 0, 0)), "EventTime: more than 10m0s ahead"},
+		{"state change 11 minutes ahead", goodURL(tim.CmdStateChange), withEventTime(stateBody("agent_emma", "Logout"), testNow.Add(11*time.Minute)), "EventTime: more than 10m0s ahead"},
 		{"group message with a bad operator", goodURL(tim.CmdGroupAfterSendMsg), `{"GroupId":"g1","From_Account":"alice","Operator_Account":"` + strings.Repeat("o", 40) + `","MsgBody":[]}`, "Operator_Account"},
 		{"SdkAppid twice", goodURL(before) + "&SdkAppid=1400000999", c2cBody(before, "alice", "support", textBody("hi"), ""), "SdkAppid given 2 times"},
 		{"Sign twice", goodURL(before) + "&" + secret, c2cBody(before, "alice", "support", textBody("hi"), ""), "Sign given 2 times"},
@@ -94,6 +98,32 @@ func TestCallbackNonASCIICustomers(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// withEventTime dates a stateBody at.
+func withEventTime(body string, at time.Time) string {
+	return strings.Replace(body, `"EventTime":`+itoa(testNow.UnixMilli()), `"EventTime":`+itoa(at.UnixMilli()), 1)
+}
+
+// TestCallbackPresenceClockSkew: a State.StateChange dated up to MaxEventTimeSkew ahead of the
+// API's clock (Tencent's clock a little fast) is recorded with its own time; one dated further
+// ahead is refused (TestCallbackRefusalsNameTheProblem), so it cannot hide the agent's later
+// logins and logouts behind a time nobody reaches.
+func TestCallbackPresenceClockSkew(t *testing.T) {
+	var got []desk.PresenceEvent
+	env := newTestEnv(t, func(e *testEnv) {
+		e.temporal.signalWithStart = func(_ context.Context, c call) error {
+			if ev, ok := c.Arg.(desk.PresenceEvent); ok {
+				got = append(got, ev)
+			}
+			return nil
+		}
+	})
+	at := testNow.Add(tim.MaxEventTimeSkew - time.Second)
+	cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdStateChange), withEventTime(stateBody("agent_emma", tim.StateLogin), at)))
+	if cr.ErrorCode != 0 || len(got) != 1 || !got[0].At.Equal(at) || !got[0].Online {
+		t.Fatalf("answer %+v, presence signals %+v; want one login at %s", cr, got, at)
+	}
+}
 
 // TestCallbackPresenceRequestID: a State.StateChange signals the desk with a request ID derived
 // from user, action and EventTime, so a replay is one signal in the desk's history; another

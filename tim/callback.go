@@ -356,6 +356,22 @@ func DecodeStateChange(body []byte) (StateChangeCallback, error) {
 	return cb, nil
 }
 
+// MaxEventTimeSkew is how far ahead of the receiving clock a callback's EventTime may be. Clocks
+// of Tencent's servers and ours differ by seconds; an event dated further ahead is not believed:
+// the desk keeps each user's newest presence event, so one dated next year would hide every real
+// login and logout of that user until then.
+const MaxEventTimeSkew = 10 * time.Minute
+
+// CheckNotAhead refuses an EventTime more than MaxEventTimeSkew after now, with a *FieldError
+// naming EventTime (0, no EventTime, passes).
+func (c StateChangeCallback) CheckNotAhead(now time.Time) error {
+	if c.EventTime > now.Add(MaxEventTimeSkew).UnixMilli() {
+		return fmt.Errorf("check state change callback: %w", &FieldError{Field: "EventTime",
+			Problem: fmt.Sprintf("more than %s ahead of the receiving clock", MaxEventTimeSkew)})
+	}
+	return nil
+}
+
 // GroupAtInfo is one @-mention of a group message.
 type GroupAtInfo struct {
 	GroupAtAllFlag int    `json:"GroupAtAllFlag"`

@@ -153,3 +153,30 @@ func TestDecodeRefusesInvalidUTF8Body(t *testing.T) {
 		t.Errorf("group: got %v, want ErrCallbackBody", err)
 	}
 }
+
+func TestStateChangeCheckNotAhead(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		at      int64
+		refused bool
+	}{
+		{"no EventTime", 0, false},
+		{"an hour ago", now.Add(-time.Hour).UnixMilli(), false},
+		{"exactly the allowed skew ahead", now.Add(MaxEventTimeSkew).UnixMilli(), false},
+		{"a millisecond beyond the skew", now.Add(MaxEventTimeSkew).UnixMilli() + 1, true},
+		{"year 9999", maxUnixMillis, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := StateChangeCallback{EventTime: tt.at}.CheckNotAhead(now)
+			var fe *FieldError
+			switch {
+			case !tt.refused && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.refused && (!errors.As(err, &fe) || fe.Field != "EventTime" || !errors.Is(err, ErrCallbackBody)):
+				t.Errorf("err = %v, want a FieldError naming EventTime", err)
+			}
+		})
+	}
+}
