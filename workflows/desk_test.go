@@ -202,3 +202,32 @@ func TestDeskWakesQueuedConsultations(t *testing.T) {
 		})
 	}
 }
+
+// TestDeskWakesTheQueueWhenASlotFrees: a freed slot and a new roster (capacity raised) wake the
+// queued consultations; the freed slot after slotSettle, so visibility no longer counts it.
+func TestDeskWakesTheQueueWhenASlotFrees(t *testing.T) {
+	f := newFake()
+	env := newDeskEnv(t, f)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalSlotFreed, desk.SlotFreed{Agent: "agent_li", Consultation: "consultation/amy", Reason: "closed"})
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateRoster, "cap", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("roster rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, desk.RosterUpdate{YAML: deskRoster})
+	}, 10*time.Minute)
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, 20*time.Minute)
+	env.ExecuteWorkflow(DeskWorkflow, DeskInput{})
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.wakes) != 2 {
+		t.Fatalf("wake-ups = %+v, want one for the freed slot and one for the roster", f.wakes)
+	}
+	if w := f.wakes[0]; w.Agent != "agent_li" || w.Reason != "agent_li free (closed)" || w.Signal != SignalRouteNow {
+		t.Errorf("freed-slot wake-up = %+v", w)
+	}
+	if w := f.wakes[1]; w.Reason != "roster changed" {
+		t.Errorf("roster wake-up = %+v", w)
+	}
+}
