@@ -10,7 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/timdesk/timdesk/tim"
+	"github.com/timdesk/timdesk/tim/userid"
 )
 
 // Default escalation timeouts used when the roster leaves them out.
@@ -117,7 +117,7 @@ func (r *Roster) validate() error {
 		return err
 	}
 	for _, s := range r.Supervisors {
-		if err := tim.ValidateUserID(s); err != nil {
+		if err := userid.Validate(s); err != nil {
 			return fmt.Errorf("supervisor: %w", err)
 		}
 	}
@@ -130,7 +130,7 @@ func (r *Roster) validateAgents() error {
 	r.shifts = make(map[string][]shift, len(r.Agents))
 	for i := range r.Agents {
 		a := &r.Agents[i]
-		if err := tim.ValidateUserID(a.ID); err != nil {
+		if err := userid.Validate(a.ID); err != nil {
 			return fmt.Errorf("agent %d: %w", i, err)
 		}
 		if _, dup := r.shifts[a.ID]; dup {

@@ -17,8 +17,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/timdesk/timdesk/tim/userid"
 )
 
 // Sentinel errors of UserSig signing and verification; test with errors.Is.
@@ -35,8 +35,8 @@ var (
 	// token is too large, or it carries an unexpected userbuf.
 	ErrMalformed = errors.New("malformed usersig")
 	// ErrInvalidUserID: a UserID that is empty, longer than 32 bytes, not UTF-8, or has control
-	// characters.
-	ErrInvalidUserID = errors.New("invalid user id")
+	// characters (userid.ErrInvalid).
+	ErrInvalidUserID = userid.ErrInvalid
 	// ErrInvalidExpiry: an expiry under one second or above MaxExpire.
 	ErrInvalidExpiry = errors.New("invalid usersig expiry")
 	// ErrNoSecretKey: Sign was called on a Signer without a secret key.
@@ -44,8 +44,8 @@ var (
 )
 
 const (
-	// MaxUserIDLen is the longest UserID Tencent accepts, in bytes.
-	MaxUserIDLen = 32
+	// MaxUserIDLen is the longest UserID Tencent accepts, in bytes (userid.MaxLen).
+	MaxUserIDLen = userid.MaxLen
 	// MaxExpire is the longest validity Sign accepts (about 68 years; int32 seconds).
 	MaxExpire = math.MaxInt32 * time.Second
 	// DefaultUserSigExpire is the official libraries' default validity (180 days).
@@ -61,24 +61,9 @@ var tokenEncoding = base64.NewEncoding("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 // tokenEncodingRaw decodes tokens whose padding was stripped.
 var tokenEncodingRaw = tokenEncoding.WithPadding(base64.NoPadding)
 
-// ValidateUserID checks the UserID rules: 1–32 bytes of UTF-8 without control characters.
-// Errors wrap ErrInvalidUserID.
-func ValidateUserID(id string) error {
-	switch {
-	case id == "":
-		return fmt.Errorf("%w: empty", ErrInvalidUserID)
-	case len(id) > MaxUserIDLen:
-		return fmt.Errorf("%w: %d bytes, at most %d", ErrInvalidUserID, len(id), MaxUserIDLen)
-	case !utf8.ValidString(id):
-		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidUserID)
-	}
-	for _, r := range id {
-		if unicode.IsControl(r) {
-			return fmt.Errorf("%w: control character", ErrInvalidUserID)
-		}
-	}
-	return nil
-}
+// ValidateUserID checks the UserID rules (userid.Validate): 1–32 bytes of UTF-8 without control
+// characters. Errors wrap ErrInvalidUserID.
+func ValidateUserID(id string) error { return userid.Validate(id) }
 
 // Signer mints and verifies UserSig v2 tokens for one app. It is safe for concurrent use; set
 // the exported fields before sharing it. String and GoString redact the key.

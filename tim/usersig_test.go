@@ -439,22 +439,6 @@ func TestAdminSig(t *testing.T) {
 	wg.Wait()
 }
 
-func TestValidateUserID(t *testing.T) {
-	tests := []struct {
-		id string
-		ok bool
-	}{
-		{"a", true}, {"user_01-abc", true}, {strings.Repeat("z", 32), true}, {"用户", true},
-		{"", false}, {strings.Repeat("z", 33), false}, {"a\tb", false}, {"a\u0085b", false}, {"\xc3", false},
-	}
-	for _, tt := range tests {
-		err := ValidateUserID(tt.id)
-		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrInvalidUserID)) {
-			t.Errorf("ValidateUserID(%q): got %v, want ok=%v", tt.id, err, tt.ok)
-		}
-	}
-}
-
 func BenchmarkSign(b *testing.B) {
 	s := NewSigner(testAppID, testKey)
 	now := time.Unix(1700000000, 0)
