@@ -44,13 +44,23 @@ function nextToken() {
 // ---- status line ----
 
 let state = '';
+let onlineWaiters = [];
 function setState(s, text) {
   state = s;
   const el = $('status');
   el.dataset.state = s;
   el.textContent = text || t[s] || s;
   $('reconnect').hidden = s !== 'kicked';
+  if (s === 'online') {
+    const waiters = onlineWaiters;
+    onlineWaiters = [];
+    waiters.forEach((f) => f());
+  }
 }
+
+// whenOnline resolves when the page is online: a message written while it is not waits for
+// that, marked "sending" (as the "offline" status says), instead of failing.
+const whenOnline = () => (state === 'online' ? Promise.resolve() : new Promise((r) => onlineWaiters.push(r)));
 
 // ---- the message list ----
 
@@ -194,6 +204,7 @@ async function sendWith(draft, op) {
   const localID = 'local-' + (++localSeq);
   show({ id: localID, flow: 'out', time: Math.floor(Date.now() / 1000), status: 'sending', cloudCustomData: '', ...draft });
   try {
+    await whenOnline();
     const sent = await op();
     show({ ...draft, ...sent, status: 'sent' }, localID);
     return true;
@@ -291,6 +302,7 @@ async function connect({ first = false, kicked = false } = {}) {
     try {
       if (first) await transport.login(sig.userID, sig.userSig);
       else await transport.relogin(sig.userID, sig.userSig, { kicked: kicked || attempt > 0 });
+      showNet();
       return;
     } catch (err) {
       if (gen !== connectGen) return;
@@ -391,16 +403,24 @@ $('file').addEventListener('change', () => {
   sendWith({ text: '', images: [URL.createObjectURL(file)] }, () => transport.sendImage(file));
 });
 
-// netState shows a connection state. Until the first connection every network state reads
-// "connecting" (the SDK keeps trying; with no network its login never settles); after it,
-// offline and reconnecting show as such.
+// netState records the connection's state as the transport reports it (connecting | online |
+// reconnecting | offline) and shows it; showNet shows "offline" over it while the device has no
+// network, and "connecting" for every state until the first connection (the SDK keeps trying;
+// with no network its login never settles).
+let link = 'connecting';
 let everOnline = false;
 function netState(s) {
+  link = s;
+  showNet();
+}
+function showNet() {
+  let s = navigator.onLine === false ? 'offline' : link;
   if (s === 'online') everOnline = true;
-  if (!everOnline && (s === 'offline' || s === 'reconnecting')) s = 'connecting';
+  if (!everOnline) s = 'connecting';
   if (state !== 'kicked' && state !== 'signedOut') setState(s);
 }
-window.addEventListener('offline', () => { if (transport) netState('offline'); });
+window.addEventListener('offline', () => { if (transport) showNet(); });
+window.addEventListener('online', () => { if (transport) showNet(); });
 
 start().catch((err) => {
   console.error('timdesk chat:', err);

@@ -54,13 +54,24 @@ export function simTransport({ simURL, peer }) {
   };
   const mine = (m) => (m.from === peer && m.to === me) || (m.from === me && m.to === peer);
 
+  // open opens the event stream after the user's event since. The browser reconnects a dropped
+  // stream by itself (resuming by Last-Event-ID); one it gave up on (an HTTP error) is reopened
+  // here after the last event seen.
+  let last = 0;
   const open = (since) => {
     if (stream) stream.close();
+    last = since;
     const q = new URLSearchParams({ userID: me, since: String(since), presence: '1' });
-    stream = new EventSource(`${base}/sim/events?${q}`);
-    stream.onopen = () => emit('state', 'online');
-    stream.onerror = () => emit('state', stream.readyState === EventSource.CLOSED ? 'offline' : 'reconnecting');
-    stream.addEventListener('message', (ev) => {
+    const es = new EventSource(`${base}/sim/events?${q}`);
+    stream = es;
+    es.onopen = () => emit('state', 'online');
+    es.onerror = () => {
+      if (stream !== es) return;
+      emit('state', 'reconnecting');
+      if (es.readyState === EventSource.CLOSED) setTimeout(() => { if (stream === es) open(last); }, 3000);
+    };
+    es.addEventListener('message', (ev) => {
+      last = Number(ev.lastEventId) || last;
       const m = JSON.parse(ev.data);
       if (mine(m) && !m.dropped) emit('message', normalize(m));
     });

@@ -2,6 +2,7 @@
 // browser playwright downloads), a fresh profile per run.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -63,4 +64,37 @@ export async function main(scenario) {
     if (consoleLines.length) console.error('---- page console ----\n' + consoleLines.join('\n'));
     process.exit(1);
   }
+}
+
+// linkProxy forwards a loopback port to target's host and port byte for byte, standing for the
+// phone's link to the IM server: cut() drops every connection and refuses new ones (the browser
+// sees them reset) until restore().
+export async function linkProxy(target) {
+  const { hostname, port } = new URL(target);
+  const conns = new Set();
+  let up = true;
+  const server = createServer((client) => {
+    if (!up) { client.destroy(); return; }
+    const upstream = connect(Number(port), hostname);
+    const pair = [client, upstream];
+    conns.add(pair);
+    const drop = () => { client.destroy(); upstream.destroy(); conns.delete(pair); };
+    for (const s of pair) { s.on('error', drop); s.on('close', drop); }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      up = false;
+      for (const [a, b] of conns) { a.destroy(); b.destroy(); }
+      conns.clear();
+    },
+    restore() { up = true; },
+    close() {
+      this.cut();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
 }

@@ -1,8 +1,9 @@
 // Browser test against the emulator stack (e2e.TestChatPage starts it): a Chinese-speaking
-// customer opens the page with a JWT, asks an FAQ question and sees the answer, asks for a
-// person, an English-speaking agent replies through the emulator, the customer sees the
-// translation with the original one tap away, and rates 5.
-import { launch, env, eventually, check, main } from './browser.mjs';
+// customer opens the page with a JWT, goes offline and writes an FAQ question, which goes out
+// once back online and is answered, asks for a person, loses the link to the IM server while an
+// English-speaking agent replies through the emulator, sees the translation after reconnecting
+// with the original one tap away, and rates 5.
+import { launch, env, eventually, check, main, linkProxy } from './browser.mjs';
 import { join } from 'node:path';
 
 const api = env('CHAT_API_URL');
@@ -30,7 +31,15 @@ async function agentSay(agent, text) {
 
 await main(async (consoleLines) => {
   const { context, close } = await launch('zh-CN');
+  // The page reaches the emulator through a link the scenario can cut.
+  const link = await linkProxy(sim);
   try {
+    await context.route(`${api}/chat/config.json`, async (route) => {
+      const res = await route.fetch();
+      const cfg = await res.json();
+      check(cfg.transport === 'sim' && cfg.simURL, 'config.json: ' + JSON.stringify(cfg));
+      await route.fulfill({ response: res, json: { ...cfg, simURL: link.url } });
+    });
     const page = await context.newPage();
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
@@ -43,12 +52,29 @@ await main(async (consoleLines) => {
     check((await page.locator('body').getAttribute('data-transport')) === 'sim', 'not the emulator transport');
     check((await page.locator('html').getAttribute('lang')) === 'zh-CN', 'UI language is not Chinese');
 
-    // Keyboard: type and press Enter in the labelled message box.
+    const state = () => status.getAttribute('data-state');
+
+    // The phone goes offline (and its link drops): the page says so, and a message written now
+    // (with the keyboard: Enter in the labelled message box) waits, marked "sending", until the
+    // page is back online, then goes out and is answered.
+    await context.setOffline(true);
+    link.cut();
+    await eventually('offline', 10000, async () => (await state()) === 'offline');
+    check((await status.textContent()).includes('网络已断开'), 'no visible offline status: ' + await status.textContent());
     const box = page.getByRole('textbox', { name: '输入消息' });
     await box.fill('怎么退货？');
     await box.press('Enter');
     const log = page.getByRole('log');
-    await log.locator('li.msg.out', { hasText: '怎么退货？' }).waitFor({ timeout: 30000 });
+    const question = log.locator('li.msg.out', { hasText: '怎么退货？' });
+    await question.waitFor({ timeout: 5000 });
+    await page.waitForTimeout(2000); // a send that does not wait fails at once (no network)
+    check((await question.getAttribute('data-status')) === 'sending', 'the offline message is ' + await question.getAttribute('data-status'));
+    check(await state() === 'offline', `state ${await state()} while the phone is offline`);
+    await context.setOffline(false);
+    link.restore();
+    await eventually('online again', 30000, async () => (await state()) === 'online');
+    await log.locator('li.msg.out[data-status="sent"]', { hasText: '怎么退货？' }).waitFor({ timeout: 30000 });
+    check(await question.count() === 1, 'the question shows more than once');
     await log.locator('li.msg.in', { hasText: faqAnswer }).waitFor({ timeout: 90000 });
 
     // Ask for a person; whichever agent gets the consultation answers in English.
@@ -61,10 +87,20 @@ await main(async (consoleLines) => {
       }
       return '';
     });
+
+    // The link to the IM server drops while the agent answers: "reconnecting", then back online
+    // by itself, and the answer sent meanwhile arrives.
+    link.cut();
+    await eventually('reconnecting', 10000, async () => (await state()) === 'reconnecting');
+    check((await status.textContent()).includes('正在重新连接'), 'no visible reconnecting status: ' + await status.textContent());
     await agentSay(agent, 'Please send me your order number.');
+    const reply = log.locator('li.msg.in', { hasText: '请把您的订单号发给我。' });
+    await page.waitForTimeout(1000);
+    check(await reply.count() === 0, 'a message arrived while the link was cut');
+    link.restore();
+    await eventually('online after reconnecting', 30000, async () => (await state()) === 'online');
 
     // The translation first, the original one tap away.
-    const reply = log.locator('li.msg.in', { hasText: '请把您的订单号发给我。' });
     await reply.waitFor({ timeout: 90000 });
     const toggle = reply.getByRole('button', { name: '显示原文' });
     check(await reply.getByText('Please send me your order number.').isHidden(), 'the original shows before the tap');
@@ -118,5 +154,6 @@ await main(async (consoleLines) => {
     check(await log.locator('.rating').count() === 0, 'an answered rating prompt offers its buttons again');
   } finally {
     await close();
+    await link.close();
   }
 });
