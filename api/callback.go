@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,13 +33,13 @@ const (
 	decisionPresenceFail = "presence_failed"
 	decisionIgnored      = "ignored"           // nothing to do
 	decisionGroup        = "group_ignored"     // a group message: timdesk does not handle group chats
-	decisionAlready      = "already_signalled" // after-send of a message its before-send signalled
+	decisionAlready      = "already_signalled" // a message this replica signalled: its after-send copy, or a replay
 	decisionShed         = "shed"              // Temporal saturated: refused without calling it (admission.go)
 )
 
 // The after-send callback is the backup path for customer messages: this many MsgKeys that a
-// before-send callback signalled are remembered for this long, and their after-send copy skips
-// Temporal (one call per message instead of two). When the after-send reaches another API replica,
+// before-send callback signalled are remembered for this long, and their after-send copy (and any
+// replay reaching this replica) skips Temporal (one call per message instead of two). When the after-send reaches another API replica,
 // that replica signals with the same request ID (signalid.go) and Temporal keeps one signal.
 const (
 	signalledCacheSize = 10000
@@ -71,7 +72,7 @@ func (s *server) handleCallback(c *fiber.Ctx) error {
 
 	ctx, cancel := context.WithTimeout(c.UserContext(), callbackDeadline)
 	defer cancel()
-	resp, decision, err := s.dispatchCallback(ctx, cq.Command, c.Body())
+	resp, decision, err := s.dispatchCallback(ctx, cq, c.Body())
 	if err != nil {
 		return err
 	}
@@ -92,8 +93,8 @@ func commandLabel(cmd string) string {
 }
 
 // dispatchCallback answers one verified callback. A non-nil error is a client error (bad body).
-func (s *server) dispatchCallback(ctx context.Context, cmd string, body []byte) (tim.CallbackResponse, string, error) {
-	switch cmd {
+func (s *server) dispatchCallback(ctx context.Context, cq tim.CallbackQuery, body []byte) (tim.CallbackResponse, string, error) {
+	switch cmd := cq.Command; cmd {
 	case tim.CmdC2CBeforeSendMsg, tim.CmdC2CAfterSendMsg:
 		m, err := tim.DecodeC2CMsg(body)
 		if err != nil {
@@ -109,7 +110,7 @@ func (s *server) dispatchCallback(ctx context.Context, cmd string, body []byte) 
 		if err != nil {
 			return tim.CallbackResponse{}, "", callbackBodyError(err)
 		}
-		resp, decision := s.stateChange(ctx, sc)
+		resp, decision := s.stateChange(ctx, sc, cq.RequestTime)
 		return resp, decision, nil
 	case tim.CmdGroupAfterSendMsg, tim.CmdGroupBeforeSendMsg:
 		// Checked like every callback (a bad account field is refused, naming it), then delivered
@@ -226,7 +227,7 @@ func (s *server) customerMessage(ctx context.Context, cmd string, m tim.C2CMsgCa
 		return tim.Allow(), decisionIgnored // blank, or a transient online-only signal (typing)
 	}
 	in := s.inbound(m)
-	if cmd == tim.CmdC2CAfterSendMsg && in.MsgKey != "" {
+	if in.MsgKey != "" { // the after-send copy or a replay of a message this replica signalled
 		if _, ok := s.signalled.Get(in.MsgKey); ok {
 			return tim.Allow(), decisionAlready
 		}
@@ -372,8 +373,8 @@ func (s *server) updateAgentMessage(ctx context.Context, workflowID string, in w
 }
 
 // stateChange records an agent's presence in the desk workflow (SignalWithStart); other users'
-// logins are not recorded.
-func (s *server) stateChange(ctx context.Context, sc tim.StateChangeCallback) (tim.CallbackResponse, string) {
+// logins are not recorded. requestTime is the callback's RequestTime (0 when absent).
+func (s *server) stateChange(ctx context.Context, sc tim.StateChangeCallback, requestTime int64) (tim.CallbackResponse, string) {
 	user := sc.Info.ToAccount
 	var online bool
 	switch sc.Info.Action {
@@ -387,15 +388,12 @@ func (s *server) stateChange(ctx context.Context, sc tim.StateChangeCallback) (t
 	if user == "" || !s.desk.cached(ctx).IsAgent(user) {
 		return tim.Allow(), decisionIgnored
 	}
-	at := s.now().UTC()
-	if sc.EventTime > 0 {
-		at = time.UnixMilli(sc.EventTime).UTC()
-	}
+	at, key := presenceTime(sc, requestTime, s.now())
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallbackBudget)
 	defer cancel()
-	if sc.EventTime > 0 {
+	if key != "" {
 		// A replayed State.StateChange (same user, action and time) adds no second signal.
-		ctx = withSignalRequestID(ctx, workflows.DeskWorkflowID, fmt.Sprintf("presence/%s/%s/%d", user, sc.Info.Action, sc.EventTime))
+		ctx = withSignalRequestID(ctx, workflows.DeskWorkflowID, fmt.Sprintf("presence/%s/%s/%s", user, sc.Info.Action, key))
 	}
 	done, ok := s.admission.admit(ctx, workPresence)
 	if !ok {
@@ -409,6 +407,23 @@ func (s *server) stateChange(ctx context.Context, sc tim.StateChangeCallback) (t
 		return tim.Fail(), decisionPresenceFail
 	}
 	return tim.Allow(), decisionPresence
+}
+
+// presenceTime is when a State.StateChange happened and the part of its signal request ID that
+// tells it from the user's other events with the same action: its EventTime (ms) when Tencent sent
+// one; else the request's RequestTime (s), which every replay of the signed request repeats, so
+// the replay has the same time and ID; else (an unsigned callback without either) the receiving
+// clock and no ID, since nothing would tell a replay from a new event. Without EventTime, two
+// events of one user with the same action within one second of RequestTime count as one.
+func presenceTime(sc tim.StateChangeCallback, requestTime int64, now time.Time) (time.Time, string) {
+	switch {
+	case sc.EventTime > 0:
+		return time.UnixMilli(sc.EventTime).UTC(), strconv.FormatInt(sc.EventTime, 10)
+	case requestTime > 0:
+		return time.Unix(requestTime, 0).UTC(), "r" + strconv.FormatInt(requestTime, 10)
+	default:
+		return now.UTC(), ""
+	}
 }
 
 // deskStartOptions are the options used whenever the API has to start the desk workflow.

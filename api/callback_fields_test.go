@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,25 +127,88 @@ func TestCallbackPresenceClockSkew(t *testing.T) {
 }
 
 // TestCallbackPresenceRequestID: a State.StateChange signals the desk with a request ID derived
-// from user, action and EventTime, so a replay is one signal in the desk's history; another
-// event of the same user gets another ID.
+// from user, action and EventTime — or, when Tencent sent no EventTime, the signed RequestTime,
+// which a replay repeats, also used as the event's time — so a replay is one signal in the desk's
+// history; another event of the same user gets another ID. An unsigned callback without either
+// time gets the SDK's own request ID (nothing tells its replay from a new event).
 func TestCallbackPresenceRequestID(t *testing.T) {
-	var ids []string
-	env := newTestEnv(t, func(e *testEnv) {
-		e.temporal.signalWithStart = func(ctx context.Context, _ call) error {
-			id, _ := ctx.Value(signalRequestIDKey{}).(string)
-			ids = append(ids, id)
-			return nil
+	noTime := func(body string) string {
+		return strings.Replace(body, `"EventTime":`+itoa(testNow.UnixMilli())+`,`, "", 1)
+	}
+	later := testNow.Add(-30 * time.Second).Unix()
+	type post struct{ target, body string }
+	tests := []struct {
+		name   string
+		posts  []post
+		same   [][2]int // pairs of posts that must share a request ID
+		differ [][2]int // pairs that must not
+		at     []time.Time
+	}{
+		{"EventTime", []post{
+			{goodURL(tim.CmdStateChange), stateBody("agent_emma", tim.StateLogin)},
+			{callbackURL(tim.CmdStateChange, testSDKAppID, testCBToken, later), stateBody("agent_emma", tim.StateLogin)},
+			{goodURL(tim.CmdStateChange), stateBody("agent_emma", tim.StateLogout)},
+		}, [][2]int{{0, 1}}, [][2]int{{1, 2}}, []time.Time{testNow, testNow, testNow}},
+		{"no EventTime: RequestTime", []post{
+			{goodURL(tim.CmdStateChange), noTime(stateBody("agent_emma", tim.StateLogin))},
+			{goodURL(tim.CmdStateChange), noTime(stateBody("agent_emma", tim.StateLogin))},
+			{goodURL(tim.CmdStateChange), noTime(stateBody("agent_emma", tim.StateLogout))},
+			{callbackURL(tim.CmdStateChange, testSDKAppID, testCBToken, later), noTime(stateBody("agent_emma", tim.StateLogin))},
+		}, [][2]int{{0, 1}}, [][2]int{{1, 2}, {1, 3}}, []time.Time{testNow, testNow, testNow, time.Unix(later, 0)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ids []string
+			var ats []time.Time
+			env := newTestEnv(t, func(e *testEnv) {
+				e.temporal.signalWithStart = func(ctx context.Context, c call) error {
+					id, _ := ctx.Value(signalRequestIDKey{}).(string)
+					ids = append(ids, id)
+					ats = append(ats, c.Arg.(desk.PresenceEvent).At)
+					return nil
+				}
+			})
+			for _, p := range tt.posts {
+				if cr := callbackAnswer(t, env.do(t, http.MethodPost, p.target, p.body)); cr.ErrorCode != 0 {
+					t.Fatalf("ErrorCode = %d, want 0", cr.ErrorCode)
+				}
+			}
+			if len(ids) != len(tt.posts) || slices.Contains(ids, "") {
+				t.Fatalf("request IDs = %q, want one derived ID per post", ids)
+			}
+			for _, p := range tt.same {
+				if ids[p[0]] != ids[p[1]] {
+					t.Errorf("posts %d and %d (a replay) got request IDs %q and %q", p[0], p[1], ids[p[0]], ids[p[1]])
+				}
+			}
+			for _, p := range tt.differ {
+				if ids[p[0]] == ids[p[1]] {
+					t.Errorf("posts %d and %d (different events) share request ID %q", p[0], p[1], ids[p[0]])
+				}
+			}
+			for i, at := range tt.at {
+				if !ats[i].Equal(at) {
+					t.Errorf("post %d recorded at %s, want %s", i, ats[i], at)
+				}
+			}
+		})
+	}
+	t.Run("unsigned, no time", func(t *testing.T) {
+		var ids []string
+		env := newTestEnv(t, func(e *testEnv) {
+			e.cfg.CallbackToken = ""
+			e.temporal.signalWithStart = func(ctx context.Context, _ call) error {
+				id, _ := ctx.Value(signalRequestIDKey{}).(string)
+				ids = append(ids, id)
+				return nil
+			}
+		})
+		target := "/tim/callback?SdkAppid=" + strconv.FormatUint(testSDKAppID, 10) + "&CallbackCommand=" + tim.CmdStateChange
+		if cr := callbackAnswer(t, env.do(t, http.MethodPost, target, noTime(stateBody("agent_emma", tim.StateLogin)))); cr.ErrorCode != 0 {
+			t.Fatalf("ErrorCode = %d", cr.ErrorCode)
+		}
+		if len(ids) != 1 || ids[0] != "" {
+			t.Errorf("request IDs = %q, want the SDK's own", ids)
 		}
 	})
-	login := stateBody("agent_emma", tim.StateLogin)
-	logout := stateBody("agent_emma", tim.StateLogout)
-	for _, body := range []string{login, login, logout} {
-		if cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdStateChange), body)); cr.ErrorCode != 0 {
-			t.Fatalf("ErrorCode = %d, want 0", cr.ErrorCode)
-		}
-	}
-	if len(ids) != 3 || ids[0] == "" || ids[0] != ids[1] || ids[1] == ids[2] {
-		t.Fatalf("request IDs = %q, want the same for a replay and another for a different event", ids)
-	}
 }

@@ -255,19 +255,24 @@ func TestCallbackCustomerToServiceAccount(t *testing.T) {
 }
 
 // TestCallbackAfterSendBackup: the after-send callback of a message whose before-send callback
-// already signalled the consultation makes no second signal; one whose before-send did not get
-// through (failed, or never came) is signalled.
+// already signalled the consultation makes no second signal, nor does a replay of the before-send
+// reaching the same replica; one whose before-send did not get through (failed, or never came) is
+// signalled.
 func TestCallbackAfterSendBackup(t *testing.T) {
 	unavailable := serviceerror.NewUnavailable("connection refused")
+	after, beforeCmd := tim.CmdC2CAfterSendMsg, tim.CmdC2CBeforeSendMsg
 	tests := []struct {
 		name        string
-		before      bool  // a before-send callback came first
-		beforeErr   error // what Temporal answered it
-		wantSignals int   // SignalWithStart calls in all
+		before      bool   // a before-send callback came first
+		beforeErr   error  // what Temporal answered it
+		second      string // the command of the second callback
+		wantSignals int    // SignalWithStart calls in all
 	}{
-		{"before-send signalled: after-send skips Temporal", true, nil, 1},
-		{"before-send failed: after-send signals", true, unavailable, 2},
-		{"no before-send: after-send signals", false, nil, 1},
+		{"before-send signalled: after-send skips Temporal", true, nil, after, 1},
+		{"before-send failed: after-send signals", true, unavailable, after, 2},
+		{"no before-send: after-send signals", false, nil, after, 1},
+		{"before-send signalled: its replay skips Temporal", true, nil, beforeCmd, 1},
+		{"before-send failed: its replay signals", true, unavailable, beforeCmd, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,9 +288,9 @@ func TestCallbackAfterSendBackup(t *testing.T) {
 			if tt.before {
 				callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", body, "")))
 			}
-			cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "alice", "support", body, "")))
+			cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(tt.second), c2cBody(tt.second, "alice", "support", body, "")))
 			if cr.ErrorCode != 0 {
-				t.Fatalf("after-send ErrorCode = %d, want 0", cr.ErrorCode)
+				t.Fatalf("%s ErrorCode = %d, want 0", tt.second, cr.ErrorCode)
 			}
 			if got := len(env.temporal.ConsultationCalls("SignalWithStart")); got != tt.wantSignals {
 				t.Errorf("SignalWithStart calls = %d, want %d", got, tt.wantSignals)

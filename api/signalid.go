@@ -9,12 +9,40 @@ import (
 	"google.golang.org/grpc"
 )
 
-// One signal per customer message across API replicas. Tencent sends a message's before-send and
-// after-send callbacks independently, so behind a load balancer they reach different replicas, and
-// the replica-local memory of signalled MsgKeys (server.signalled) cannot see the other's. Both
-// replicas therefore send SignalWithStart with the same request ID, derived from the workflow ID and
-// MsgKey: Temporal's history service records the request IDs of a run's signals and acknowledges a
-// repeated one without adding a second signal to the history.
+// Replayed callbacks add nothing to any workflow's history. Where the dedupe lives, and why:
+//
+//   - Not on Sign + RequestTime. Sign is SHA-256(token + RequestTime) (TENCENT_IM.md §4.2): it does
+//     not cover the body, and every callback Tencent sends within the same second carries the
+//     same Sign and RequestTime. Deduping on them would drop real messages, presence changes and
+//     agent replies that happen to share a second. What identifies a request is its content.
+//   - A customer message is keyed by its MsgKey (the same in the before-send and after-send
+//     callbacks and in every replay). Every API replica sends SignalWithStart with the same
+//     request ID, derived from the workflow ID and MsgKey (withSignalRequestID); Temporal's
+//     history service records the request IDs of a run's signals and acknowledges a repeated
+//     one without a second signal in the history. It holds across API replicas because it lives
+//     in Temporal, not in a replica. Its memory is the run's own: request IDs go with the run.
+//   - Behind it, the consultation keeps the last 500 MsgKeys it saw (Seen) and carries them
+//     across continue-as-new, where Temporal's request IDs are forgotten: a replay reaching the
+//     new run is a signal, but it is dropped there and answered nothing.
+//   - An agent's message to a customer is an update whose UpdateID is its MsgKey: Temporal
+//     returns the first update's outcome to a repeat of that ID, without a new history event;
+//     after-send copies of agent messages are not sent to Temporal at all.
+//   - A State.StateChange is keyed by user, action and EventTime, or the signed RequestTime when
+//     Tencent sent no EventTime (presenceTime in callback.go).
+//   - Each replica also remembers, for 10 minutes and at most 10,000 entries (server.signalled,
+//     an LRU), the MsgKeys a before-send callback signalled, so the after-send copy and any
+//     replay reaching the same replica skip Temporal entirely. It saves calls and narrows the
+//     window below; the dedupe does not rest on it.
+//
+// The window left open: a replay of a customer's message that arrives after the consultation's
+// run has completed starts a new run (request IDs and Seen belong to the closed run). A closed
+// consultation waits Policy.RatingWindow (TIMDESK_RATING_WINDOW, 5 minutes by default) for the
+// rating and ends at once when the rating comes, and a replay is accepted only within the 60 s
+// signature window of its RequestTime: so the window is a replay of the customer's rating reply
+// (or of any message when RatingWindow is set under a minute), within that minute, reaching a
+// replica that did not signal the message itself. The new run then treats it as a new question.
+// Checking the closed run's MsgKeys before every new run's first message would cost a history
+// read per new consultation; not done.
 
 type signalRequestIDKey struct{}
 
