@@ -15,12 +15,13 @@ import (
 // e2eJWTSecret is TIMDESK_AUTH_JWT_SECRET of the e2e stack.
 const e2eJWTSecret = "e2e-jwt-secret-0123456789abcdef"
 
-// customerJWT is what a business's login system would give the app for customer.
-func customerJWT(t *testing.T, customer string) string {
+// customerJWT is what a business's login system would give the app for customer, valid for ttl
+// (negative: expired that long ago).
+func customerJWT(t *testing.T, customer string, ttl time.Duration) string {
 	t.Helper()
 	now := time.Now()
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
-		Subject: customer, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)),
+		Subject: customer, IssuedAt: jwt.NewNumericDate(now.Add(min(ttl, 0) - time.Hour)), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 	}).SignedString([]byte(e2eJWTSecret))
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func runBrowser(t *testing.T, node, script string, env map[string]string) {
 
 // TestChatPage plays the customer's chat page (chat/) in Debian's Chromium: against the emulator
 // stack the whole consultation — FAQ answer, hand-off, a translated agent reply with its original,
-// the rating — and, on an API configured for Tencent's Web SDK with the network cut, the SDK's
+// the rating, offline and reconnecting, an expired JWT renewed by the host app — and, on an API configured for Tencent's Web SDK with the network cut, the SDK's
 // creation, login with the issued UserSig, "connecting", the new UserSig after KICKED_OUT and
 // before the UserSig expires, and no fight over the session when another device takes it.
 // TIMDESK_CHAT_SCREENSHOT_DIR=docs writes the README's phone screenshot.
@@ -100,7 +101,7 @@ func TestChatPage(t *testing.T) {
 		}
 		runBrowser(t, node, "emulator.mjs", map[string]string{
 			"CHAT_API_URL": s.apiURL, "CHAT_SIM_URL": s.simURL, "CHAT_CUSTOMER": "web_amy",
-			"CHAT_JWT": customerJWT(t, "web_amy"), "CHAT_AGENTS": "agent_emma,agent_tom",
+			"CHAT_JWT": customerJWT(t, "web_amy", time.Hour), "CHAT_JWT_EXPIRED": customerJWT(t, "web_amy", -time.Hour), "CHAT_AGENTS": "agent_emma,agent_tom",
 			"CHAT_FAQ_ANSWER": refundAnswer, "CHAT_SCREENSHOT_DIR": shots,
 		})
 		eventually(t, 60*time.Second, "the rating in the consultation", func() error {
@@ -134,7 +135,7 @@ func TestChatPage(t *testing.T) {
 			t.Fatal(err)
 		}
 		runBrowser(t, node, "sdk-offline.mjs", map[string]string{
-			"CHAT_API_URL": apiURL, "CHAT_CUSTOMER": "web_ben", "CHAT_JWT": customerJWT(t, "web_ben"), "CHAT_SDKAPPID": "1400000000",
+			"CHAT_API_URL": apiURL, "CHAT_CUSTOMER": "web_ben", "CHAT_JWT": customerJWT(t, "web_ben", time.Hour), "CHAT_SDKAPPID": "1400000000",
 		})
 	})
 }

@@ -3,6 +3,7 @@
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { createServer as createHTTPServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -96,5 +97,19 @@ export async function linkProxy(target) {
       this.cut();
       return new Promise((resolve) => server.close(resolve));
     },
+  };
+}
+
+// serveHTML serves html on a loopback port of its own: a host app's page, on another origin than
+// the chat page it embeds.
+export async function serveHTML(html) {
+  const server = createHTTPServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(html);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
 }

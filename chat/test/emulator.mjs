@@ -2,13 +2,15 @@
 // customer opens the page with a JWT, goes offline and writes an FAQ question, which goes out
 // once back online and is answered, asks for a person, loses the link to the IM server while an
 // English-speaking agent replies through the emulator, sees the translation after reconnecting
-// with the original one tap away, and rates 5.
-import { launch, env, eventually, check, main, linkProxy } from './browser.mjs';
+// with the original one tap away, and rates 5. Opened again by a host app with an expired JWT,
+// the page gets a fresh one from the host and shows the history.
+import { launch, env, eventually, check, main, linkProxy, serveHTML } from './browser.mjs';
 import { join } from 'node:path';
 
 const api = env('CHAT_API_URL');
 const sim = env('CHAT_SIM_URL');
 const jwt = env('CHAT_JWT');
+const expiredJWT = env('CHAT_JWT_EXPIRED');
 const customer = env('CHAT_CUSTOMER');
 const agents = env('CHAT_AGENTS').split(',');
 const faqAnswer = env('CHAT_FAQ_ANSWER');
@@ -145,13 +147,33 @@ await main(async (consoleLines) => {
       await page.evaluate(() => document.activeElement.outerHTML.slice(0, 80)));
     await log.locator('li.msg.in', { hasText: '感谢您的评价' }).waitFor({ timeout: 60000 });
 
-    // Opened again, the page shows the conversation's history, originals and all.
-    await page.goto('about:blank');
-    await page.goto(`${api}/chat/#token=${encodeURIComponent(jwt)}`);
-    await log.locator('li.msg.in', { hasText: faqAnswer }).waitFor({ timeout: 30000 });
-    await log.locator('li.msg.in', { hasText: '请把您的订单号发给我。' }).getByRole('button', { name: '显示原文' }).waitFor({ timeout: 5000 });
-    check(await log.locator('li.msg.out img').count() === 1, 'the picture is not in the history');
-    check(await log.locator('.rating').count() === 0, 'an answered rating prompt offers its buttons again');
+    // Opened again, by a host app (an iframe's parent here) with a JWT that has expired: the API
+    // refuses it, the page asks the host for a new one, the host answers with a fresh JWT, and the
+    // page goes on — online, with the conversation's history, originals and all.
+    const sigAnswers = [];
+    page.on('response', (res) => {
+      if (res.url() === `${api}/api/v1/usersig`) sigAnswers.push(res.status());
+    });
+    const host = await serveHTML(`<iframe title="chat" src="${api}/chat/#token=${encodeURIComponent(expiredJWT)}" width="360" height="700"></iframe>
+      <script>
+        window.fromPage = [];
+        addEventListener('message', (ev) => {
+          fromPage.push(ev.data && ev.data.type);
+          if (ev.data && ev.data.type === 'timdesk:token-expired') ev.source.postMessage({ type: 'timdesk:token', token: ${JSON.stringify(jwt)} }, '*');
+        });
+      </script>`);
+    await page.goto(host.url);
+    const frame = page.frameLocator('iframe');
+    const again = frame.getByRole('log');
+    await eventually('online in the host app', 60000, async () => (await frame.getByRole('status').getAttribute('data-state')) === 'online');
+    const asked = await page.evaluate(() => window.fromPage);
+    check(JSON.stringify(asked) === JSON.stringify(['timdesk:ready', 'timdesk:token-expired']), 'the page told its host ' + JSON.stringify(asked));
+    check(JSON.stringify(sigAnswers) === '[401,200]', 'UserSig answers ' + JSON.stringify(sigAnswers));
+    await again.locator('li.msg.in', { hasText: faqAnswer }).waitFor({ timeout: 30000 });
+    await again.locator('li.msg.in', { hasText: '请把您的订单号发给我。' }).getByRole('button', { name: '显示原文' }).waitFor({ timeout: 5000 });
+    check(await again.locator('li.msg.out img').count() === 1, 'the picture is not in the history');
+    check(await again.locator('.rating').count() === 0, 'an answered rating prompt offers its buttons again');
+    await host.close();
   } finally {
     await close();
     await link.close();
