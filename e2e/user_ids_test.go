@@ -23,14 +23,23 @@ import (
 // agent, and receive the agent's translated reply; an operator finds each consultation by the
 // customer's raw ID.
 //
-// TestInputEdge runs it and testReplayedCallbackAddsNothing on one stack.
+// TestInputEdge runs it, the replay tests (replay_test.go) and testZWJAgentLoad on one stack.
 func TestInputEdge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
 	s := startStack(t, stackOptions{})
 	t.Run("non-ASCII user IDs", func(t *testing.T) { testNonASCIIUserIDs(t, s) })
-	t.Run("replayed callback", func(t *testing.T) { testReplayedCallbackAddsNothing(t, s) })
+	// The restarted API belongs to the whole test (a subtest's cleanup would stop it when the
+	// subtest ends).
+	restartAPI := func() {
+		s.restart(t, "api", nil)
+		s.waitAPI(t)
+	}
+	t.Run("replayed callback", func(t *testing.T) { testReplayedCallbackAddsNothing(t, s, restartAPI) })
+	t.Run("replayed presence", func(t *testing.T) { testReplayedPresenceAddsNothing(t, s) })
+	t.Run("replayed agent message", func(t *testing.T) { testReplayedAgentMessageAddsNothing(t, s) })
+	t.Run("ZWJ agent's load", func(t *testing.T) { testZWJAgentLoad(t, s) })
 }
 
 func testNonASCIIUserIDs(t *testing.T, s *stack) {
@@ -71,9 +80,10 @@ func testNonASCIIUserIDs(t *testing.T, s *stack) {
 }
 
 // testReplayedCallbackAddsNothing: the same signed callback posted 50 times inside the signature
-// window — before-send and after-send alike — is answered every time, leaves exactly one
-// "message" signal in the consultation's history, and the customer gets one answer.
-func testReplayedCallbackAddsNothing(t *testing.T, s *stack) {
+// window — before-send and after-send alike, half of them to a restarted API that has no memory
+// of the message — is answered every time, leaves exactly one "message" signal in the
+// consultation's history, and the customer gets one answer.
+func testReplayedCallbackAddsNothing(t *testing.T, s *stack, restartAPI func()) {
 	const customer = "replay_客户"
 	s.login(t, customer)
 	now := time.Now().Unix()
@@ -91,6 +101,11 @@ func testReplayedCallbackAddsNothing(t *testing.T, s *stack) {
 		return nil
 	})
 	for i := 1; i < 50; i++ {
+		if i == 25 {
+			// A fresh API process (as another replica would be) has no memory of the message:
+			// its replays reach Temporal, which keeps the signal's request ID.
+			restartAPI()
+		}
 		cmd := tim.CmdC2CBeforeSendMsg
 		if i%2 == 1 {
 			cmd = tim.CmdC2CAfterSendMsg
