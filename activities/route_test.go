@@ -214,7 +214,7 @@ func TestQueuePosition(t *testing.T) {
 	if res.Position != 5 {
 		t.Errorf("position = %d, want 5", res.Position)
 	}
-	want := `TimdeskStatus = "queued" AND ExecutionStatus = "Running" AND StartTime < "2026-12-05T09:30:00Z"`
+	want := `TimdeskStatus = "queued" AND ExecutionStatus = "Running" AND TimdeskQueuedSince < "2026-12-05T09:30:00Z"`
 	if len(f.queries) != 1 || f.queries[0] != want {
 		t.Errorf("count queries = %q, want %q", f.queries, want)
 	}

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/timdesk/timdesk/desk"
@@ -44,20 +45,25 @@ type WakeInput struct {
 type WakeResult struct {
 	Listed    int `json:"listed"`    // queued consultations found (both passes)
 	Rechecked int `json:"rechecked"` // of them, found only by the re-check
+	Slots     int `json:"slots"`     // free slots the first pass found (-1: a supervisor takes everyone)
+	Left      int `json:"left"`      // queued consultations not woken: no free slot for them
 	Signaled  int `json:"signaled"`  // signalled
 	Gone      int `json:"gone"`      // closed between the listing and the signal
 	Failed    int `json:"failed"`    // signal errors (logged; the consultation's own retry still runs)
 	Pages     int `json:"pages"`
 }
 
-// WakeQueued signals every running consultation waiting for an agent (TimdeskStatus="queued",
-// all visibility pages of wakePageSize) with in.Signal, so they route at once instead of at their
-// next retry — the one waiting longest first (by workflow start time), so it is first to take a
-// freed slot. With in.Recheck it lists again that long after and signals the ones the first pass
-// did not show (each consultation is signalled once per wake-up). It is idempotent: a
-// consultation that is not waiting ignores the signal, one that closed meanwhile is counted as
-// gone. A listing failure is returned (retried); signal failures are counted and logged. With no
-// Waker configured there is nothing to wake.
+// WakeQueued signals the running consultations waiting for an agent (TimdeskStatus="queued", all
+// visibility pages of wakePageSize) with in.Signal, so they route at once instead of at their
+// next retry: the customers waiting longest (TimdeskQueuedSince), only as many as there are free
+// slots (freeSlots), so a freed slot goes to the customer who has waited longest rather than to
+// whichever woken consultation routes first. With in.Recheck it looks again that long after: the
+// slots still free (a woken customer could not use one, e.g. they timed out on that agent before,
+// or visibility showed a consultation late) go to the next customers in line who were not woken
+// yet (each consultation is signalled once per wake-up). It is idempotent: a consultation that is
+// not waiting ignores the signal, one that closed meanwhile is counted as gone. A listing or
+// counting failure is returned (retried); signal failures are counted and logged. With no Waker
+// configured there is nothing to wake.
 func (r *Router) WakeQueued(ctx context.Context, in WakeInput) (WakeResult, error) {
 	var res WakeResult
 	if in.Signal == "" {
@@ -72,36 +78,108 @@ func (r *Router) WakeQueued(ctx context.Context, in WakeInput) (WakeResult, erro
 		reason = in.Agent + " online"
 	}
 	arg := desk.RouteNow{Reason: reason, Agent: in.Agent}
-	seen := map[string]bool{}
+	seen, woken := map[string]bool{}, map[string]bool{}
 	queued, err := r.listQueued(ctx, seen, &res)
 	if err != nil {
 		return res, err
 	}
-	r.signalQueued(ctx, queued, in.Signal, arg, &res)
+	slots, err := r.freeSlots(ctx, len(queued) > 0)
+	if err != nil {
+		return res, err
+	}
+	res.Slots = slots
+	r.signalQueued(ctx, inLine(queued, woken, slots), in.Signal, arg, &res)
 	if in.Recheck > 0 {
 		select {
 		case <-ctx.Done():
 			return res, fmt.Errorf("wake queued: before the re-check: %w", ctx.Err())
 		case <-time.After(in.Recheck):
 		}
-		more, err := r.listQueued(ctx, seen, &res)
+		listed := res.Listed
+		again, err := r.listQueued(ctx, seen, &res)
+		res.Rechecked = res.Listed - listed
+		if err == nil {
+			slots, err = r.freeSlots(ctx, len(again) > 0)
+		}
 		if err != nil {
 			// The first pass was signalled: a retry would signal it all again. The queue's own
 			// routing retries cover what the re-check would have found.
 			logger(ctx).Warn("wake queued: re-check failed", "reason", reason, "error", err)
+			again = nil
 		}
-		res.Rechecked = len(more)
-		r.signalQueued(ctx, more, in.Signal, arg, &res)
+		r.signalQueued(ctx, inLine(again, woken, slots), in.Signal, arg, &res)
+		queued = again
+	}
+	for _, ex := range queued {
+		if !woken[ex.GetExecution().GetWorkflowId()] {
+			res.Left++
+		}
 	}
 	logger(ctx).Info("woke queued consultations", "reason", reason, "listed", res.Listed, "rechecked", res.Rechecked,
-		"signaled", res.Signaled, "gone", res.Gone, "failed", res.Failed, "pages", res.Pages)
+		"slots", res.Slots, "left", res.Left, "signaled", res.Signaled, "gone", res.Gone, "failed", res.Failed, "pages", res.Pages)
 	return res, nil
 }
 
-// listQueued lists the queued consultations not in seen (and adds them to it), oldest first, in at
-// most wakeMaxPages pages.
+// inLine is the first slots consultations of queued (in queue order) not yet in woken, added to
+// woken; every one not in woken when slots is negative (a supervisor takes everyone).
+func inLine(queued []*workflowpb.WorkflowExecutionInfo, woken map[string]bool, slots int) []*workflowpb.WorkflowExecutionInfo {
+	var out []*workflowpb.WorkflowExecutionInfo
+	for _, ex := range queued {
+		if slots >= 0 && len(out) >= slots {
+			break
+		}
+		id := ex.GetExecution().GetWorkflowId()
+		if woken[id] {
+			continue
+		}
+		woken[id] = true
+		out = append(out, ex)
+	}
+	return out
+}
+
+// freeSlots counts the consultations the agents on duty could take now, as Route sees them: the
+// free capacity of every agent on duty who is not offline (loads from visibility); -1 when a
+// supervisor is on the roster and not offline (Route gives them whoever no agent can take). Zero
+// when nobody is on duty. Without a queue (queued false) it counts nothing.
+func (r *Router) freeSlots(ctx context.Context, queued bool) (int, error) {
+	if !queued {
+		return 0, nil
+	}
+	ds := r.desk(ctx)
+	ro, err := r.roster(ctx, ds)
+	if err != nil {
+		return 0, err
+	}
+	onDuty := ro.OnDuty(r.now())
+	if len(onDuty) == 0 {
+		return 0, nil
+	}
+	for _, id := range ro.Supervisors {
+		if !ds.Offline(id) {
+			return -1, nil
+		}
+	}
+	free := 0
+	for _, a := range onDuty {
+		if ds.Offline(a.ID) {
+			continue
+		}
+		load, err := r.load(ctx, a.ID)
+		if err != nil {
+			return 0, fmt.Errorf("wake queued: %w", err)
+		}
+		free += max(a.Capacity-load, 0)
+	}
+	return free, nil
+}
+
+// listQueued lists the queued consultations in queue order (the customer waiting longest first:
+// TimdeskQueuedSince, then the start time), in at most wakeMaxPages pages; the ones not in seen are
+// added to it and counted as listed.
 func (r *Router) listQueued(ctx context.Context, seen map[string]bool, res *WakeResult) ([]*workflowpb.WorkflowExecutionInfo, error) {
 	var queued []*workflowpb.WorkflowExecutionInfo
+	listed := map[string]bool{}
 	var token []byte
 	for pages := 0; pages < wakeMaxPages; {
 		resp, err := r.Waker.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
@@ -114,11 +192,14 @@ func (r *Router) listQueued(ctx context.Context, seen map[string]bool, res *Wake
 		res.Pages++
 		for _, ex := range resp.GetExecutions() {
 			id := ex.GetExecution().GetWorkflowId()
-			if id == "" || seen[id] {
+			if id == "" || listed[id] {
 				continue
 			}
-			seen[id] = true
-			res.Listed++
+			listed[id] = true
+			if !seen[id] {
+				seen[id] = true
+				res.Listed++
+			}
 			queued = append(queued, ex)
 		}
 		token = resp.GetNextPageToken()
@@ -132,11 +213,23 @@ func (r *Router) listQueued(ctx context.Context, seen map[string]bool, res *Wake
 	if len(token) > 0 {
 		logger(ctx).Warn("wake queued: stopped at the page limit", "pages", wakeMaxPages, "listed", res.Listed)
 	}
-	// oldest first: the customer waiting longest routes first
+	// the customer waiting longest first
 	slices.SortStableFunc(queued, func(a, b *workflowpb.WorkflowExecutionInfo) int {
-		return a.GetStartTime().AsTime().Compare(b.GetStartTime().AsTime())
+		return QueuedSince(a).Compare(QueuedSince(b))
 	})
 	return queued, nil
+}
+
+// QueuedSince is since when a listed consultation's customer has waited (TimdeskQueuedSince),
+// else its start time: the queue's order.
+func QueuedSince(ex *workflowpb.WorkflowExecutionInfo) time.Time {
+	if p := ex.GetSearchAttributes().GetIndexedFields()[desk.QueuedSinceAttribute]; p != nil {
+		var t time.Time
+		if err := converter.GetDefaultDataConverter().FromPayload(p, &t); err == nil && !t.IsZero() {
+			return t
+		}
+	}
+	return ex.GetStartTime().AsTime()
 }
 
 // signalQueued signals each listed consultation's current run (runID "": the listed one may have

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/timdesk/timdesk/desk"
@@ -32,7 +33,10 @@ type wakeFake struct {
 	signalErr  map[string]error
 	requests   []*workflowservice.ListWorkflowExecutionsRequest
 	started    map[string]time.Time // start time by workflow ID (zero when absent)
-	signals    []string             // workflowID/runID/signal/reason
+	// queuedSince is the TimdeskQueuedSince search attribute by workflow ID (absent: not set)
+	queuedSince map[string]time.Time
+	onSignal    func(id string) // called for each signal (a consultation routing, say)
+	signals     []string        // workflowID/runID/signal/reason
 }
 
 func (w *wakeFake) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
@@ -61,10 +65,18 @@ func (w *wakeFake) ListWorkflow(_ context.Context, req *workflowservice.ListWork
 	resp := &workflowservice.ListWorkflowExecutionsResponse{}
 	if i < len(pages) {
 		for _, id := range pages[i] {
-			resp.Executions = append(resp.Executions, &workflowpb.WorkflowExecutionInfo{
+			ex := &workflowpb.WorkflowExecutionInfo{
 				Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: "run-" + id},
 				StartTime: timestamppb.New(w.started[id]),
-			})
+			}
+			if q, ok := w.queuedSince[id]; ok {
+				p, err := converter.GetDefaultDataConverter().ToPayload(q)
+				if err != nil {
+					return nil, err
+				}
+				ex.SearchAttributes = &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{desk.QueuedSinceAttribute: p}}
+			}
+			resp.Executions = append(resp.Executions, ex)
 		}
 	}
 	if i+1 < len(pages) {
@@ -78,13 +90,45 @@ func (w *wakeFake) SignalWorkflow(_ context.Context, id, runID, signal string, a
 	defer w.mu.Unlock()
 	ws, _ := arg.(desk.RouteNow)
 	w.signals = append(w.signals, id+"/"+runID+"/"+signal+"/"+ws.Reason)
+	if w.onSignal != nil {
+		w.onSignal(id)
+	}
 	return w.signalErr[id]
 }
 
+// wakeRoster: two agents on duty 09:00–18:00 with ten slots between them, no supervisor.
+const wakeRoster = `
+timezone: Asia/Shanghai
+agents:
+  - {id: a1, capacity: 5, shifts: ["daily 09:00-18:00"]}
+  - {id: a2, capacity: 5, shifts: ["daily 09:00-18:00"]}
+`
+
+// wakeRouter is a Router over f with wakeRoster (or roster), the desk state ds and agent loads,
+// at now (10:00 in the roster's zone when zero).
+func wakeRouter(t *testing.T, f *wakeFake, roster string, ds desk.State, load map[string]int, now time.Time) *Router {
+	t.Helper()
+	if roster == "" {
+		roster = wakeRoster
+	}
+	ro := mustRoster(t, roster)
+	if now.IsZero() {
+		now = time.Date(2026, 11, 26, 10, 0, 0, 0, ro.Location())
+	}
+	return &Router{Waker: f, Temporal: &deskFake{desk: ds, load: load}, Roster: ro, DeskWorkflowID: "timdesk/desk", DeskQuery: "desk",
+		Now: func() time.Time { return now }}
+}
+
 func TestWakeQueued(t *testing.T) {
+	at := func(m int) time.Time { return time.Date(2026, 11, 26, 1, m, 0, 0, time.UTC) }
+	taken := map[string]int{"a1": 5, "a2": 4} // a2's last slot, taken by the first consultation woken
 	tests := []struct {
 		name      string
 		fake      *wakeFake
+		roster    string
+		desk      desk.State
+		load      map[string]int
+		now       time.Time
 		in        WakeInput
 		want      WakeResult
 		wantErr   string
@@ -93,7 +137,7 @@ func TestWakeQueued(t *testing.T) {
 		{name: "all pages, each consultation once",
 			fake: &wakeFake{pages: [][]string{{"consultation/a", "consultation/b"}, {"consultation/c", "consultation/a"}, {"consultation/d"}}},
 			in:   WakeInput{Agent: "agent_li", Signal: "route_now"},
-			want: WakeResult{Listed: 4, Signaled: 4, Pages: 3}, wantCalls: []string{"consultation/a", "consultation/b", "consultation/c", "consultation/d"}},
+			want: WakeResult{Listed: 4, Slots: 10, Signaled: 4, Pages: 3}, wantCalls: []string{"consultation/a", "consultation/b", "consultation/c", "consultation/d"}},
 		{name: "nothing queued", fake: &wakeFake{}, in: WakeInput{Agent: "agent_li", Signal: "route_now"},
 			want: WakeResult{Pages: 1}},
 		{name: "closed meanwhile is gone, other errors counted",
@@ -102,36 +146,65 @@ func TestWakeQueued(t *testing.T) {
 				"consultation/b": serviceerror.NewUnavailable("try later"),
 			}},
 			in:   WakeInput{Agent: "agent_li", Signal: "route_now"},
-			want: WakeResult{Listed: 3, Signaled: 1, Gone: 1, Failed: 1, Pages: 1}, wantCalls: []string{"consultation/a", "consultation/b", "consultation/c"}},
+			want: WakeResult{Listed: 3, Slots: 10, Signaled: 1, Gone: 1, Failed: 1, Pages: 1}, wantCalls: []string{"consultation/a", "consultation/b", "consultation/c"}},
 		{name: "listing failure is returned for a retry", fake: &wakeFake{listErr: errors.New("visibility unavailable")},
 			in: WakeInput{Agent: "agent_li", Signal: "route_now"}, wantErr: "visibility unavailable"},
 		{name: "signal name required", fake: &wakeFake{}, in: WakeInput{Agent: "agent_li"}, wantErr: "signal name is required"},
-		{name: "the customer waiting longest is signalled first",
-			fake: &wakeFake{pages: [][]string{{"consultation/new", "consultation/old"}, {"consultation/mid"}}, started: map[string]time.Time{
-				"consultation/old": time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
-				"consultation/mid": time.Date(2026, 12, 1, 9, 5, 0, 0, time.UTC),
-				"consultation/new": time.Date(2026, 12, 1, 9, 9, 0, 0, time.UTC),
-			}},
+		{name: "the customer waiting longest is signalled first (queued since, not started)",
+			fake: &wakeFake{pages: [][]string{{"consultation/new", "consultation/old"}, {"consultation/mid"}},
+				started:     map[string]time.Time{"consultation/old": at(9), "consultation/mid": at(5), "consultation/new": at(0)},
+				queuedSince: map[string]time.Time{"consultation/old": at(10), "consultation/mid": at(20), "consultation/new": at(30)}},
 			in:   WakeInput{Agent: "agent_li", Signal: "route_now"},
-			want: WakeResult{Listed: 3, Signaled: 3, Pages: 2}, wantCalls: []string{"consultation/old", "consultation/mid", "consultation/new"}},
-		{name: "the re-check signals the consultations visibility showed late, once each",
+			want: WakeResult{Listed: 3, Slots: 10, Signaled: 3, Pages: 2}, wantCalls: []string{"consultation/old", "consultation/mid", "consultation/new"}},
+		{name: "one free slot wakes only the customer waiting longest",
+			fake: &wakeFake{pages: [][]string{{"consultation/c", "consultation/a", "consultation/b"}},
+				queuedSince: map[string]time.Time{"consultation/a": at(1), "consultation/b": at(2), "consultation/c": at(3)}},
+			load: map[string]int{"a1": 5, "a2": 4},
+			in:   WakeInput{Agent: "a2", Signal: "route_now"},
+			want: WakeResult{Listed: 3, Slots: 1, Left: 2, Signaled: 1, Pages: 1}, wantCalls: []string{"consultation/a"}},
+		{name: "an offline agent's and a full agent's capacity do not count",
+			fake: &wakeFake{pages: [][]string{{"consultation/a", "consultation/b", "consultation/c"}},
+				queuedSince: map[string]time.Time{"consultation/a": at(1), "consultation/b": at(2), "consultation/c": at(3)}},
+			desk: desk.State{Presence: map[string]desk.Presence{"a1": {Online: false}}}, load: map[string]int{"a2": 3, "a1": 0},
+			in:   WakeInput{Agent: "a2", Signal: "route_now"},
+			want: WakeResult{Listed: 3, Slots: 2, Left: 1, Signaled: 2, Pages: 1}, wantCalls: []string{"consultation/a", "consultation/b"}},
+		{name: "nobody on duty wakes nobody",
+			fake: &wakeFake{pages: [][]string{{"consultation/a"}}}, now: time.Date(2026, 11, 26, 23, 0, 0, 0, mustRoster(t, wakeRoster).Location()),
+			in:   WakeInput{Agent: "a2", Signal: "route_now"},
+			want: WakeResult{Listed: 1, Left: 1, Pages: 1}},
+		{name: "a supervisor not offline takes everyone: all woken, in line",
+			fake: &wakeFake{pages: [][]string{{"consultation/b", "consultation/a"}},
+				queuedSince: map[string]time.Time{"consultation/a": at(1), "consultation/b": at(2)}},
+			roster: wakeRoster + "supervisors: [boss]\n", load: map[string]int{"a1": 5, "a2": 5},
+			in:   WakeInput{Agent: "boss", Signal: "route_now"},
+			want: WakeResult{Listed: 2, Slots: -1, Signaled: 2, Pages: 1}, wantCalls: []string{"consultation/a", "consultation/b"}},
+		{name: "the re-check gives a slot still free to the next in line, and wakes those visibility showed late",
 			fake: &wakeFake{pages: [][]string{{"consultation/a", "consultation/b"}},
-				recheck: [][]string{{"consultation/a", "consultation/c"}, {"consultation/b", "consultation/d"}}},
+				recheck:     [][]string{{"consultation/a", "consultation/c"}, {"consultation/b", "consultation/d"}},
+				queuedSince: map[string]time.Time{"consultation/a": at(1), "consultation/b": at(2), "consultation/c": at(3), "consultation/d": at(4)}},
+			load:      map[string]int{"a1": 5, "a2": 3}, // two slots: a and b; still two at the re-check (a and b could not use them)
 			in:        WakeInput{Agent: "agent_li", Signal: "route_now", Recheck: time.Millisecond},
-			want:      WakeResult{Listed: 4, Rechecked: 2, Signaled: 4, Pages: 3},
+			want:      WakeResult{Listed: 4, Rechecked: 2, Slots: 2, Signaled: 4, Pages: 3},
 			wantCalls: []string{"consultation/a", "consultation/b", "consultation/c", "consultation/d"}},
+		{name: "the re-check wakes nobody when the slots were taken",
+			fake: &wakeFake{pages: [][]string{{"consultation/a", "consultation/b"}}, recheck: [][]string{{"consultation/b"}},
+				queuedSince: map[string]time.Time{"consultation/a": at(1), "consultation/b": at(2)},
+				onSignal:    func(string) { taken["a2"]++ }},
+			load: taken,
+			in:   WakeInput{Agent: "agent_li", Signal: "route_now", Recheck: time.Millisecond},
+			want: WakeResult{Listed: 2, Slots: 1, Left: 1, Signaled: 1, Pages: 2}, wantCalls: []string{"consultation/a"}},
 		{name: "no re-check unless asked",
 			fake: &wakeFake{pages: [][]string{{"consultation/a"}}, recheck: [][]string{{"consultation/a", "consultation/b"}}},
 			in:   WakeInput{Agent: "agent_li", Signal: "route_now"},
-			want: WakeResult{Listed: 1, Signaled: 1, Pages: 1}, wantCalls: []string{"consultation/a"}},
+			want: WakeResult{Listed: 1, Slots: 10, Signaled: 1, Pages: 1}, wantCalls: []string{"consultation/a"}},
 		{name: "a failed re-check keeps the first pass and is not retried",
 			fake: &wakeFake{pages: [][]string{{"consultation/a"}}, recheck: [][]string{{"consultation/b"}}, recheckErr: errors.New("visibility unavailable")},
 			in:   WakeInput{Agent: "agent_li", Signal: "route_now", Recheck: time.Millisecond},
-			want: WakeResult{Listed: 1, Signaled: 1, Pages: 1}, wantCalls: []string{"consultation/a"}},
+			want: WakeResult{Listed: 1, Slots: 10, Signaled: 1, Pages: 1}, wantCalls: []string{"consultation/a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Router{Waker: tt.fake}
+			r := wakeRouter(t, tt.fake, tt.roster, tt.desk, tt.load, tt.now)
 			env := activityEnv()
 			register(env, r)
 			v, err := env.ExecuteActivity(r.WakeQueued, tt.in)
@@ -156,8 +229,8 @@ func TestWakeQueued(t *testing.T) {
 				parts := strings.Split(s, "/")
 				ids = append(ids, parts[0]+"/"+parts[1])
 				// current run (""), the signal asked for, and why
-				if parts[2] != "" || parts[3] != "route_now" || parts[4] != "agent_li online" {
-					t.Errorf("signal %q, want runID \"\", route_now, reason \"agent_li online\"", s)
+				if parts[2] != "" || parts[3] != "route_now" || parts[4] != tt.in.Agent+" online" {
+					t.Errorf("signal %q, want runID \"\", route_now, reason %q", s, tt.in.Agent+" online")
 				}
 			}
 			if !slices.Equal(ids, tt.wantCalls) {
@@ -185,7 +258,7 @@ func TestWakeQueuedStopsAtThePageLimit(t *testing.T) {
 	for i := range wakeMaxPages + 5 {
 		f.pages = append(f.pages, []string{fmt.Sprintf("consultation/c%d", i)})
 	}
-	r := &Router{Waker: f}
+	r := wakeRouter(t, f, wakeRoster+"supervisors: [boss]\n", desk.State{}, nil, time.Time{})
 	res, err := r.WakeQueued(context.Background(), WakeInput{Agent: "agent_li", Signal: "route_now"})
 	if err != nil || res.Pages != wakeMaxPages || res.Signaled != wakeMaxPages {
 		t.Errorf("result %+v %v, want %d pages", res, err, wakeMaxPages)

@@ -43,6 +43,7 @@ start temporal "$BIN/temporal" server start-dev \
   --namespace "$TEMPORAL_NAMESPACE" \
   --search-attribute TimdeskStatus=Keyword --search-attribute TimdeskCustomer=Keyword \
   --search-attribute TimdeskAgent=Keyword --search-attribute TimdeskLanguage=Keyword \
+  --search-attribute TimdeskQueuedSince=Datetime \
   --dynamic-config-value system.enableActivityEagerExecution=true \
   --log-level warn
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates timdesk's namespace (when missing) and registers its four custom search attributes on a
+# Creates timdesk's namespace (when missing) and registers its five custom search attributes on a
 # Temporal cluster. Run it once per namespace BEFORE the first worker starts (a workflow that upserts
 # an unregistered attribute gets stuck); running it again changes nothing. Used by deploy/cluster.sh,
 # the cluster e2e suite, the docker-compose service and the k8s Job of the same name.
@@ -31,18 +31,20 @@ else
 fi
 # One list, then one create per missing attribute (the CLI's create pairs one --type with one --name).
 existing=$(retry 30 "$temporal" operator search-attribute list --address "$addr" --namespace "$ns")
-for name in TimdeskStatus TimdeskCustomer TimdeskAgent TimdeskLanguage; do
+# name:type, as desk.SearchAttributes lists them (TimdeskQueuedSince orders the queue).
+for attr in TimdeskStatus:Keyword TimdeskCustomer:Keyword TimdeskAgent:Keyword TimdeskLanguage:Keyword TimdeskQueuedSince:Datetime; do
+  name=${attr%%:*} type=${attr#*:}
   if grep -qw "$name" <<<"$existing"; then
     echo "$name already registered"
   else
-    retry 30 "$temporal" operator search-attribute create --address "$addr" --namespace "$ns" --name "$name" --type Keyword >/dev/null
+    retry 30 "$temporal" operator search-attribute create --address "$addr" --namespace "$ns" --name "$name" --type "$type" >/dev/null
     echo "$name registered"
   fi
 done
 # Every Temporal service sees new attributes once its namespace cache refreshes (every 2 s): until
-# then a workflow start that sets them fails. Wait until a query with all four is accepted, and one
+# then a workflow start that sets them fails. Wait until a query with all five is accepted, and one
 # refresh more, so whatever starts next can use them.
 retry 30 "$temporal" workflow list --address "$addr" --namespace "$ns" --limit 1 \
-  --query 'TimdeskStatus="" AND TimdeskCustomer="" AND TimdeskAgent="" AND TimdeskLanguage=""' >/dev/null
+  --query 'TimdeskStatus="" AND TimdeskCustomer="" AND TimdeskAgent="" AND TimdeskLanguage="" AND TimdeskQueuedSince > "2000-01-01T00:00:00Z"' >/dev/null
 sleep 2
 echo "search attributes usable in $ns"

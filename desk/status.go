@@ -6,18 +6,29 @@ import (
 	"time"
 )
 
-// Search attribute names (Keyword) the consultation workflow keeps up to date; the Router and the
-// admin API count an agent's load with them. Every namespace must register them.
+// Search attribute names the consultation workflow keeps up to date; the Router and the admin
+// API count an agent's load and order the queue with them. Every namespace must register them
+// (SearchAttributes).
 const (
-	StatusAttribute   = "TimdeskStatus"   // ai | queued | human | closed
-	CustomerAttribute = "TimdeskCustomer" // customer UserID
-	AgentAttribute    = "TimdeskAgent"    // assigned agent UserID
-	LanguageAttribute = "TimdeskLanguage" // customer's language
+	StatusAttribute   = "TimdeskStatus"   // Keyword: ai | queued | human | closed
+	CustomerAttribute = "TimdeskCustomer" // Keyword: customer UserID
+	AgentAttribute    = "TimdeskAgent"    // Keyword: assigned agent UserID
+	LanguageAttribute = "TimdeskLanguage" // Keyword: customer's language
+	// QueuedSinceAttribute (Datetime) is set while the consultation is queued: since when the
+	// customer has been waiting for a person (the queue's order: the longest waiting first).
+	QueuedSinceAttribute = "TimdeskQueuedSince"
 )
 
-// SearchAttributeNames lists the custom search attributes, all of type Keyword.
-func SearchAttributeNames() []string {
-	return []string{StatusAttribute, CustomerAttribute, AgentAttribute, LanguageAttribute}
+// SearchAttribute is a custom search attribute and its type as the Temporal CLI names it
+// ("Keyword", "Datetime").
+type SearchAttribute struct {
+	Name, Type string
+}
+
+// SearchAttributes lists the custom search attributes every namespace must register.
+func SearchAttributes() []SearchAttribute {
+	return []SearchAttribute{{StatusAttribute, "Keyword"}, {CustomerAttribute, "Keyword"}, {AgentAttribute, "Keyword"},
+		{LanguageAttribute, "Keyword"}, {QueuedSinceAttribute, "Datetime"}}
 }
 
 // Consultation statuses (values of StatusAttribute).
@@ -40,10 +51,10 @@ func QueuedQuery() string {
 	return fmt.Sprintf("%s = %s AND ExecutionStatus = %s", StatusAttribute, QueryString(StatusQueued), QueryString("Running"))
 }
 
-// QueuedBeforeQuery lists the consultations waiting for an agent that started before since: the
-// customers ahead in the queue.
+// QueuedBeforeQuery lists the consultations waiting for an agent whose customer has waited since
+// before since (QueuedSinceAttribute): the customers ahead in the queue.
 func QueuedBeforeQuery(since time.Time) string {
-	return QueuedQuery() + " AND StartTime < " + QueryString(since.UTC().Format(time.RFC3339Nano))
+	return QueuedQuery() + " AND " + QueuedSinceAttribute + " < " + QueryString(since.UTC().Format(time.RFC3339Nano))
 }
 
 // QueryString quotes s as a string literal of Temporal's visibility query language: in double

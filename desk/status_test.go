@@ -75,7 +75,7 @@ func TestAgentLoadQueryParsesToTheID(t *testing.T) {
 func TestQueuedQueriesParse(t *testing.T) {
 	since := time.Date(2026, 12, 5, 15, 4, 5, 123456789, time.FixedZone("CST", 8*3600))
 	got := visibilityValues(t, QueuedBeforeQuery(since))
-	if got[StatusAttribute] != StatusQueued || got["ExecutionStatus"] != "Running" || got["StartTime"] != "2026-12-05T07:04:05.123456789Z" {
+	if got[StatusAttribute] != StatusQueued || got["ExecutionStatus"] != "Running" || got[QueuedSinceAttribute] != "2026-12-05T07:04:05.123456789Z" {
 		t.Errorf("QueuedBeforeQuery parses to %v", got)
 	}
 }

@@ -16,10 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/internal/temporalenv"
+	"github.com/timdesk/timdesk/workflows"
 )
 
 // stack is one running timdesk for the tests in this package.
@@ -58,8 +59,8 @@ func (s *stack) startTemporal(t *testing.T) {
 		"--db-filename", s.temporalDB, "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
 		"--log-level", "error", "--dynamic-config-value", "frontend.enableServerVersionCheck=false"}
 	args = append(args, temporalenv.DevServerArgs...)
-	for _, name := range []string{"TimdeskStatus", "TimdeskCustomer", "TimdeskAgent", "TimdeskLanguage"} {
-		args = append(args, "--search-attribute", name+"=Keyword")
+	for _, sa := range desk.SearchAttributes() {
+		args = append(args, "--search-attribute", sa.Name+"="+sa.Type)
 	}
 	p, err := startProcessArgs("temporal", s.temporalCLI, args, nil)
 	if err != nil {
@@ -123,15 +124,6 @@ const e2eFAQ = `- q: ["How do I reset my password?", "忘记密码怎么办"]
   a: "Tap 'Forgot password' on the login page."
 `
 
-// searchAttributeKeys are timdesk's custom search attributes, for registering them on a dev server.
-func searchAttributeKeys() []temporal.SearchAttributeUpdate {
-	var keys []temporal.SearchAttributeUpdate
-	for _, name := range []string{"TimdeskStatus", "TimdeskCustomer", "TimdeskAgent", "TimdeskLanguage"} {
-		keys = append(keys, temporal.NewSearchAttributeKeyKeyword(name).ValueSet(""))
-	}
-	return keys
-}
-
 // stackOptions choose how the stack runs.
 type stackOptions struct {
 	// fileBacked: the Temporal dev server keeps its state in a SQLite file and runs as a process the
@@ -182,7 +174,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 			ExistingPath:     cli,
 			LogLevel:         "error",
-			SearchAttributes: temporal.NewSearchAttributes(searchAttributeKeys()...),
+			SearchAttributes: workflows.SearchAttributes(),
 			ExtraArgs:        temporalenv.DevServerArgs,
 		})
 		if err != nil {
@@ -399,10 +391,11 @@ func (s *stack) waitForAny(t *testing.T, users []string, timeout time.Duration, 
 
 // consultationView is the part of a consultation's live state the tests look at.
 type consultationView struct {
-	Owner             string `json:"owner"`
-	Status            string `json:"status"`
-	Agent             string `json:"agent"`
-	TranslationStatus string `json:"translationStatus"`
+	Owner             string    `json:"owner"`
+	Status            string    `json:"status"`
+	Agent             string    `json:"agent"`
+	QueuedSince       time.Time `json:"queuedSince"`
+	TranslationStatus string    `json:"translationStatus"`
 	Transcript        []struct {
 		Text string `json:"text"`
 	} `json:"transcript"`

@@ -2,9 +2,16 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
+	"github.com/timdesk/timdesk/workflows"
 )
 
 // TestAgentLoginWakesQueued: with every agent offline a customer who asks for a person is queued;
@@ -50,7 +57,55 @@ func TestAgentLoginWakesQueued(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !st.QueuedSince.IsZero() {
+		t.Errorf("queued since %v after the assignment, want none", st.QueuedSince)
+	}
 	if st.Status != "human" || st.Agent != "agent_tom" {
 		t.Errorf("state: status %q agent %q, want human with agent_tom", st.Status, st.Agent)
+	}
+
+	// Everyone offline again: gina, who asks for a person, is queued.
+	if err := postJSON(context.Background(), s.simURL+"/sim/logout", map[string]string{"userID": "agent_tom"}, nil); err != nil {
+		t.Fatalf("logout agent_tom: %v", err)
+	}
+	s.login(t, "gina")
+	time.Sleep(2 * time.Second) // the logout reaches the desk (through the API) before gina asks
+	s.send(t, "gina", "support", "我要找人工")
+	eventually(t, 30*time.Second, "gina queued", func() error {
+		st, err := s.consultationState("gina")
+		if err != nil {
+			return err
+		}
+		if st.Status != "queued" {
+			return errNotYet
+		}
+		return nil
+	})
+	// The queue as the desk's wake-up and the queue position see it (visibility): gina waits since
+	// her hand-off (TimdeskQueuedSince), one customer queued later counts her ahead.
+	gina, err := s.consultationState("gina")
+	if err != nil || gina.QueuedSince.IsZero() {
+		t.Fatalf("gina queued since %v (%v), want the hand-off time", gina.QueuedSince, err)
+	}
+	c := s.temporalClient(t)
+	eventually(t, 15*time.Second, "gina listed as queued since her hand-off", func() error {
+		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Namespace: s.namespace, Query: desk.QueuedQuery()})
+		if err != nil {
+			return err
+		}
+		for _, ex := range resp.GetExecutions() {
+			if ex.GetExecution().GetWorkflowId() == workflows.ConsultationID("gina") {
+				if got := activities.QueuedSince(ex); !got.Equal(gina.QueuedSince) {
+					return fmt.Errorf("listed queued since %v, state says %v", got, gina.QueuedSince)
+				}
+				return nil
+			}
+		}
+		return errNotYet
+	})
+	r := &activities.Router{Temporal: c}
+	pos, err := r.QueuePosition(context.Background(), activities.QueuePositionInput{Since: gina.QueuedSince.Add(time.Millisecond)})
+	if err != nil || pos.Position != 2 {
+		t.Errorf("queue position of a customer queued just after gina = %+v (%v), want 2", pos, err)
 	}
 }

@@ -208,10 +208,16 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		return
 	}
 	missing := map[string]enumspb.IndexedValueType{}
-	for _, name := range desk.SearchAttributeNames() {
-		if _, ok := resp.GetCustomAttributes()[name]; !ok {
-			missing[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	for _, sa := range desk.SearchAttributes() {
+		if _, ok := resp.GetCustomAttributes()[sa.Name]; ok {
+			continue
 		}
+		typ, err := enumspb.IndexedValueTypeFromString(sa.Type)
+		if err != nil {
+			logger.Warn("unknown search attribute type", "name", sa.Name, "type", sa.Type, "error", err)
+			continue
+		}
+		missing[sa.Name] = typ
 	}
 	if len(missing) == 0 {
 		return

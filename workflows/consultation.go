@@ -192,6 +192,11 @@ type ConsultationState struct {
 	Unavailable  int              `json:"unavailable,omitempty"` // routing attempts in a row that found nobody
 	// QueuePosition is the place in the queue the customer was last told (1 = next; 0 = never).
 	QueuePosition int `json:"queuePosition,omitempty"`
+	// QueuedSince is, while the consultation is queued, since when the customer has been waiting
+	// for a person: the hand-off when nobody has answered them since (an agent who timed out does
+	// not send them to the back), else when they entered the queue. Zero when not queued. The
+	// queue is served in this order (the search attribute TimdeskQueuedSince).
+	QueuedSince time.Time `json:"queuedSince,omitzero"`
 
 	Notified map[string]bool `json:"notified,omitempty"` // one-off notices already sent
 	// OffHoursNotice is the key of the last off-hours notice (one field instead of a Notified key
@@ -348,6 +353,9 @@ func (st *ConsultationState) setPhase(p string) {
 		st.Owner, st.Status = OwnerAgent, desk.StatusHuman
 	case PhaseClosed:
 		st.Status = desk.StatusClosed
+	}
+	if st.Status != desk.StatusQueued {
+		st.QueuedSince = time.Time{}
 	}
 }
 

@@ -95,6 +95,7 @@ func (s *consultation) askRouter(ctx workflow.Context, target string) activities
 func (s *consultation) waitForShift(ctx workflow.Context, res activities.RouteResult, now time.Time) {
 	s.unassign()
 	s.st.setPhase(PhaseWaitingShift)
+	s.enterQueue(now)
 	if res.NextShift.IsZero() {
 		s.st.RetryRouteAt = now.Add(time.Hour)
 	} else {
@@ -120,6 +121,7 @@ func (s *consultation) waitForShift(ctx workflow.Context, res activities.RouteRe
 func (s *consultation) waitForAgent(ctx workflow.Context, res activities.RouteResult, now time.Time) {
 	s.unassign()
 	s.st.setPhase(PhaseWaitingAgent)
+	s.enterQueue(now)
 	exp := s.st.Unavailable
 	if len(res.TimedOutAvailable) > 0 {
 		exp = max(exp, s.newRound(res.TimedOutAvailable))
@@ -136,12 +138,25 @@ func (s *consultation) waitForAgent(ctx workflow.Context, res activities.RouteRe
 	s.tellQueuePosition(ctx, entered)
 }
 
+// enterQueue records since when the customer waits for a person, unless they are already queued:
+// the hand-off when nobody has answered them since, else now.
+func (s *consultation) enterQueue(now time.Time) {
+	switch {
+	case !s.st.QueuedSince.IsZero():
+	case !s.st.HandoffAt.IsZero():
+		s.st.QueuedSince = s.st.HandoffAt
+	default:
+		s.st.QueuedSince = now
+	}
+}
+
 // tellQueuePosition tells the customer their place in the queue when they enter it, and again
 // when it changed materially since they were last told: halved, or next in line. Nothing when
-// visibility cannot tell.
+// visibility cannot tell. The place counts the customers queued since earlier (QueuedSince), the
+// order WakeQueued serves the queue in.
 func (s *consultation) tellQueuePosition(ctx workflow.Context, entered bool) {
 	var res activities.QueuePositionResult
-	in := activities.QueuePositionInput{Since: workflow.GetInfo(ctx).WorkflowStartTime}
+	in := activities.QueuePositionInput{Since: s.st.QueuedSince}
 	if err := workflow.ExecuteActivity(activityCtx(ctx, 10*time.Second, time.Minute, 3), router.QueuePosition, in).Get(ctx, &res); err != nil {
 		workflow.GetLogger(ctx).Warn("queue position unknown", "error", err)
 		return

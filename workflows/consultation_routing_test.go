@@ -2,10 +2,14 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/timdesk/timdesk/activities"
 	"github.com/timdesk/timdesk/desk"
@@ -277,5 +281,116 @@ func TestQueuePositionNotices(t *testing.T) {
 	}
 	if st.QueuePosition != 1 {
 		t.Errorf("state queue position = %d, want 1", st.QueuePosition)
+	}
+}
+
+// TestQueuedSince: the customer's place in the queue is since when they have waited for a person:
+// set on entering the queue (the hand-off), kept across routing retries, cleared when an agent is
+// assigned, and back at the hand-off when that agent never answered (an escalation does not send
+// the customer to the back of the queue). The search attribute TimdeskQueuedSince follows it, and
+// the queue position is counted from it.
+func TestQueuedSince(t *testing.T) {
+	f := newFake()
+	f.policy.RetryRouteAfter = 2 * time.Minute
+	f.route = func(_ activities.RouteInput, n int) activities.RouteResult {
+		if n == 2 {
+			return activities.RouteResult{Decision: activities.DecisionAssigned, Agent: "agent_emma", AgentLanguage: "en", Reason: "free", AcceptTimeout: time.Minute}
+		}
+		return activities.RouteResult{Decision: activities.DecisionUnavailable, Reason: "nobody free"}
+	}
+	f.positions = []int{3}
+	h := newHarness(t, f)
+	var mu sync.Mutex
+	var upserted []string // upserts changing the status: "status/queued-since" ("-": none)
+	h.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		mu.Lock()
+		defer mu.Unlock()
+		status, ok := sa.GetKeyword(StatusKey)
+		if !ok {
+			return
+		}
+		since := "-"
+		if v, ok := sa.GetTime(QueuedSinceKey); ok {
+			since = v.UTC().Format("15:04:05")
+		}
+		upserted = append(upserted, status+"/"+since)
+	}).Return(nil)
+	var queued, assigned, requeued ConsultationState
+	h.customer(time.Second, "k1", "human") // hand-off at +1s: nobody free, queued; retry at +2m1s assigns agent_emma
+	h.snapshot(time.Minute, &queued)
+	h.snapshot(2*time.Minute+30*time.Second, &assigned)
+	h.snapshot(3*time.Minute+30*time.Second, &requeued) // agent_emma did not accept by +3m1s: queued again
+	h.at(4*time.Minute, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "x"}) })
+	h.run(ConsultationInput{})
+
+	handoff := testStart.Add(time.Second)
+	if queued.Status != desk.StatusQueued || !queued.QueuedSince.Equal(handoff) {
+		t.Errorf("queued: status %s since %v, want queued since the hand-off %v", queued.Status, queued.QueuedSince, handoff)
+	}
+	if assigned.Agent != "agent_emma" || !assigned.QueuedSince.IsZero() {
+		t.Errorf("assigned: agent %q since %v, want agent_emma and no queued-since", assigned.Agent, assigned.QueuedSince)
+	}
+	if requeued.Status != desk.StatusQueued || !requeued.QueuedSince.Equal(handoff) {
+		t.Errorf("requeued after the accept timeout: status %s since %v, want queued since the hand-off %v", requeued.Status, requeued.QueuedSince, handoff)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.since) < 2 {
+		t.Fatalf("queue position asked %d times, want at least 2", len(f.since))
+	}
+	for _, since := range f.since {
+		if !since.Equal(handoff) {
+			t.Errorf("queue position counted from %v, want the hand-off %v", since, handoff)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	h1 := handoff.UTC().Format("15:04:05")
+	if want := []string{"ai/-", "queued/" + h1, "human/-", "queued/" + h1, "closed/-"}; !slices.Equal(upserted, want) {
+		t.Errorf("status/TimdeskQueuedSince upserts = %v, want %v", upserted, want)
+	}
+}
+
+// TestSearchAttributeChanges: TimdeskQueuedSince is set when it changes and unset once set, like
+// the agent; nothing is written for values already indexed.
+func TestSearchAttributeChanges(t *testing.T) {
+	t1 := testStart.Add(time.Minute)
+	base := saValues{Status: desk.StatusQueued, Customer: "c", set: true}
+	with := func(v saValues, since time.Time) saValues { v.QueuedSince = since; return v }
+	tests := []struct {
+		name      string
+		last, cur saValues
+		want      []string // keys updated, "-key" for an unset
+	}{
+		{"first sync sets it", saValues{}, with(base, t1), []string{"TimdeskStatus", "TimdeskCustomer", "TimdeskQueuedSince"}},
+		{"first sync without it writes nothing for it", saValues{}, base, []string{"TimdeskStatus", "TimdeskCustomer"}},
+		{"unchanged", with(base, t1), with(base, t1), nil},
+		{"leaving the queue unsets it", with(base, t1), saValues{Status: desk.StatusHuman, Customer: "c", Agent: "a", set: true},
+			[]string{"TimdeskStatus", "TimdeskAgent", "-TimdeskQueuedSince"}},
+		{"entering the queue sets it", base, with(base, t1), []string{"TimdeskQueuedSince"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// each update applied over placeholders of every key shows which key it sets or unsets
+			full := []temporal.SearchAttributeUpdate{StatusKey.ValueSet("?"), CustomerKey.ValueSet("?"), AgentKey.ValueSet("?"),
+				LanguageKey.ValueSet("?"), QueuedSinceKey.ValueSet(time.Unix(1, 0))}
+			before := temporal.NewSearchAttributes(full...).GetUntypedValues()
+			var got []string
+			for _, u := range tt.last.changes(tt.cur) {
+				after := temporal.NewSearchAttributes(append(slices.Clone(full), u)...).GetUntypedValues()
+				for k, v := range before {
+					switch av, ok := after[k]; {
+					case !ok:
+						got = append(got, "-"+k.GetName())
+					case fmt.Sprint(av) != fmt.Sprint(v):
+						got = append(got, k.GetName())
+					}
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("changes = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

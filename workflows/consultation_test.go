@@ -44,6 +44,7 @@ type fakeActs struct {
 	// positions, when set, answers QueuePosition in turn (the last one repeats); default 0.
 	positions []int
 	asked     int
+	since     []time.Time // QueuePositionInput.Since of each QueuePosition call
 	// wake, when set, answers WakeQueued (default: nothing woken).
 	wake func(ctx context.Context, in activities.WakeInput) (activities.WakeResult, error)
 }
@@ -163,6 +164,7 @@ func (f *fakeActs) Route(_ context.Context, in activities.RouteInput) (activitie
 func (f *fakeActs) QueuePosition(_ context.Context, in activities.QueuePositionInput) (activities.QueuePositionResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.since = append(f.since, in.Since)
 	if len(f.positions) == 0 || in.Since.IsZero() {
 		return activities.QueuePositionResult{}, nil
 	}
