@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -211,4 +214,100 @@ func TestCallbackPresenceRequestID(t *testing.T) {
 			t.Errorf("request IDs = %q, want the SDK's own", ids)
 		}
 	})
+}
+
+// TestCallbackRefusalLoggedAsClientError: a refused callback is one "callback refused" warning
+// whose reason names the broken field or parameter — not an error-level line, not a failed
+// Temporal call (the outage a refusal used to look like) — and the log carries neither the
+// refused value nor the callback token.
+func TestCallbackRefusalLoggedAsClientError(t *testing.T) {
+	before := tim.CmdC2CBeforeSendMsg
+	tests := []struct {
+		name, target, body string
+		field              string // what the reason must name
+		value              string // the refused input, never logged
+	}{
+		{"control character in From_Account", goodURL(before), c2cBody(before, "mallory\x07", "support", textBody("hi"), ""), "From_Account", "mallory"},
+		{"To_Account over 32 bytes", goodURL(before), c2cBody(before, "agent_emma", strings.Repeat("长", 11), textBody("hi"), ""), "To_Account", "长长长"},
+		{"EventTime next year", goodURL(tim.CmdStateChange), withEventTime(stateBody("agent_emma", tim.StateLogin), testNow.AddDate(1, 0, 0)), "EventTime", itoa(testNow.AddDate(1, 0, 0).UnixMilli())},
+		{"mention over 32 bytes", goodURL(tim.CmdGroupAfterSendMsg), `{"GroupId":"g1","From_Account":"alice","GroupAtInfo":[{"GroupAtAllFlag":0,"GroupAt_Account":"` + strings.Repeat("m", 40) + `"}],"MsgBody":[]}`, "GroupAtInfo[0].GroupAt_Account", strings.Repeat("m", 40)},
+		{"SdkAppid given twice", goodURL(before) + "&SdkAppid=1400000999", c2cBody(before, "alice", "support", textBody("hi"), ""), "SdkAppid", "1400000999"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) { e.temporal.signalWithStart = okSignal })
+			var logs bytes.Buffer
+			app, err := newApp(depsFor(env, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			env.app = app
+			if r := env.do(t, http.MethodPost, tt.target, tt.body); r.Status != http.StatusBadRequest {
+				t.Fatalf("status = %d, want 400; body %s", r.Status, r.Body)
+			}
+			refusals := 0
+			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+				var rec map[string]any
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					t.Fatalf("log line %q: %v", line, err)
+				}
+				msg, _ := rec["msg"].(string)
+				switch {
+				case msg == "callback refused":
+					refusals++
+					reason, _ := rec["reason"].(string)
+					if rec["level"] != "WARN" || !strings.Contains(reason, tt.field) {
+						t.Errorf("refusal logged as %v with reason %q, want WARN naming %s", rec["level"], reason, tt.field)
+					}
+				case rec["level"] == "ERROR", strings.Contains(msg, "failed"), strings.Contains(msg, "shed"):
+					t.Errorf("refusal logged like an outage: %s", line)
+				}
+			}
+			if refusals != 1 {
+				t.Errorf("%d \"callback refused\" lines, want 1:\n%s", refusals, logs.String())
+			}
+			if strings.Contains(logs.String(), tt.value) || strings.Contains(logs.String(), testCBToken) {
+				t.Errorf("log echoes the refused value or the token:\n%s", logs.String())
+			}
+			if calls := env.temporal.Calls(); len(calls) != 0 {
+				t.Errorf("a refused callback reached Temporal: %+v", calls)
+			}
+		})
+	}
+}
+
+// TestCallbackSelfAndStaffMessagesIgnored: the service account writing to itself, any user
+// writing to themselves, and the service account's or admin's own sends are passed through
+// unchanged (counted as ignored): nothing is started, signalled, updated or translated.
+func TestCallbackSelfAndStaffMessagesIgnored(t *testing.T) {
+	sa, admin := defaultServiceAccount, defaultAdmin
+	tests := []struct{ name, from, to string }{
+		{"service account to itself", sa, sa},
+		{"admin to itself", admin, admin},
+		{"customer to themselves", "alice", "alice"},
+		{"agent to themselves", "agent_emma", "agent_emma"},
+		{"service account to a customer", sa, "alice"},
+		{"admin to the service account", admin, sa},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) { e.temporal.signalWithStart = okSignal })
+			for _, cmd := range []string{tim.CmdC2CBeforeSendMsg, tim.CmdC2CAfterSendMsg} {
+				cr := callbackAnswer(t, env.do(t, http.MethodPost, goodURL(cmd), c2cBody(cmd, tt.from, tt.to, textBody("怎么退货？"), "")))
+				if cr.ErrorCode != 0 || cr.MsgBody != nil {
+					t.Errorf("%s: answer %+v, want the message unchanged", cmd, cr)
+				}
+			}
+			if calls := env.temporal.Calls(); len(calls) != 0 {
+				t.Errorf("reached Temporal: %+v", calls)
+			}
+			if calls := env.trans.Calls(); len(calls) != 0 {
+				t.Errorf("translated: %+v", calls)
+			}
+			page := string(env.do(t, http.MethodGet, "/metrics", "").Body)
+			if !strings.Contains(page, `timdesk_callbacks_total{command="C2C.CallbackBeforeSendMsg",decision="ignored",error_code="0"} 1`) {
+				t.Errorf("not counted as ignored:\n%s", page)
+			}
+		})
+	}
 }

@@ -94,6 +94,9 @@ func TestDecodeGroupMsgFields(t *testing.T) {
 		return fmt.Sprintf(`{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":%s,"Type":"Public","From_Account":%s,
  "Operator_Account":%s,"Random":1,"MsgSeq":2,"MsgTime":%s,"MsgBody":[]}`, group, from, op, msgTime)
 	}
+	withAt := func(mentions string) string {
+		return strings.Replace(body(`"g"`, `"alice"`, `""`, "1"), `"MsgBody"`, `"GroupAtInfo":[`+mentions+`],"MsgBody"`, 1)
+	}
 	tests := []struct {
 		name, body, wantField string
 	}{
@@ -104,6 +107,10 @@ func TestDecodeGroupMsgFields(t *testing.T) {
 		{"bad from", body(`"g"`, `"a\u0000"`, `""`, "1"), "From_Account"},
 		{"bad operator", body(`"g"`, `"alice"`, `"`+strings.Repeat("o", 33)+`"`, "1"), "Operator_Account"},
 		{"msgtime past 9999", body(`"g"`, `"alice"`, `""`, "253402300800"), "MsgTime"},
+		{"mentions", withAt(`{"GroupAtAllFlag":1},{"GroupAtAllFlag":0,"GroupAt_Account":"客户_王"}`), ""},
+		{"mention too long", withAt(`{"GroupAtAllFlag":0,"GroupAt_Account":"bob"},{"GroupAtAllFlag":0,"GroupAt_Account":"`+strings.Repeat("王", 11)+`"}`), "GroupAtInfo[1].GroupAt_Account"},
+		{"mention with a control character", withAt(`{"GroupAtAllFlag":0,"GroupAt_Account":"b\nob"}`), "GroupAtInfo[0].GroupAt_Account"},
+		{"mention not UTF-8", withAt(`{"GroupAtAllFlag":0,"GroupAt_Account":"b\udc00"}`), "GroupAtInfo[0].GroupAt_Account"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
