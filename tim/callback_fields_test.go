@@ -108,7 +108,7 @@ func TestDecodeGroupMsgFields(t *testing.T) {
 		{"bad operator", body(`"g"`, `"alice"`, `"`+strings.Repeat("o", 33)+`"`, "1"), "Operator_Account"},
 		{"msgtime past 9999", body(`"g"`, `"alice"`, `""`, "253402300800"), "MsgTime"},
 		{"mentions", withAt(`{"GroupAtAllFlag":1},{"GroupAtAllFlag":0,"GroupAt_Account":"客户_王"}`), ""},
-		{"mention too long", withAt(`{"GroupAtAllFlag":0,"GroupAt_Account":"bob"},{"GroupAtAllFlag":0,"GroupAt_Account":"`+strings.Repeat("王", 11)+`"}`), "GroupAtInfo[1].GroupAt_Account"},
+		{"mention too long", withAt(`{"GroupAtAllFlag":0,"GroupAt_Account":"bob"},{"GroupAtAllFlag":0,"GroupAt_Account":"` + strings.Repeat("王", 11) + `"}`), "GroupAtInfo[1].GroupAt_Account"},
 		{"mention with a control character", withAt(`{"GroupAtAllFlag":0,"GroupAt_Account":"b\nob"}`), "GroupAtInfo[0].GroupAt_Account"},
 		{"mention not UTF-8", withAt(`{"GroupAtAllFlag":0,"GroupAt_Account":"b\udc00"}`), "GroupAtInfo[0].GroupAt_Account"},
 	}
