@@ -113,3 +113,56 @@ export async function serveHTML(html) {
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
 }
+
+// focused is the focused element as assistive technology sees it — control: its role and
+// accessible name from Playwright's ARIA snapshot (e.g. 'button "Send"'; '' when nothing has
+// focus) — and at: its position in the document (-1: none).
+export async function focused(page) {
+  const at = await page.evaluate(() => {
+    const e = document.activeElement;
+    return e && e !== document.body ? [...document.querySelectorAll('*')].indexOf(e) : -1;
+  });
+  if (at < 0) return { control: '', at };
+  const snap = await page.locator(':focus').ariaSnapshot();
+  const m = /^- ([\w-]+)(?: "((?:[^"\\]|\\.)*)")?/.exec(snap);
+  return { control: m ? `${m[1]} "${m[2] || ''}"` : snap, at };
+}
+
+// press presses key (Tab, Shift+Tab, Enter, Space) and checks that focus lands on want.
+export async function press(page, key, want) {
+  await page.keyboard.press(key);
+  const got = (await focused(page)).control;
+  check(got === want, `${key}: focus on ${got || 'nothing'}, want ${want}`);
+}
+
+// tabWalk walks every control of the page with the keyboard: Tab on to last, Shift+Tab back until
+// focus leaves the page, Tab forward again. Both ways must visit the same controls, each with an
+// accessible name, in the page's order, and miss none that takes focus; it returns them.
+export async function tabWalk(page, last) {
+  for (let i = 0; (await focused(page)).control !== last; i++) {
+    check(i < 10, `Tab does not reach ${last}`);
+    await page.keyboard.press('Tab');
+  }
+  const back = [await focused(page)];
+  for (;;) {
+    await page.keyboard.press('Shift+Tab');
+    const f = await focused(page);
+    if (f.at < 0 || back.some((b) => b.at === f.at)) break;
+    back.push(f);
+    check(back.length < 50, 'Shift+Tab never leaves the page');
+  }
+  const order = back.reverse();
+  const names = order.map((f) => f.control);
+  for (const f of order) check(/^[\w-]+ ".+"$/.test(f.control), `a control without an accessible name: ${f.control}`);
+  for (let i = 1; i < order.length; i++) check(order[i - 1].at < order[i].at, `Tab order is not the page's order: ${names}`);
+  const tabbable = await page.evaluate(() => [...document.querySelectorAll('*')]
+    .map((e, i) => (e.tabIndex >= 0 && !e.disabled && e.checkVisibility() ? i : -1)).filter((i) => i >= 0));
+  check(JSON.stringify(tabbable) === JSON.stringify(order.map((f) => f.at)), `Tab skips controls: reached ${names}`);
+  await page.keyboard.press('Tab');
+  for (let i = 0; i < order.length; i++) {
+    if (i > 0) await page.keyboard.press('Tab');
+    const f = await focused(page);
+    check(f.at === order[i].at, `Tab after Shift+Tab: ${f.control || 'nothing'} at ${i}, want ${names[i]}`);
+  }
+  return names;
+}

@@ -2,9 +2,10 @@
 // customer opens the page with a JWT, goes offline and writes an FAQ question, which goes out
 // once back online and is answered, asks for a person, loses the link to the IM server while an
 // English-speaking agent replies through the emulator, sees the translation after reconnecting
-// with the original one tap away, and rates 5. Opened again by a host app with an expired JWT,
+// with the original one tap away, and rates 5 — using the page with the keyboard only (Tab,
+// Shift+Tab, Enter, Space), every control named and in order. Opened again by a host app with an expired JWT,
 // the page gets a fresh one from the host and shows the history.
-import { launch, env, eventually, check, main, linkProxy, serveHTML } from './browser.mjs';
+import { launch, env, eventually, check, main, linkProxy, serveHTML, focused, press, tabWalk } from './browser.mjs';
 import { join } from 'node:path';
 
 const api = env('CHAT_API_URL');
@@ -79,8 +80,22 @@ await main(async (consoleLines) => {
     check(await question.count() === 1, 'the question shows more than once');
     await log.locator('li.msg.in', { hasText: faqAnswer }).waitFor({ timeout: 90000 });
 
-    // Ask for a person; whichever agent gets the consultation answers in English.
-    await page.getByRole('button', { name: '转人工' }).click();
+    // From here on only the keyboard. The controls: the composer's, in order, each named.
+    const human = 'button "转人工"';
+    const image = 'button "发送图片"';
+    const textbox = 'textbox "输入消息"';
+    const send = 'button "发送"';
+    const composer = [human, image, textbox, send];
+    let controls = await tabWalk(page, send);
+    check(JSON.stringify(controls) === JSON.stringify(composer), 'controls: ' + controls);
+
+    // Ask for a person (Shift+Tab to the button, Space); whichever agent gets the consultation
+    // answers in English.
+    await press(page, 'Shift+Tab', textbox);
+    await press(page, 'Shift+Tab', image);
+    await press(page, 'Shift+Tab', human);
+    await page.keyboard.press('Space');
+    await log.locator('li.msg.out[data-status="sent"]', { hasText: '转人工' }).waitFor({ timeout: 30000 });
     const agent = await eventually('relay to an agent', 90000, async () => {
       for (const a of agents) {
         const r = await fetch(`${sim}/sim/messages?userID=${a}&since=0`);
@@ -102,11 +117,14 @@ await main(async (consoleLines) => {
     link.restore();
     await eventually('online after reconnecting', 30000, async () => (await state()) === 'online');
 
-    // The translation first, the original one tap away.
+    // The translation first, the original one key away: Shift+Tab from "talk to a person" reaches
+    // the reply's "show original", Enter opens it.
     await reply.waitFor({ timeout: 90000 });
-    const toggle = reply.getByRole('button', { name: '显示原文' });
     check(await reply.getByText('Please send me your order number.').isHidden(), 'the original shows before the tap');
-    await toggle.click();
+    check((await focused(page)).control === human, 'focus left "talk to a person" meanwhile');
+    await press(page, 'Shift+Tab', 'button "显示原文"');
+    check(await reply.getByRole('button').evaluate((b) => b === document.activeElement), 'focus is not on the reply\'s toggle');
+    await press(page, 'Enter', 'button "隐藏原文"');
     await reply.getByText('Please send me your order number.').waitFor({ state: 'visible', timeout: 5000 });
     check((await reply.getByRole('button', { name: '隐藏原文' }).getAttribute('aria-expanded')) === 'true', 'toggle not expanded');
 
@@ -122,7 +140,11 @@ await main(async (consoleLines) => {
       g.fillRect(80, 60, 160, 120);
       return c.toDataURL('image/png').split(',')[1];
     });
-    await page.setInputFiles('#file', { name: 'parcel.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });
+    // Tab to the picture button, Enter opens the file chooser.
+    await press(page, 'Tab', human);
+    await press(page, 'Tab', image);
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10000 }), page.keyboard.press('Enter')]);
+    await chooser.setFiles({ name: 'parcel.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });
     await log.locator('li.msg.out[data-status="sent"] img').waitFor({ timeout: 30000 });
     await eventually('the picture relayed to the agent', 60000, async () => {
       const r = await fetch(`${sim}/sim/messages?userID=${agent}&since=0`);
@@ -139,8 +161,18 @@ await main(async (consoleLines) => {
     check(width <= 360, `the page is ${width} px wide on a 360 px phone`);
     if (shots) await page.screenshot({ path: join(shots, 'chat-phone-zh.png') });
 
-    // Rated with the keyboard: focus moves to the note that replaces the buttons.
-    await rating.getByRole('button', { name: '5 分（满分 5 分）' }).press('Enter');
+    // Every control in order: the reply's toggle, the five rating buttons, the composer's.
+    const stars = [1, 2, 3, 4, 5].map((n) => `button "${n} 分（满分 5 分）"`);
+    controls = await tabWalk(page, send);
+    check(JSON.stringify(controls) === JSON.stringify(['button "隐藏原文"', ...stars, ...composer]), 'controls: ' + controls);
+
+    // Rated with the keyboard (Shift+Tab back from the composer, Space): focus moves to the note
+    // that replaces the buttons.
+    await press(page, 'Shift+Tab', textbox);
+    await press(page, 'Shift+Tab', image);
+    await press(page, 'Shift+Tab', human);
+    await press(page, 'Shift+Tab', stars[4]);
+    await page.keyboard.press('Space');
     const rated = page.getByText('您的评分：5 分');
     await rated.waitFor({ timeout: 30000 });
     check(await rated.evaluate((e) => e === document.activeElement), 'focus is not on the rating note: ' +
