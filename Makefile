@@ -24,7 +24,8 @@ GO_TEST_FLAGS ?= -race -count=1 -timeout 12m
 # package:FuzzTarget:budget triples run by `make fuzz` (part of `make test`). Budgets are execution
 # counts (about 10 s each on 2 cores), not durations: a duration -fuzztime races Go's fuzz
 # coordinator at the deadline and fails with a bare "context deadline exceeded" on a loaded box
-# (golang/go#75804, fixed in Go 1.27). FUZZ_TIME=1m overrides every budget for a longer local run.
+# (golang/go#75804, fixed in Go 1.27). FUZZ_TIME=1000000x overrides every budget for a longer local
+# run (a count too; a duration hits the same race).
 FUZZ_TIME ?=
 FUZZ_TARGETS := ./tim:FuzzVerify:150000x ./tim:FuzzDecodeCallback:150000x ./api:FuzzCallback:15000x ./workflows:FuzzEncodeUserID:40000x
 
