@@ -42,9 +42,13 @@ type Router struct {
 	Waker WakeClient
 	// Roster is the roster file (TIMDESK_ROSTER_FILE).
 	Roster *desk.Roster
-	// DeskWorkflowID and DeskQuery name the desk workflow and its query.
+	// DeskWorkflowID and DeskQuery name the desk workflow and its query (the whole state).
 	DeskWorkflowID string
 	DeskQuery      string
+	// RoutingQuery, when set, is the desk's smaller query Route and WakeQueued read (presence, the
+	// roster override and the agents' languages, asked with the roster file's agent and
+	// supervisor IDs) instead of DeskQuery: the whole state carries every customer's language.
+	RoutingQuery string
 	// Defaults is returned by Policy (with the roster's timeouts).
 	Defaults desk.Policy
 	// Now is the clock (time.Now when nil).
@@ -66,13 +70,23 @@ func (r *Router) now() time.Time {
 	return time.Now()
 }
 
-// desk reads the desk workflow's state; failures leave it empty (logged).
+// desk reads what routing needs of the desk workflow's state (RoutingQuery, else DeskQuery);
+// failures leave it empty (logged).
 func (r *Router) desk(ctx context.Context) desk.State {
 	var ds desk.State
 	if r.Temporal == nil || r.DeskWorkflowID == "" {
 		return ds
 	}
-	v, err := r.Temporal.QueryWorkflow(ctx, r.DeskWorkflowID, "", r.DeskQuery)
+	query, args := r.DeskQuery, []any(nil)
+	if r.RoutingQuery != "" {
+		query = r.RoutingQuery
+		var ids []string
+		if r.Roster != nil {
+			ids = r.Roster.IDs()
+		}
+		args = []any{ids}
+	}
+	v, err := r.Temporal.QueryWorkflow(ctx, r.DeskWorkflowID, "", query, args...)
 	if err == nil {
 		err = v.Get(&ds)
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,8 @@ type deskFake struct {
 	queries  []string
 	countErr error
 	ahead    int // queued consultations started earlier (QueuePosition)
+	// deskQueries records each desk query: its name and arguments
+	deskQueries []string
 }
 
 type jsonValue struct{ v any }
@@ -36,14 +40,21 @@ func (j jsonValue) Get(ptr any) error {
 	return json.Unmarshal(b, ptr)
 }
 
-func (d *deskFake) QueryWorkflow(_ context.Context, id, _, query string, _ ...any) (converter.EncodedValue, error) {
+func (d *deskFake) QueryWorkflow(_ context.Context, id, _, query string, args ...any) (converter.EncodedValue, error) {
 	if d.deskErr != nil {
 		return nil, d.deskErr
 	}
-	if id != "timdesk/desk" || query != "desk" {
+	d.deskQueries = append(d.deskQueries, fmt.Sprint(query, args))
+	switch {
+	case id != "timdesk/desk":
 		return nil, errors.New("unexpected query " + id + " " + query)
+	case query == "desk":
+		return jsonValue{d.desk}, nil
+	case query == "routing" && len(args) == 1:
+		ids, _ := args[0].([]string)
+		return jsonValue{d.desk.ForRouting(ids)}, nil
 	}
-	return jsonValue{d.desk}, nil
+	return nil, errors.New("unexpected query " + query)
 }
 
 var agentInQuery = regexp.MustCompile(`TimdeskAgent = "([^"]+)"`)
@@ -169,6 +180,30 @@ func TestRouteDegrades(t *testing.T) {
 	r.Temporal = nil
 	if res, err := r.Route(context.Background(), RouteInput{}); err != nil || res.Agent != "a1" {
 		t.Errorf("no temporal: %+v %v", res, err)
+	}
+}
+
+// TestRouteReadsTheRoutingQuery: with RoutingQuery set, routing asks the desk for its routing
+// view with the roster file's agents and supervisors (not the whole state with every customer's
+// language) and still sees presence and the agents' language preferences.
+func TestRouteReadsTheRoutingQuery(t *testing.T) {
+	roster := mustRoster(t, routeRoster)
+	day := time.Date(2026, 11, 26, 10, 0, 0, 0, roster.Location())
+	f := &deskFake{desk: desk.State{
+		Presence:  map[string]desk.Presence{"a1": {Online: false}, "a2": {Online: true}},
+		Languages: map[string]string{"a2": "ko", "cust1": "zh"},
+	}}
+	r := &Router{Temporal: f, Roster: roster, DeskWorkflowID: "timdesk/desk", DeskQuery: "desk", RoutingQuery: "routing",
+		Now: func() time.Time { return day }}
+	res, err := r.Route(context.Background(), RouteInput{Customer: "cust1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Agent != "a2" || res.AgentLanguage != "ko" {
+		t.Errorf("routed to %s (%s), want a2 (a1 offline) reading ko (its desk preference)", res.Agent, res.AgentLanguage)
+	}
+	if want := []string{"routing[[a1 a2 a3 a_eve boss]]"}; !slices.Equal(f.deskQueries, want) {
+		t.Errorf("desk queries = %q, want %q", f.deskQueries, want)
 	}
 }
 

@@ -411,3 +411,12 @@ func ResolveRoster(st State, parse func(yaml string) (*Roster, error), file func
 	}
 	return res, nil
 }
+
+// IDs are the roster's agents and supervisors.
+func (r *Roster) IDs() []string {
+	ids := make([]string, 0, len(r.Agents)+len(r.Supervisors))
+	for _, a := range r.Agents {
+		ids = append(ids, a.ID)
+	}
+	return append(ids, r.Supervisors...)
+}

@@ -206,3 +206,23 @@ type RouteNow struct {
 	Reason string `json:"reason"` // e.g. "agent_li online"
 	Agent  string `json:"agent,omitempty"`
 }
+
+// ForRouting is the part of the state routing reads (the desk's "routing" query): presence, the
+// roster override, and the language preferences of ids (the roster's agents and supervisors) and
+// of every user with a presence (only roster agents have one). It leaves out the customers'
+// languages, which make up nearly all of a large desk's state (up to MaxDetectedLanguages and
+// MaxPreferredLanguages entries, hundreds of kilobytes): routing runs for every hand-off.
+func (s State) ForRouting(ids []string) State {
+	out := State{Presence: s.Presence, Languages: map[string]string{}, RosterYAML: s.RosterYAML, RosterVersion: s.RosterVersion}
+	for _, id := range ids {
+		if l, ok := s.Languages[id]; ok {
+			out.Languages[id] = l
+		}
+	}
+	for id := range s.Presence {
+		if l, ok := s.Languages[id]; ok {
+			out.Languages[id] = l
+		}
+	}
+	return out
+}

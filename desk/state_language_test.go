@@ -88,3 +88,38 @@ func TestLanguageOf(t *testing.T) {
 		t.Errorf("an empty detection changes nothing: %q", got)
 	}
 }
+
+// TestForRoutingStaysSmall: at the languages' bounds the desk's state is hundreds of kilobytes;
+// what routing reads of it (ForRouting) is the agents' part only, a few kilobytes.
+func TestForRoutingStaysSmall(t *testing.T) {
+	st := NewState(nil)
+	now := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	for i := range MaxDetectedLanguages {
+		st.ApplyLanguage(LanguagePreference{UserID: fmt.Sprintf("customer_%06d", i), Language: "vi", Detected: true}, now)
+	}
+	for i := range MaxPreferredLanguages {
+		st.ApplyLanguage(LanguagePreference{UserID: fmt.Sprintf("pref_%06d", i), Language: "fr"}, now)
+	}
+	ids := make([]string, 50)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("agent_%02d", i)
+		st.ApplyLanguage(LanguagePreference{UserID: ids[i], Language: "en"}, now.Add(time.Hour)) // newest: kept
+		st.ApplyPresence(PresenceEvent{UserID: ids[i], Online: i%2 == 0, At: now})
+	}
+	full, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := st.ForRouting(ids[:10]) // the other 40 have a presence
+	small, err := json.Marshal(view)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(view.Languages) != 50 || len(view.Presence) != 50 || len(view.Detected) != 0 {
+		t.Errorf("routing view: %d languages, %d presences, %d detected; want 50, 50, 0", len(view.Languages), len(view.Presence), len(view.Detected))
+	}
+	if len(full) < 300_000 || len(small) > 8_000 {
+		t.Errorf("state %d bytes, routing view %d bytes; want the view a few kilobytes of a state of hundreds", len(full), len(small))
+	}
+	t.Logf("desk state %d bytes, routing view %d bytes", len(full), len(small))
+}

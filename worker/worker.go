@@ -99,6 +99,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Roster:         roster,
 		DeskWorkflowID: workflows.DeskWorkflowID,
 		DeskQuery:      workflows.QueryDesk,
+		RoutingQuery:   workflows.QueryRouting,
 		Defaults:       cfg.Policy(),
 	}
 	llm.UserLanguage = router.UserLanguage // the desk's record of each user's language

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -18,6 +19,9 @@ const (
 	SignalLanguage = "language" // desk.LanguagePreference
 	UpdateRoster   = "roster"   // desk.RosterUpdate → desk.RosterResult; the validator rejects invalid rosters
 	QueryDesk      = "desk"     // desk.State
+	// QueryRouting (arguments: the roster file's agent and supervisor IDs) is the part of the
+	// desk's state routing reads (desk.State.ForRouting): no customers' languages.
+	QueryRouting = "routing"
 	// SignalSlotFreed (desk.SlotFreed) from a consultation that released its agent: the desk
 	// wakes the queue after slotSettle.
 	SignalSlotFreed = "slot_freed"
@@ -50,6 +54,10 @@ type deskRun struct {
 	// online, or slots freed, while one runs get one more wake-up after it, which covers them all.
 	wakeRunning bool
 	wakeNext    *wakeRequest
+	// overrideIDs are the agents and supervisors of the roster override overrideYAML (the
+	// routing query's cache).
+	overrideYAML string
+	overrideIDs  []string
 }
 
 // wakeRequest is one reason to wake the queued consultations.
@@ -96,13 +104,32 @@ func (d *deskRun) run(ctx workflow.Context) error {
 	return workflow.NewContinueAsNewError(ctx, DeskWorkflow, next)
 }
 
-// registerHandlers sets the "desk" query and the "roster" update with its validator.
+// registerHandlers sets the "desk" and "routing" queries and the "roster" update with its
+// validator.
 func (d *deskRun) registerHandlers(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryDesk, func() (desk.State, error) { return d.st, nil }); err != nil {
 		return err
 	}
+	if err := workflow.SetQueryHandler(ctx, QueryRouting, d.routingView); err != nil {
+		return err
+	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateRoster, d.updateRoster,
 		workflow.UpdateHandlerOptions{Validator: validateRoster})
+}
+
+// routingView answers the routing query: ForRouting for ids and the override roster's agents
+// and supervisors (parsed once per override; queries change nothing and are not replayed).
+func (d *deskRun) routingView(ids []string) (desk.State, error) {
+	if d.st.RosterYAML != "" {
+		if d.overrideYAML != d.st.RosterYAML {
+			d.overrideYAML, d.overrideIDs = d.st.RosterYAML, nil
+			if ro, err := desk.ParseRoster([]byte(d.st.RosterYAML)); err == nil { //workflowcheck:ignore
+				d.overrideIDs = ro.IDs()
+			}
+		}
+		ids = append(slices.Clone(ids), d.overrideIDs...)
+	}
+	return d.st.ForRouting(ids), nil
 }
 
 // updateRoster stores a roster override ("" goes back to the file) and imports its accounts.

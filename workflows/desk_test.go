@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -85,6 +86,48 @@ func TestDesk(t *testing.T) {
 	}
 	if st.RosterYAML != deskRoster || st.RosterVersion != 1 {
 		t.Errorf("roster = %q v%d", st.RosterYAML, st.RosterVersion)
+	}
+}
+
+// TestDeskRoutingQuery: the routing query returns presence, the roster override and the
+// languages of the agents only — those asked for, those with a presence, and the override's —
+// never the customers'.
+func TestDeskRoutingQuery(t *testing.T) {
+	env := newDeskEnv(t, newFake())
+	var view desk.State
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalPresence, desk.PresenceEvent{UserID: "agent_emma", Online: true, At: testStart})
+		for user, lang := range map[string]string{"agent_emma": "fr", "agent_li": "de", "file_agent": "ja", "cust1": "zh", "cust2": "es"} {
+			env.SignalWorkflow(SignalLanguage, desk.LanguagePreference{UserID: user, Language: lang})
+		}
+		env.SignalWorkflow(SignalLanguage, desk.LanguagePreference{UserID: "cust3", Language: "vi", Detected: true})
+	}, time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.UpdateWorkflow(UpdateRoster, "r1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("roster rejected: %v", err) }, OnAccept: func() {}, OnComplete: func(any, error) {},
+		}, desk.RosterUpdate{YAML: deskRoster}) // agent_li, supervisor boss
+	}, 2*time.Second)
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryRouting, []string{"file_agent", "boss"})
+		if err == nil {
+			err = v.Get(&view)
+		}
+		if err != nil {
+			t.Errorf("routing query: %v", err)
+		}
+	}, time.Minute)
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, 2*time.Minute)
+	env.ExecuteWorkflow(DeskWorkflow, DeskInput{})
+
+	want := map[string]string{"agent_emma": "fr", "agent_li": "de", "file_agent": "ja"}
+	if !maps.Equal(view.Languages, want) {
+		t.Errorf("routing languages = %v, want %v (asked, with presence, in the override; no customers)", view.Languages, want)
+	}
+	if len(view.Detected) != 0 || len(view.PreferredAt) != 0 {
+		t.Errorf("routing view carries detected %v / preferredAt %v", view.Detected, view.PreferredAt)
+	}
+	if !view.Presence["agent_emma"].Online || view.RosterYAML != deskRoster || view.RosterVersion != 1 {
+		t.Errorf("routing view presence %v roster v%d %q", view.Presence, view.RosterVersion, view.RosterYAML)
 	}
 }
 
