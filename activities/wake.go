@@ -105,10 +105,10 @@ func (r *Router) WakeQueued(ctx context.Context, in WakeInput) (WakeResult, erro
 			// The first pass was signalled: a retry would signal it all again. The queue's own
 			// routing retries cover what the re-check would have found.
 			logger(ctx).Warn("wake queued: re-check failed", "reason", reason, "error", err)
-			again = nil
+		} else {
+			r.signalQueued(ctx, inLine(again, woken, slots), in.Signal, arg, &res)
+			queued = again
 		}
-		r.signalQueued(ctx, inLine(again, woken, slots), in.Signal, arg, &res)
-		queued = again
 	}
 	for _, ex := range queued {
 		if !woken[ex.GetExecution().GetWorkflowId()] {

@@ -198,9 +198,11 @@ func TestWakeQueued(t *testing.T) {
 			in:   WakeInput{Agent: "agent_li", Signal: "route_now"},
 			want: WakeResult{Listed: 1, Slots: 10, Signaled: 1, Pages: 1}, wantCalls: []string{"consultation/a"}},
 		{name: "a failed re-check keeps the first pass and is not retried",
-			fake: &wakeFake{pages: [][]string{{"consultation/a"}}, recheck: [][]string{{"consultation/b"}}, recheckErr: errors.New("visibility unavailable")},
+			fake: &wakeFake{pages: [][]string{{"consultation/a", "consultation/b"}}, recheck: [][]string{{"consultation/c"}}, recheckErr: errors.New("visibility unavailable"),
+				queuedSince: map[string]time.Time{"consultation/a": at(1), "consultation/b": at(2)}},
+			load: map[string]int{"a1": 5, "a2": 4},
 			in:   WakeInput{Agent: "agent_li", Signal: "route_now", Recheck: time.Millisecond},
-			want: WakeResult{Listed: 1, Slots: 10, Signaled: 1, Pages: 1}, wantCalls: []string{"consultation/a"}},
+			want: WakeResult{Listed: 2, Slots: 1, Left: 1, Signaled: 1, Pages: 1}, wantCalls: []string{"consultation/a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
