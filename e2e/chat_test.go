@@ -85,7 +85,8 @@ func runBrowser(t *testing.T, node, script string, env map[string]string) {
 // the rating, offline and reconnecting, an expired JWT renewed by the host app — and, on an API configured for Tencent's Web SDK with the network cut, the SDK's
 // creation, login with the issued UserSig, "connecting", the new UserSig after KICKED_OUT and
 // before the UserSig expires, and no fight over the session when another device takes it.
-// TIMDESK_CHAT_SCREENSHOT_DIR=docs writes the README's phone screenshot.
+// TIMDESK_CHAT_SCREENSHOT_DIR=docs writes the README's phone screenshots (chat-phone-zh.png,
+// chat-phone-en.png, chat-phone-connecting.png).
 func TestChatPage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
@@ -94,14 +95,16 @@ func TestChatPage(t *testing.T) {
 	s := startStack(t, stackOptions{})
 	s.login(t, "agent_emma", "agent_tom")
 
+	shots := os.Getenv("TIMDESK_CHAT_SCREENSHOT_DIR")
+	if shots != "" && !filepath.IsAbs(shots) {
+		shots = filepath.Join(repoRoot(t), shots)
+	}
+
 	t.Run("emulator", func(t *testing.T) {
-		shots := os.Getenv("TIMDESK_CHAT_SCREENSHOT_DIR")
-		if shots != "" && !filepath.IsAbs(shots) {
-			shots = filepath.Join(repoRoot(t), shots)
-		}
 		runBrowser(t, node, "emulator.mjs", map[string]string{
 			"CHAT_API_URL": s.apiURL, "CHAT_SIM_URL": s.simURL, "CHAT_CUSTOMER": "web_amy",
-			"CHAT_JWT": customerJWT(t, "web_amy", time.Hour), "CHAT_JWT_EXPIRED": customerJWT(t, "web_amy", -time.Hour), "CHAT_AGENTS": "agent_emma,agent_tom",
+			"CHAT_JWT": customerJWT(t, "web_amy", time.Hour), "CHAT_JWT_EXPIRED": customerJWT(t, "web_amy", -time.Hour),
+			"CHAT_CUSTOMER_EN": "web_cal", "CHAT_JWT_EN": customerJWT(t, "web_cal", time.Hour), "CHAT_AGENTS": "agent_emma,agent_tom",
 			"CHAT_FAQ_ANSWER": refundAnswer, "CHAT_SCREENSHOT_DIR": shots,
 		})
 		eventually(t, 60*time.Second, "the rating in the consultation", func() error {
@@ -136,6 +139,7 @@ func TestChatPage(t *testing.T) {
 		}
 		runBrowser(t, node, "sdk-offline.mjs", map[string]string{
 			"CHAT_API_URL": apiURL, "CHAT_CUSTOMER": "web_ben", "CHAT_JWT": customerJWT(t, "web_ben", time.Hour), "CHAT_SDKAPPID": "1400000000",
+			"CHAT_SCREENSHOT_DIR": shots,
 		})
 	})
 }

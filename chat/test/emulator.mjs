@@ -3,8 +3,9 @@
 // once back online and is answered, asks for a person, loses the link to the IM server while an
 // English-speaking agent replies through the emulator, sees the translation after reconnecting
 // with the original one tap away, and rates 5 — using the page with the keyboard only (Tab,
-// Shift+Tab, Enter, Space), every control named and in order. Opened again by a host app with an expired JWT,
-// the page gets a fresh one from the host and shows the history.
+// Shift+Tab, Enter, Space), every control named and in order. Opened again by a host app with an
+// expired JWT, the page gets a fresh one from the host and shows the history. Then an
+// English-speaking customer on an English phone talks to a person through the English page.
 import { launch, env, eventually, check, main, linkProxy, serveHTML, focused, press, tabWalk } from './browser.mjs';
 import { join } from 'node:path';
 
@@ -13,6 +14,8 @@ const sim = env('CHAT_SIM_URL');
 const jwt = env('CHAT_JWT');
 const expiredJWT = env('CHAT_JWT_EXPIRED');
 const customer = env('CHAT_CUSTOMER');
+const customerEN = env('CHAT_CUSTOMER_EN');
+const jwtEN = env('CHAT_JWT_EN');
 const agents = env('CHAT_AGENTS').split(',');
 const faqAnswer = env('CHAT_FAQ_ANSWER');
 const shots = process.env.CHAT_SCREENSHOT_DIR;
@@ -23,12 +26,26 @@ async function simPost(path, body) {
   return res.json();
 }
 
-// agentSay sends as the agent, again while the callback asks for a retry (as a person would).
-async function agentSay(agent, text) {
+// agentSay sends as the agent to a customer, again while the callback asks for a retry (as a
+// person would).
+async function agentSay(agent, to, text) {
   await eventually(`${agent} sends ${text}`, 60000, async () => {
-    const r = await simPost('/sim/send', { from: agent, to: customer, text });
+    const r = await simPost('/sim/send', { from: agent, to, text });
     if (r.errorCode !== 0) throw new Error(`error ${r.errorCode} ${r.errorInfo}`);
     return true;
+  });
+}
+
+// agentOf waits until one of the agents got a message of the customer (the hand-off's relay) and
+// returns that agent.
+function agentOf(from) {
+  return eventually(`relay of ${from} to an agent`, 90000, async () => {
+    for (const a of agents) {
+      const r = await fetch(`${sim}/sim/messages?userID=${a}&since=0`);
+      const { messages } = await r.json();
+      if ((messages || []).some((m) => m.from === from && m.to === a)) return a;
+    }
+    return '';
   });
 }
 
@@ -96,21 +113,14 @@ await main(async (consoleLines) => {
     await press(page, 'Shift+Tab', human);
     await page.keyboard.press('Space');
     await log.locator('li.msg.out[data-status="sent"]', { hasText: '转人工' }).waitFor({ timeout: 30000 });
-    const agent = await eventually('relay to an agent', 90000, async () => {
-      for (const a of agents) {
-        const r = await fetch(`${sim}/sim/messages?userID=${a}&since=0`);
-        const { messages } = await r.json();
-        if ((messages || []).some((m) => m.from === customer && m.to === a)) return a;
-      }
-      return '';
-    });
+    const agent = await agentOf(customer);
 
     // The link to the IM server drops while the agent answers: "reconnecting", then back online
     // by itself, and the answer sent meanwhile arrives.
     link.cut();
     await eventually('reconnecting', 10000, async () => (await state()) === 'reconnecting');
     check((await status.textContent()).includes('正在重新连接'), 'no visible reconnecting status: ' + await status.textContent());
-    await agentSay(agent, 'Please send me your order number.');
+    await agentSay(agent, customer, 'Please send me your order number.');
     const reply = log.locator('li.msg.in', { hasText: '请把您的订单号发给我。' });
     await page.waitForTimeout(1000);
     check(await reply.count() === 0, 'a message arrived while the link was cut');
@@ -153,7 +163,7 @@ await main(async (consoleLines) => {
     });
 
     // The agent closes; the rating prompt shows five buttons.
-    await agentSay(agent, '/close');
+    await agentSay(agent, customer, '/close');
     const rating = page.getByRole('group', { name: '为本次服务打分' });
     await rating.waitFor({ timeout: 90000 });
     check((await rating.getByRole('button').count()) === 5, 'rating prompt has not five buttons');
@@ -209,5 +219,34 @@ await main(async (consoleLines) => {
   } finally {
     await close();
     await link.close();
+  }
+
+  // An English-speaking customer on an English phone: the page in English; "Talk to a person"
+  // reaches an agent, whose reply and rating prompt show.
+  const en = await launch('en-US');
+  try {
+    const page = await en.context.newPage();
+    page.on('console', (m) => consoleLines.push(`en ${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => consoleLines.push(`en pageerror: ${e.message}`));
+    await page.goto(`${api}/chat/#token=${encodeURIComponent(jwtEN)}`);
+    const status = page.getByRole('status');
+    await eventually('online (English)', 60000, async () => (await status.getAttribute('data-state')) === 'online');
+    check((await page.locator('html').getAttribute('lang')) === 'en', 'UI language is not English');
+    check(await status.textContent() === 'Online', 'status: ' + await status.textContent());
+    await page.getByRole('button', { name: 'Talk to a person' }).press('Enter');
+    const log = page.getByRole('log', { name: 'Messages' });
+    await log.locator('li.msg.out[data-status="sent"]', { hasText: 'I want to talk to a human agent' }).waitFor({ timeout: 30000 });
+    const agent = await agentOf(customerEN);
+    await agentSay(agent, customerEN, 'Hello, I am looking into it.');
+    await log.locator('li.msg.in', { hasText: 'Hello, I am looking into it.' }).waitFor({ timeout: 90000 });
+    await agentSay(agent, customerEN, '/close');
+    const rating = page.getByRole('group', { name: 'Rate this conversation' });
+    await rating.waitFor({ timeout: 90000 });
+    check(await rating.getByRole('button', { name: '5 of 5' }).count() === 1, 'no "5 of 5" rating button');
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 360, `the English page is ${width} px wide on a 360 px phone`);
+    if (shots) await page.screenshot({ path: join(shots, 'chat-phone-en.png') });
+  } finally {
+    await en.close();
   }
 });

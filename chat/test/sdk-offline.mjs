@@ -4,11 +4,13 @@
 // "connecting", and on a simulated KICKED_OUT (UserSig expired) fetches a new UserSig and logs in
 // again with it.
 import { launch, env, eventually, check, main } from './browser.mjs';
+import { join } from 'node:path';
 
 const api = env('CHAT_API_URL');
 const jwt = env('CHAT_JWT');
 const customer = env('CHAT_CUSTOMER');
 const sdkAppID = Number(env('CHAT_SDKAPPID'));
+const shots = process.env.CHAT_SCREENSHOT_DIR;
 
 await main(async (consoleLines) => {
   // Every host name fails to resolve (workers' WebSockets included); the API is on 127.0.0.1.
@@ -72,6 +74,7 @@ await main(async (consoleLines) => {
     await page.waitForTimeout(2000);
     check(await status.getAttribute('data-state') === 'connecting', `state ${await status.getAttribute('data-state')}, want connecting`);
     check((await status.textContent()).includes('Connecting'), 'no visible "Connecting"');
+    if (shots) await page.screenshot({ path: join(shots, 'chat-phone-connecting.png') });
     await eventually('the SDK tried Tencent', 10000, () => blocked.some((u) => /my-imcloud\.com|qcloud\.com|tencent/.test(u)));
 
     // The UserSig expired: the SDK says KICKED_OUT; the page gets a new one and logs in again.
