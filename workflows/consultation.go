@@ -298,6 +298,10 @@ type consultation struct {
 	// since is when the event being handled happened (a message's SentAt, a deadline): the
 	// earliest an earlier attempt of the sends it causes may have run (SendInput.Since).
 	since time.Time
+	// lastInbound is when this run last took a message signalled or updated to it (not one
+	// carried from an earlier run): a replay of it can pass the callback's signature check until
+	// replayWindow later, and Temporal drops it by request ID only while this run is open.
+	lastInbound time.Time
 }
 
 // newConsultation takes the carried state, or a fresh one on the consultation's first run.

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/timdesk/timdesk/tim"
 )
 
 // close ends the consultation: goodbye, rating prompt and agent note, status "closed", the rating
@@ -22,6 +24,9 @@ func (s *consultation) close(ctx workflow.Context, req CloseRequest) (Consultati
 		if err := s.awaitRating(ctx); err != nil {
 			return ConsultationResult{}, err
 		}
+	}
+	if err := s.outlastReplays(ctx); err != nil {
+		return ConsultationResult{}, err
 	}
 	// Messages that arrive while closing start the customer's next consultation.
 	if err := s.quiesce(ctx); err != nil {
@@ -74,6 +79,25 @@ func (s *consultation) awaitRating(ctx workflow.Context) error {
 	s.appendEntry(TranscriptEntry{Seq: s.st.Step, At: s.now(ctx), Role: "customer", Sender: m.From, MsgKey: m.MsgKey, Text: m.text(), Delivered: true})
 	s.notice(ctx, "rating_thanks")
 	return nil
+}
+
+// replayWindow is how long after a callback reached the API a replay of it can still pass the
+// signature check: RequestTime may be up to tim.CallbackWindow ahead of the API's clock when the
+// callback first arrives, and a replay is accepted until tim.CallbackWindow after RequestTime.
+const replayWindow = 2 * tim.CallbackWindow
+
+// outlastReplays keeps the closed run open until no replay of a message it took can pass the
+// signature check any more. While the run is open Temporal drops a replayed signal by its request
+// ID (and the dedupe window drops a replayed update); once it has completed, a replay would start
+// a new run that answers the message again. A new message meanwhile starts the customer's next
+// consultation, as in the rating window.
+func (s *consultation) outlastReplays(ctx workflow.Context) error {
+	wait := s.lastInbound.Add(replayWindow).Sub(workflow.Now(ctx))
+	if s.lastInbound.IsZero() || wait <= 0 || len(s.inbox) > 0 {
+		return nil
+	}
+	_, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return len(s.inbox) > 0 })
+	return err
 }
 
 // startNext continues as the customer's next consultation with the messages that arrived while

@@ -202,3 +202,75 @@ func TestContinueAsNewDrainsBufferedSignals(t *testing.T) {
 		t.Errorf("customer messages in the transcript = %s, want k1,k2,k3", got)
 	}
 }
+
+// TestClosedRunOutlastsReplays: a closed consultation stays open until a replay of the last
+// message it took can no longer pass the callback's signature check (replayWindow after it), so
+// Temporal drops the replay by request ID instead of a completed run letting it start a new
+// consultation that answers it again. A new message within that time starts the next
+// consultation; a replayed one is dropped.
+func TestClosedRunOutlastsReplays(t *testing.T) {
+	const rated = 20 * time.Second // when the customer's rating reply arrives
+	tests := []struct {
+		name     string
+		late     time.Duration // when the late message comes (0: none)
+		lateKey  string
+		wantNext bool // the late message continues into the next consultation
+	}{
+		{name: "nothing more: completes a replay window after the rating"},
+		{name: "a new message inside the window starts the next consultation", late: rated + replayWindow - 10*time.Second, lateKey: "k3", wantNext: true},
+		{name: "a replay of the rating inside the window is dropped", late: rated + replayWindow/2, lateKey: "k2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake()
+			h := newHarness(t, f)
+			h.customer(time.Second, "k1", "how long does shipping take?")
+			h.at(10*time.Second, func() { h.env.SignalWorkflow(SignalClose, CloseRequest{Reason: "admin", By: "admin"}) })
+			h.customer(rated, "k2", "5")
+			if tt.late > 0 {
+				text := "5"
+				if tt.lateKey != "k2" {
+					text = "and one more question"
+				}
+				h.customer(tt.late, tt.lateKey, text)
+			}
+			h.env.ExecuteWorkflow(ConsultationWorkflow, ConsultationInput{Customer: "cust1"})
+			if !h.env.IsWorkflowCompleted() {
+				t.Fatal("workflow did not complete")
+			}
+			var can *workflow.ContinueAsNewError
+			if err := h.env.GetWorkflowError(); errors.As(err, &can) != tt.wantNext {
+				t.Fatalf("workflow error = %v, want continue-as-new: %v", err, tt.wantNext)
+			}
+			if tt.wantNext {
+				var next ConsultationInput
+				if err := decodeCAN(can, &next); err != nil {
+					t.Fatal(err)
+				}
+				if next.Carry == nil || len(next.Carry.Pending) != 1 || next.Carry.Pending[0].MsgKey != tt.lateKey {
+					t.Fatalf("carried into the next consultation: %+v, want %s", next.Carry, tt.lateKey)
+				}
+				return
+			}
+			var res ConsultationResult
+			if err := h.env.GetWorkflowResult(&res); err != nil {
+				t.Fatal(err)
+			}
+			if want := testStart.Add(rated + replayWindow); res.ClosedAt.Before(want) {
+				t.Errorf("completed at %s, before the rating's replay window ended (%s)", res.ClosedAt, want)
+			}
+			if res.Rating != 5 {
+				t.Errorf("rating = %d, want 5", res.Rating)
+			}
+			thanks := 0
+			for _, text := range f.sentTo("cust1") {
+				if strings.Contains(text, "Thank you for your rating") {
+					thanks++
+				}
+			}
+			if thanks != 1 {
+				t.Errorf("rating thanked %d times, want once", thanks)
+			}
+		})
+	}
+}

@@ -84,6 +84,7 @@ func (s *consultation) acceptCustomer(ctx workflow.Context, m InboundMessage) {
 		workflow.GetLogger(ctx).Info("duplicate customer message dropped", "msgKey", m.MsgKey)
 		return
 	}
+	s.lastInbound = workflow.Now(ctx)
 	s.inbox = append(s.inbox, m)
 }
 
@@ -120,6 +121,7 @@ func (s *consultation) acceptAgent(ctx workflow.Context, m InboundMessage) Agent
 		res = AgentMessageResult{Reason: "not_owner", Owner: s.st.Agent}
 	}
 	s.remember(m.MsgKey, res.Owned)
+	s.lastInbound = workflow.Now(ctx)
 	if res.Owned {
 		s.agentInbox = append(s.agentInbox, m)
 	}

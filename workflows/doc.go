@@ -27,7 +27,9 @@
 //	any              —      —       /close, signal "close", deadline     → closed
 //	                                "idle" (per owner; never past
 //	                                QueueIdleBy while nobody accepted)
-//	closed           (kept) closed  rating 1-5 within RatingWindow       → completes
+//	closed           (kept) closed  rating 1-5 within RatingWindow, then → completes
+//	                                replayWindow (2 min) after the last
+//	                                message taken (replays stay dropped)
 //	closed           (kept) closed  any other message                    → next consultation
 //	                                                                       (continue-as-new, ai)
 //
