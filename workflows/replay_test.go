@@ -84,7 +84,7 @@ func TestGenerateHistories(t *testing.T) {
 	if _, err := os.Stat(cli); err != nil {
 		t.Fatalf("temporal CLI %s: %v", cli, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // each consultation outlasts replays (2 min)
 	defer cancel()
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:     cli,
@@ -146,9 +146,15 @@ func TestGenerateHistories(t *testing.T) {
 // and a roster update.
 func generateQueued(ctx context.Context, t *testing.T, c client.Client, tq string, f *fakeActs, cust string) {
 	id := ConsultationID(cust)
+	// The real wake-up, with a roster of one agent on duty (agent_li, one free slot: the
+	// generator's Router counts no load) so it wakes the one queued customer.
+	ro, err := desk.ParseRoster([]byte("timezone: UTC\nagents:\n  - {id: agent_li, language: zh, shifts: [\"daily 00:00-24:00\"]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.mu.Lock()
 	f.wake = func(ctx context.Context, in activities.WakeInput) (activities.WakeResult, error) {
-		return (&activities.Router{Waker: c}).WakeQueued(ctx, in)
+		return (&activities.Router{Waker: c, Roster: ro}).WakeQueued(ctx, in)
 	}
 	f.mu.Unlock()
 	defer func() {
