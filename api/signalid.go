@@ -34,15 +34,11 @@ import (
 //     replay reaching the same replica skip Temporal entirely. It saves calls and narrows the
 //     window below; the dedupe does not rest on it.
 //
-// The window left open: a replay of a customer's message that arrives after the consultation's
-// run has completed starts a new run (request IDs and Seen belong to the closed run). A closed
-// consultation waits Policy.RatingWindow (TIMDESK_RATING_WINDOW, 5 minutes by default) for the
-// rating and ends at once when the rating comes, and a replay is accepted only within the 60 s
-// signature window of its RequestTime: so the window is a replay of the customer's rating reply
-// (or of any message when RatingWindow is set under a minute), within that minute, reaching a
-// replica that did not signal the message itself. The new run then treats it as a new question.
-// Checking the closed run's MsgKeys before every new run's first message would cost a history
-// read per new consultation; not done.
+// A closed consultation's run completes only replayWindow (2 × tim.CallbackWindow) after the last
+// message it took (workflows: outlastReplays), so a replay accepted by the signature check always
+// finds the run that took its message and is dropped by request ID; it never starts a new run. A
+// replay reaching a consultation that has since continued as new adds one signal to the new run,
+// which Seen drops.
 
 type signalRequestIDKey struct{}
 
