@@ -367,6 +367,27 @@ func (s *stack) waitFor(t *testing.T, user string, timeout time.Duration, what s
 	return found
 }
 
+// receivedOnce waits until user has received a message matching match, gives a second copy
+// settle to arrive, and fails unless exactly one came.
+func (s *stack) receivedOnce(t *testing.T, user string, timeout, settle time.Duration, what string, match func(simMessage) bool) {
+	t.Helper()
+	s.waitFor(t, user, timeout, what, match)
+	time.Sleep(settle) // room for a second copy, if one were coming
+	msgs, err := s.inbox(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range msgs {
+		if match(m) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%s received %d copies of %s, want 1", user, n, what)
+	}
+}
+
 // waitForAny waits until one of users has received a message matching match, and returns who.
 func (s *stack) waitForAny(t *testing.T, users []string, timeout time.Duration, what string, match func(simMessage) bool) string {
 	t.Helper()

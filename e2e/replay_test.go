@@ -124,23 +124,9 @@ func testReplayedAgentMessageAddsNothing(t *testing.T, s *stack) {
 		}
 	}
 	const reply = "请把您的订单号发给我。"
-	s.waitFor(t, customer, 30*time.Second, "the translated reply", func(m simMessage) bool {
+	s.receivedOnce(t, customer, 30*time.Second, 2*time.Second, "the translated reply", func(m simMessage) bool {
 		return m.From == "support" && m.Text == reply
 	})
-	time.Sleep(2 * time.Second) // room for a second reply, if one were coming
-	msgs, err := s.inbox(customer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	replies := 0
-	for _, m := range msgs {
-		if m.From == "support" && m.Text == reply {
-			replies++
-		}
-	}
-	if replies != 1 {
-		t.Errorf("customer got %d replies, want 1", replies)
-	}
 	// Every accepted update carrying this message, whatever its ID, and their completions.
 	ids := map[string]bool{}
 	accepted, completed := 0, 0

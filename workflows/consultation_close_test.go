@@ -262,13 +262,7 @@ func TestClosedRunOutlastsReplays(t *testing.T) {
 			if res.Rating != 5 {
 				t.Errorf("rating = %d, want 5", res.Rating)
 			}
-			thanks := 0
-			for _, text := range f.sentTo("cust1") {
-				if strings.Contains(text, "Thank you for your rating") {
-					thanks++
-				}
-			}
-			if thanks != 1 {
+			if thanks := f.sentCount("cust1", "Thank you for your rating"); thanks != 1 {
 				t.Errorf("rating thanked %d times, want once", thanks)
 			}
 		})

@@ -186,6 +186,17 @@ func (f *fakeActs) WakeQueued(ctx context.Context, in activities.WakeInput) (act
 
 func (f *fakeActs) Policy(_ context.Context) (desk.Policy, error) { return f.policy, nil }
 
+// sentCount counts the texts sent to a user that contain substr.
+func (f *fakeActs) sentCount(to, substr string) int {
+	n := 0
+	for _, text := range f.sentTo(to) {
+		if strings.Contains(text, substr) {
+			n++
+		}
+	}
+	return n
+}
+
 // sentTo lists the texts sent to a user.
 func (f *fakeActs) sentTo(to string) []string {
 	f.mu.Lock()
@@ -593,13 +604,7 @@ func TestInactivityCloses(t *testing.T) {
 	if f.find("cust1", "have not heard from you") == nil {
 		t.Error("no goodbye")
 	}
-	n := 0
-	for _, s := range f.sentTo("cust1") {
-		if strings.Contains(s, "rating") {
-			n++
-		}
-	}
-	if n != 1 {
+	if n := f.sentCount("cust1", "rating"); n != 1 {
 		t.Errorf("rating prompts = %d, want 1", n)
 	}
 }
