@@ -166,7 +166,7 @@ func newApp(d deps) (*fiber.App, error) {
 		cfg.ProxyHeader = fiber.HeaderXForwardedFor
 	}
 	app := fiber.New(cfg)
-	app.Use(s.requestIDMiddleware, s.observeMiddleware, s.recoverMiddleware, s.timeoutMiddleware)
+	app.Use(s.requestIDMiddleware, s.observeMiddleware, s.recoverMiddleware, s.timeoutMiddleware, identityBodyMiddleware)
 
 	s.registerHealthRoutes(app)
 	s.registerCallbackRoutes(app)
@@ -313,6 +313,25 @@ func (s *server) recoverMiddleware(c *fiber.Ctx) (err error) {
 }
 
 var errPanic = errors.New("handler panicked")
+
+// identityBodyMiddleware refuses a request whose body is compressed (any Content-Encoding but
+// identity) with 415 before any handler reads it. Fiber's Ctx.Body inflates gzip, deflate and
+// brotli bodies in memory without a limit, and the size limits (the server's 1 MB, the callback's
+// 64 KB) count the compressed bytes: a 200 KB gzip of zeros became 200 MB before the callback's
+// signature was checked. Tencent's callbacks, the chat page and admin clients send plain bodies.
+func identityBodyMiddleware(c *fiber.Ctx) error {
+	var bad bool
+	c.Request().Header.VisitAll(func(key, value []byte) {
+		if strings.EqualFold(string(key), fiber.HeaderContentEncoding) {
+			v := strings.TrimSpace(string(value))
+			bad = bad || (v != "" && !strings.EqualFold(v, "identity"))
+		}
+	})
+	if bad {
+		return newError(codeEncoding, "Content-Encoding is not supported: send the body uncompressed")
+	}
+	return c.Next()
+}
 
 // timeoutMiddleware gives each request a context deadline (the callback has its own, shorter one).
 func (s *server) timeoutMiddleware(c *fiber.Ctx) error {

@@ -21,12 +21,13 @@ const (
 	codeForbidden    = "forbidden"    // 403
 	codeNotFound     = "not_found"    // 404
 	codeMethod       = "method_not_allowed"
-	codeTooLarge     = "too_large"    // 413
-	codeRateLimited  = "rate_limited" // 429
-	codeUpstream     = "upstream"     // 502
-	codeUnavailable  = "unavailable"  // 503
-	codeTimeout      = "timeout"      // 504
-	codeInternal     = "internal"     // 500
+	codeTooLarge     = "too_large"            // 413
+	codeEncoding     = "unsupported_encoding" // 415
+	codeRateLimited  = "rate_limited"         // 429
+	codeUpstream     = "upstream"             // 502
+	codeUnavailable  = "unavailable"          // 503
+	codeTimeout      = "timeout"              // 504
+	codeInternal     = "internal"             // 500
 )
 
 // errorStatus is the one code → HTTP status table.
@@ -37,6 +38,7 @@ var errorStatus = map[string]int{
 	codeNotFound:     http.StatusNotFound,
 	codeMethod:       http.StatusMethodNotAllowed,
 	codeTooLarge:     http.StatusRequestEntityTooLarge,
+	codeEncoding:     http.StatusUnsupportedMediaType,
 	codeRateLimited:  http.StatusTooManyRequests,
 	codeUpstream:     http.StatusBadGateway,
 	codeUnavailable:  http.StatusServiceUnavailable,
