@@ -45,6 +45,9 @@ func TestCallbackRefusalsNameTheProblem(t *testing.T) {
 		{"SdkAppid twice", goodURL(before) + "&SdkAppid=1400000999", c2cBody(before, "alice", "support", textBody("hi"), ""), "SdkAppid given 2 times"},
 		{"Sign twice", goodURL(before) + "&" + secret, c2cBody(before, "alice", "support", textBody("hi"), ""), "Sign given 2 times"},
 		{"contenttype not json", strings.Replace(goodURL(before), "contenttype=json", "contenttype=xml", 1), c2cBody(before, "alice", "support", textBody("hi"), ""), "contenttype must be json"},
+		{"image without content", goodURL(before), c2cBody(before, "alice", "support", tim.MsgBody{{MsgType: tim.MsgTypeImage, MsgContent: json.RawMessage(`null`)}}, ""), "MsgBody[0].MsgContent: not an object"},
+		{"agent's image without content", goodURL(before), c2cBody(before, "agent_li", "alice", tim.MsgBody{{MsgType: tim.MsgTypeImage, MsgContent: json.RawMessage(`1`)}}, ""), "MsgBody[0].MsgContent: not an object"},
+		{"text element with a number", goodURL(before), c2cBody(before, "alice", "support", tim.MsgBody{{MsgType: tim.MsgTypeText, MsgContent: json.RawMessage(`{"Text":5}`)}}, ""), "MsgBody[0].MsgContent.Text: not a string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

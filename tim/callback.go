@@ -103,6 +103,30 @@ func checkMsgKey(key string) error {
 	return nil
 }
 
+// checkMsgBody refuses a message body element Tencent never sends and cannot deliver: one
+// without a MsgType, with a MsgContent that is not a JSON object, or a TIMTextElem whose Text is
+// not a string. Element types this package does not know pass (they round-trip unchanged).
+func checkMsgBody(body MsgBody) error {
+	for i, el := range body {
+		field := fmt.Sprintf("MsgBody[%d]", i)
+		content := bytes.TrimSpace(el.MsgContent)
+		switch {
+		case el.MsgType == "":
+			return &FieldError{Field: field + ".MsgType", Problem: "required"}
+		case len(content) == 0 || content[0] != '{':
+			return &FieldError{Field: field + ".MsgContent", Problem: "not an object"}
+		case el.MsgType == MsgTypeText:
+			var c struct {
+				Text *string `json:"Text"`
+			}
+			if json.Unmarshal(content, &c) != nil || c.Text == nil {
+				return &FieldError{Field: field + ".MsgContent.Text", Problem: "not a string"}
+			}
+		}
+	}
+	return nil
+}
+
 // firstError returns the first non-nil error.
 func firstError(errs ...error) error {
 	for _, err := range errs {
@@ -259,7 +283,8 @@ func (c *C2CMsgCallback) UnmarshalJSON(b []byte) error {
 
 // DecodeC2CMsg decodes a C2C before/after send-message callback body. From_Account and
 // To_Account are required UserIDs (ValidateUserID), MsgKey is at most 128 bytes of printable
-// ASCII, MsgTime and EventTime lie in years 1970..9999; a broken field is a *FieldError naming it.
+// ASCII, MsgTime and EventTime lie in years 1970..9999, every MsgBody element has a MsgType and
+// an object MsgContent (a TIMTextElem a string Text); a broken field is a *FieldError naming it.
 // A CallbackCommand other than the two C2C ones is rejected.
 func DecodeC2CMsg(body []byte) (C2CMsgCallback, error) {
 	if !utf8.Valid(body) {
@@ -279,6 +304,7 @@ func DecodeC2CMsg(body []byte) (C2CMsgCallback, error) {
 		checkMsgKey(cb.MsgKey),
 		checkTime("MsgTime", cb.MsgTime, maxUnixSeconds),
 		checkTime("EventTime", cb.EventTime, maxUnixMillis),
+		checkMsgBody(cb.MsgBody),
 	); err != nil {
 		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w", err)
 	}
@@ -460,6 +486,7 @@ func DecodeGroupMsg(body []byte) (GroupMsgCallback, error) {
 		checkAccount("Operator_Account", cb.OperatorAccount, false),
 		checkTime("MsgTime", cb.MsgTime, maxUnixSeconds),
 		checkTime("EventTime", cb.EventTime, maxUnixMillis),
+		checkMsgBody(cb.MsgBody),
 	}
 	for i, at := range cb.GroupAtInfo {
 		checks = append(checks, checkAccount(fmt.Sprintf("GroupAtInfo[%d].GroupAt_Account", i), at.GroupAtAccount, false))

@@ -17,6 +17,12 @@ func c2cBody(from, to, key, msgTime string) string {
 		from, to, msgTime, key)
 }
 
+// withMsgBody is a valid before-send body with MsgBody replaced by raw JSON.
+func withMsgBody(raw string) string {
+	return strings.Replace(c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1557481126"),
+		`[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi"}}]`, raw, 1)
+}
+
 func TestDecodeC2CMsgFields(t *testing.T) {
 	long := `"` + strings.Repeat("a", 33) + `"`
 	tests := []struct {
@@ -41,6 +47,19 @@ func TestDecodeC2CMsgFields(t *testing.T) {
 		{"msgkey too long", c2cBody(`"alice"`, `"support"`, `"`+strings.Repeat("1", 129)+`"`, "1"), "MsgKey"},
 		{"msgkey not ascii", c2cBody(`"alice"`, `"support"`, `"键"`, "1"), "MsgKey"},
 		{"eventtime out of range", strings.Replace(c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1"), `"MsgSeq"`, `"EventTime":99999999999999999,"MsgSeq"`, 1), "EventTime"},
+		// MsgBody elements Tencent never sends and cannot deliver (an image without content was
+		// handed to an agent, whose relay then failed for good).
+		{"image with null content", withMsgBody(`[{"MsgType":"TIMImageElem","MsgContent":null}]`), "MsgBody[0].MsgContent"},
+		{"image with number content", withMsgBody(`[{"MsgType":"TIMTextElem","MsgContent":{"Text":"a"}},{"MsgType":"TIMImageElem","MsgContent":1}]`), "MsgBody[1].MsgContent"},
+		{"image without content", withMsgBody(`[{"MsgType":"TIMImageElem"}]`), "MsgBody[0].MsgContent"},
+		{"text content a string", withMsgBody(`[{"MsgType":"TIMTextElem","MsgContent":"hi"}]`), "MsgBody[0].MsgContent"},
+		{"text without Text", withMsgBody(`[{"MsgType":"TIMTextElem","MsgContent":{}}]`), "MsgBody[0].MsgContent.Text"},
+		{"text with number Text", withMsgBody(`[{"MsgType":"TIMTextElem","MsgContent":{"Text":5}}]`), "MsgBody[0].MsgContent.Text"},
+		{"empty MsgType", withMsgBody(`[{"MsgType":"","MsgContent":{}}]`), "MsgBody[0].MsgType"},
+		{"null element", withMsgBody(`[null]`), "MsgBody[0].MsgType"},
+		{"unknown element type passes", withMsgBody(`[{"MsgType":"TIMFutureElem","MsgContent":{"Z":1}}]`), ""},
+		{"empty body passes", withMsgBody(`[]`), ""},
+		{"image with content passes", withMsgBody(`[{"MsgType":"TIMImageElem","MsgContent":{"UUID":"u","ImageFormat":1}}]`), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
