@@ -171,11 +171,22 @@ func CallbackSign(token string, requestTime int64) string {
 // (ErrCallbackQuery); with a token, Sign must equal CallbackSign(token, RequestTime), compared
 // in constant time (ErrCallbackSign), and RequestTime must be within ±60 s of now
 // (ErrCallbackStale). Each of SdkAppid, CallbackCommand, contenttype, Sign and RequestTime may
-// appear at most once (ErrCallbackQuery). Verify this before parsing the body.
+// appear at most once and not also in other letter case, and SdkAppid and RequestTime only as
+// canonical decimals (no sign, no leading zero) (ErrCallbackQuery). Verify this before parsing the
+// body.
 func VerifyCallback(query url.Values, now time.Time, auth CallbackAuth) (CallbackQuery, error) {
 	for _, name := range securityParams {
 		if len(query[name]) > 1 {
 			return CallbackQuery{}, fmt.Errorf("verify callback: %w: %s given %d times", ErrCallbackQuery, name, len(query[name]))
+		}
+	}
+	for given := range query {
+		for _, name := range securityParams {
+			if given != name && strings.EqualFold(given, name) {
+				// Names are case-sensitive (Tencent's spelling), but a reader that folds case
+				// would take this one for name, maybe with another value.
+				return CallbackQuery{}, fmt.Errorf("verify callback: %w: %s also given with other letter case", ErrCallbackQuery, name)
+			}
 		}
 	}
 	q := CallbackQuery{
@@ -190,8 +201,8 @@ func VerifyCallback(query url.Values, now time.Time, auth CallbackAuth) (Callbac
 		return q, fmt.Errorf("verify callback: %w: no SdkAppid", ErrCallbackQuery)
 	}
 	app, err := strconv.ParseUint(rawApp, 10, 64)
-	if err != nil {
-		return q, fmt.Errorf("verify callback: %w: SdkAppid not a number", ErrCallbackQuery)
+	if err != nil || strconv.FormatUint(app, 10) != rawApp {
+		return q, fmt.Errorf("verify callback: %w: SdkAppid not a decimal number", ErrCallbackQuery)
 	}
 	q.SDKAppID = app
 	if app != auth.SDKAppID {
@@ -204,8 +215,10 @@ func VerifyCallback(query url.Values, now time.Time, auth CallbackAuth) (Callbac
 		return q, fmt.Errorf("verify callback: %w: contenttype must be json", ErrCallbackQuery)
 	}
 	if rt := query.Get("RequestTime"); rt != "" {
-		if q.RequestTime, err = strconv.ParseInt(rt, 10, 64); err != nil {
-			return q, fmt.Errorf("verify callback: %w: RequestTime not a number", ErrCallbackQuery)
+		// Only the canonical form: "+1669872112" and "01669872112" parse to the time "1669872112"
+		// was signed for, so one captured Sign would pass under several spellings of the query.
+		if q.RequestTime, err = strconv.ParseInt(rt, 10, 64); err != nil || strconv.FormatInt(q.RequestTime, 10) != rt {
+			return q, fmt.Errorf("verify callback: %w: RequestTime not a decimal number", ErrCallbackQuery)
 		}
 	} else if auth.Token != "" {
 		return q, fmt.Errorf("verify callback: %w: no RequestTime", ErrCallbackQuery)

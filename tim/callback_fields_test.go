@@ -159,6 +159,30 @@ func TestVerifyCallbackRepeatedParams(t *testing.T) {
 			t.Errorf("%s twice: got %v, want ErrCallbackQuery naming %s", name, err, name)
 		}
 	}
+	// Another letter case of a security parameter (a case-folding proxy reads it as the real one),
+	// and non-canonical numbers that parse to the signed time or our app.
+	rt := fmt.Sprint(now.Unix())
+	for _, tt := range []struct{ name, add, set, value, want string }{
+		{name: "sdkappid", add: "sdkappid", value: "1400000999", want: "SdkAppid also given"},
+		{name: "SIGN", add: "SIGN", value: "00", want: "Sign also given"},
+		{name: "callbackcommand", add: "callbackcommand", value: CmdStateChange, want: "CallbackCommand also given"},
+		{name: "requesttime", add: "requesttime", value: "1", want: "RequestTime also given"},
+		{name: "ContentType", add: "ContentType", value: "xml", want: "contenttype also given"},
+		{name: "RequestTime with plus", set: "RequestTime", value: "+" + rt, want: "RequestTime not a decimal"},
+		{name: "RequestTime with leading zero", set: "RequestTime", value: "0" + rt, want: "RequestTime not a decimal"},
+		{name: "SdkAppid with leading zero", set: "SdkAppid", value: "01400000000", want: "SdkAppid not a decimal"},
+	} {
+		q := base()
+		if tt.add != "" {
+			q.Add(tt.add, tt.value)
+		} else {
+			q.Set(tt.set, tt.value)
+		}
+		_, err := VerifyCallback(q, now, CallbackAuth{app, token})
+		if !errors.Is(err, ErrCallbackQuery) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want ErrCallbackQuery saying %q", tt.name, err, tt.want)
+		}
+	}
 	q := base()
 	q.Add("ClientIP", "1.2.3.4")
 	q.Add("ClientIP", "5.6.7.8")
