@@ -307,6 +307,9 @@ func DecodeC2CMsg(body []byte) (C2CMsgCallback, error) {
 	if err := json.Unmarshal(body, &cb); err != nil {
 		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w: %w", ErrCallbackBody, err)
 	}
+	if err := checkKeys(body); err != nil {
+		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w", err)
+	}
 	switch {
 	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdC2CBeforeSendMsg && cb.CallbackCommand != CmdC2CAfterSendMsg:
 		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w: command %q", ErrCallbackBody, truncate(cb.CallbackCommand, 64))
@@ -379,6 +382,9 @@ func DecodeStateChange(body []byte) (StateChangeCallback, error) {
 	var cb StateChangeCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
 		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w: %w", ErrCallbackBody, err)
+	}
+	if err := checkKeys(body); err != nil {
+		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w", err)
 	}
 	switch {
 	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdStateChange:
@@ -485,6 +491,9 @@ func DecodeGroupMsg(body []byte) (GroupMsgCallback, error) {
 	var cb GroupMsgCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
 		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w: %w", ErrCallbackBody, err)
+	}
+	if err := checkKeys(body); err != nil {
+		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w", err)
 	}
 	switch {
 	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdGroupAfterSendMsg && cb.CallbackCommand != CmdGroupBeforeSendMsg:

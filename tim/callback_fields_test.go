@@ -57,6 +57,16 @@ func TestDecodeC2CMsgFields(t *testing.T) {
 		{"text with number Text", withMsgBody(`[{"MsgType":"TIMTextElem","MsgContent":{"Text":5}}]`), "MsgBody[0].MsgContent.Text"},
 		{"empty MsgType", withMsgBody(`[{"MsgType":"","MsgContent":{}}]`), "MsgBody[0].MsgType"},
 		{"null element", withMsgBody(`[null]`), "MsgBody[0].MsgType"},
+		// A key twice, or in other letter case: encoding/json reads it (the last one wins), a strict
+		// reader does not, so the two would act on different accounts.
+		{"From_Account twice", strings.Replace(c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1"), `"From_Account"`, `"From_Account":"agent_li","From_Account"`, 1), "From_Account"},
+		{"FROM_ACCOUNT after From_Account", strings.Replace(c2cBody(`"agent_li"`, `"support"`, `"1_2_3"`, "1"), `"To_Account"`, `"FROM_ACCOUNT":"alice","To_Account"`, 1), "From_Account"},
+		{"from_account only", strings.Replace(c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1"), `"From_Account"`, `"from_account"`, 1), "From_Account"},
+		{"MsgKey with a long s", strings.Replace(c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1"), `"MsgKey"`, `"MſgKey"`, 1), "MsgKey"},
+		{"MsgTime twice", strings.Replace(c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1"), `"MsgSeq"`, `"MsgTime":2,"MsgSeq"`, 1), "MsgTime"},
+		{"Text twice", withMsgBody(`[{"MsgType":"TIMTextElem","MsgContent":{"Text":"hi","text":"bye"}}]`), "MsgBody[0].MsgContent.Text"},
+		{"unknown key twice", strings.Replace(c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1"), `"MsgSeq"`, `"Zed":1,"zed":2,"MsgSeq"`, 1), "<other key>"},
+		{"other letter case inside MsgContent passes", withMsgBody(`[{"MsgType":"TIMCustomElem","MsgContent":{"Data":"d","type":"x","Url":"u"}}]`), ""},
 		{"unknown element type passes", withMsgBody(`[{"MsgType":"TIMFutureElem","MsgContent":{"Z":1}}]`), ""},
 		{"empty body passes", withMsgBody(`[]`), ""},
 		{"image with content passes", withMsgBody(`[{"MsgType":"TIMImageElem","MsgContent":{"UUID":"u","ImageFormat":1}}]`), ""},
@@ -99,6 +109,9 @@ func TestDecodeStateChangeFields(t *testing.T) {
 		{"no account", body(`"Login"`, `""`, "1"), "Info.To_Account"},
 		{"long account", body(`"Login"`, `"`+strings.Repeat("x", 40)+`"`, "1"), "Info.To_Account"},
 		{"event time past 9999", body(`"Login"`, `"agent_emma"`, "253402300800000"), "EventTime"},
+		{"Info twice", strings.Replace(body(`"Login"`, `"agent_emma"`, "1"), `"Info"`, `"Info":{"Action":"Logout","To_Account":"agent_li"},"Info"`, 1), "Info"},
+		{"Info.To_Account twice", strings.Replace(body(`"Login"`, `"agent_emma"`, "1"), `"To_Account"`, `"to_account":"agent_li","To_Account"`, 1), "Info.To_Account"},
+		{"info in lower case", strings.Replace(body(`"Login"`, `"agent_emma"`, "1"), `"Info"`, `"info"`, 1), "Info"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +142,8 @@ func TestDecodeGroupMsgFields(t *testing.T) {
 		{"mentions", withAt(`{"GroupAtAllFlag":1},{"GroupAtAllFlag":0,"GroupAt_Account":"客户_王"}`), ""},
 		{"mention too long", withAt(`{"GroupAtAllFlag":0,"GroupAt_Account":"bob"},{"GroupAtAllFlag":0,"GroupAt_Account":"` + strings.Repeat("王", 11) + `"}`), "GroupAtInfo[1].GroupAt_Account"},
 		{"mention with a control character", withAt(`{"GroupAtAllFlag":0,"GroupAt_Account":"b\nob"}`), "GroupAtInfo[0].GroupAt_Account"},
+		{"GroupId in lower case", strings.Replace(body(`"g"`, `"alice"`, `""`, "1"), `"GroupId"`, `"groupid"`, 1), "GroupId"},
+		{"mention account twice", withAt(`{"GroupAtAllFlag":0,"GroupAt_Account":"bob","GroupAt_Account":"carol"}`), "GroupAtInfo[0].GroupAt_Account"},
 		{"mention not UTF-8", withAt(`{"GroupAtAllFlag":0,"GroupAt_Account":"b\udc00"}`), "GroupAtInfo[0].GroupAt_Account"},
 	}
 	for _, tt := range tests {
