@@ -131,10 +131,14 @@ func (s *server) dispatchCallback(ctx context.Context, cq tim.CallbackQuery, bod
 }
 
 // callbackBodyError is the client error for a callback body that did not decode: a broken field
-// is named with its rule (never its value), anything else is "malformed callback body".
+// is named with its rule and the kind of value it got (never the value), a body that is empty,
+// not JSON or not an object is said to be; anything else is "malformed callback body".
 func callbackBodyError(err error) error {
 	var fe *tim.FieldError
-	if errors.As(err, &fe) {
+	switch {
+	case errors.As(err, &fe) && fe.Field == "body":
+		return wrapError(codeInvalid, "invalid callback body: "+fe.Problem, err)
+	case errors.As(err, &fe):
 		return wrapError(codeInvalid, "invalid callback field "+fe.Field+": "+fe.Problem, err)
 	}
 	return wrapError(codeInvalid, "malformed callback body", err)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -305,14 +306,14 @@ func DecodeC2CMsg(body []byte) (C2CMsgCallback, error) {
 	}
 	var cb C2CMsgCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
-		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w: %w", ErrCallbackBody, err)
+		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w", jsonError(body, err))
 	}
 	if err := checkKeys(body); err != nil {
 		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w", err)
 	}
 	switch {
 	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdC2CBeforeSendMsg && cb.CallbackCommand != CmdC2CAfterSendMsg:
-		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w: command %q", ErrCallbackBody, truncate(cb.CallbackCommand, 64))
+		return C2CMsgCallback{}, fmt.Errorf("decode c2c callback: %w", errOtherCommand)
 	}
 	if err := firstError(
 		checkAccount("From_Account", cb.FromAccount, true),
@@ -381,14 +382,14 @@ func DecodeStateChange(body []byte) (StateChangeCallback, error) {
 	}
 	var cb StateChangeCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
-		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w: %w", ErrCallbackBody, err)
+		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w", jsonError(body, err))
 	}
 	if err := checkKeys(body); err != nil {
 		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w", err)
 	}
 	switch {
 	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdStateChange:
-		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w: command %q", ErrCallbackBody, truncate(cb.CallbackCommand, 64))
+		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w", errOtherCommand)
 	case cb.Info.Action == "":
 		return StateChangeCallback{}, fmt.Errorf("decode state change callback: %w", &FieldError{Field: "Info.Action", Problem: "required"})
 	}
@@ -490,14 +491,14 @@ func DecodeGroupMsg(body []byte) (GroupMsgCallback, error) {
 	}
 	var cb GroupMsgCallback
 	if err := json.Unmarshal(body, &cb); err != nil {
-		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w: %w", ErrCallbackBody, err)
+		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w", jsonError(body, err))
 	}
 	if err := checkKeys(body); err != nil {
 		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w", err)
 	}
 	switch {
 	case cb.CallbackCommand != "" && cb.CallbackCommand != CmdGroupAfterSendMsg && cb.CallbackCommand != CmdGroupBeforeSendMsg:
-		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w: command %q", ErrCallbackBody, truncate(cb.CallbackCommand, 64))
+		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w", errOtherCommand)
 	case cb.GroupId == "":
 		return GroupMsgCallback{}, fmt.Errorf("decode group callback: %w", &FieldError{Field: "GroupId", Problem: "required"})
 	case len(cb.GroupId) > 48 || !utf8.ValidString(cb.GroupId) || strings.IndexFunc(cb.GroupId, unicode.IsControl) >= 0:
@@ -577,30 +578,42 @@ type (
 func (n *flexInt64) UnmarshalJSON(b []byte) error {
 	v, err := parseFlexInt(b, math.MinInt64, math.MaxInt64)
 	*n = flexInt64(v)
-	return err
+	if err != nil {
+		return flexError(b, reflect.TypeFor[flexInt64]())
+	}
+	return nil
 }
 
 func (n *flexInt) UnmarshalJSON(b []byte) error {
 	v, err := parseFlexInt(b, math.MinInt, math.MaxInt)
 	*n = flexInt(v)
-	return err
+	if err != nil {
+		return flexError(b, reflect.TypeFor[flexInt]())
+	}
+	return nil
 }
 
 func (n *flexUint32) UnmarshalJSON(b []byte) error {
 	v, err := parseFlexInt(b, 0, math.MaxUint32)
 	*n = flexUint32(v)
-	return err
+	if err != nil {
+		return flexError(b, reflect.TypeFor[flexUint32]())
+	}
+	return nil
 }
 
 func (n *flexUint64) UnmarshalJSON(b []byte) error {
 	text, err := flexText(b)
-	if err != nil || text == "" {
+	if err != nil {
+		return flexError(b, reflect.TypeFor[flexUint64]())
+	}
+	if text == "" {
 		*n = 0
-		return err
+		return nil
 	}
 	v, err := strconv.ParseUint(text, 10, 64)
 	if err != nil {
-		return fmt.Errorf("number %q: %w", truncate(text, 32), strconv.ErrSyntax)
+		return flexError(b, reflect.TypeFor[flexUint64]())
 	}
 	*n = flexUint64(v)
 	return nil
@@ -640,4 +653,80 @@ func parseFlexInt(b []byte, lo, hi int64) (int64, error) {
 		return 0, fmt.Errorf("number %q: %w", truncate(text, 32), strconv.ErrRange)
 	}
 	return v, nil
+}
+
+// flexError is a flexible number that did not decode, as a *json.UnmarshalTypeError so that
+// encoding/json adds the field's name (jsonError reports it).
+func flexError(b []byte, t reflect.Type) error {
+	return &json.UnmarshalTypeError{Value: jsonKind(b), Type: t}
+}
+
+// jsonKind names the kind of a JSON value by its first byte (never the value itself).
+func jsonKind(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return "nothing"
+	}
+	switch b[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// wantedKind says what a Go type accepts from JSON, for a FieldError.
+func wantedKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Uint32:
+		return "an integer 0-4294967295 (number or numeric string)"
+	case reflect.Uint64, reflect.Uint:
+		return "a non-negative integer (number or numeric string)"
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "an integer (number or numeric string)"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "another type"
+}
+
+// errOtherCommand: the body's CallbackCommand names another callback than the decoder's (the
+// query's, by which the API chose it).
+var errOtherCommand = &FieldError{Field: "CallbackCommand", Problem: "another command than the query's"}
+
+// jsonError turns a body that did not decode into an error wrapping ErrCallbackBody that names
+// the problem: a *FieldError naming the field of a wrong-typed value ("MsgSeq", "Info.Action")
+// and the kind it was, or the body itself (empty, not JSON, not an object). Values are never
+// quoted.
+func jsonError(body []byte, err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case len(bytes.TrimSpace(body)) == 0:
+		return &FieldError{Field: "body", Problem: "empty"}
+	case errors.As(err, &te) && te.Field == "":
+		return &FieldError{Field: "body", Problem: "not a JSON object (got " + firstWord(te.Value) + ")"}
+	case errors.As(err, &te):
+		return &FieldError{Field: te.Field, Problem: "not " + wantedKind(te.Type) + " (got " + firstWord(te.Value) + ")"}
+	case errors.As(err, &se):
+		return &FieldError{Field: "body", Problem: fmt.Sprintf("not valid JSON (at byte %d)", se.Offset)}
+	}
+	return fmt.Errorf("%w: %w", ErrCallbackBody, err)
+}
+
+// firstWord is encoding/json's kind word of an UnmarshalTypeError value ("number 1e400" → "number").
+func firstWord(s string) string {
+	w, _, _ := strings.Cut(s, " ")
+	return w
 }

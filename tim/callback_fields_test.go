@@ -245,3 +245,67 @@ func TestStateChangeCheckNotAhead(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeNamesTheProblem: a body that does not decode names its field and the kind of value it
+// got, or says what is wrong with the body (empty, not JSON, not an object), never quoting a value.
+func TestDecodeNamesTheProblem(t *testing.T) {
+	c2c := func(key, raw string) string {
+		return strings.Replace(c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1557481126"), `"MsgSeq":1`, `"MsgSeq":1,"`+key+`":`+raw, 1)
+	}
+	set := func(key, raw string) string { // replaces an existing field's value
+		b := c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1557481126")
+		i := strings.Index(b, `"`+key+`":`) + len(key) + 3
+		j := i + strings.IndexAny(b[i:], ",}")
+		return b[:i] + raw + b[j:]
+	}
+	state := `{"CallbackCommand":"State.StateChange","EventTime":1,"Info":{"Action":"Login","To_Account":"agent_emma"}}`
+	tests := []struct {
+		name, decoder, body, wantField, wantProblem string
+	}{
+		{"From_Account a number", "c2c", set("From_Account", "12345"), "From_Account", "not a string (got number)"},
+		{"To_Account an object", "c2c", set("To_Account", `{"a":1}`), "To_Account", "not a string (got object)"},
+		{"MsgSeq negative", "c2c", set("MsgSeq", "-1"), "MsgSeq", "not an integer 0-4294967295"},
+		{"MsgSeq 2^32", "c2c", set("MsgSeq", "4294967296"), "MsgSeq", "not an integer 0-4294967295 (number or numeric string) (got number)"},
+		{"MsgSeq 1e400", "c2c", set("MsgSeq", "1e400"), "MsgSeq", "(got number)"},
+		{"MsgRandom a bool", "c2c", set("MsgRandom", "false"), "MsgRandom", "(got bool)"},
+		{"MsgTime a word", "c2c", set("MsgTime", `"soon"`), "MsgTime", "not an integer (number or numeric string) (got string)"},
+		{"MsgTime 2^63", "c2c", set("MsgTime", "9223372036854775808"), "MsgTime", "not an integer"},
+		{"OnlineOnlyFlag a word", "c2c", c2c("OnlineOnlyFlag", `"x"`), "OnlineOnlyFlag", "(got string)"},
+		{"MsgKey a number", "c2c", set("MsgKey", "12"), "MsgKey", "not a string (got number)"},
+		{"CloudCustomData an object", "c2c", c2c("CloudCustomData", `{"a":1}`), "CloudCustomData", "not a string (got object)"},
+		{"MsgBody an object", "c2c", withMsgBody(`{"MsgType":"TIMTextElem"}`), "MsgBody", "not an array (got object)"},
+		{"MsgBody element a number", "c2c", strings.Replace(c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1"), `"MsgBody":[`, `"MsgBody":[1,`, 1), "MsgBody", "not an object (got number)"},
+		{"MsgType a number", "c2c", strings.Replace(c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1"), `"MsgType":"TIMTextElem"`, `"MsgType":1`, 1), "MsgBody.MsgType", "not a string (got number)"},
+		{"command of another callback", "c2c", strings.Replace(c2cBody(`"alice"`, `"support"`, `"1_2_3"`, "1"), "C2C.CallbackBeforeSendMsg", "State.StateChange", 1), "CallbackCommand", "another command"},
+		{"empty body", "c2c", " \n", "body", "empty"},
+		{"array body", "c2c", "[]", "body", "not a JSON object (got array)"},
+		{"string body", "c2c", `"x"`, "body", "not a JSON object (got string)"},
+		{"byte order mark", "c2c", "\ufeff{}", "body", "not valid JSON (at byte 1)"},
+		{"truncated", "c2c", `{"From_Account":"a"`, "body", "not valid JSON"},
+		{"Info an array", "state", `{"Info":[]}`, "Info", "not an object (got array)"},
+		{"Action a number", "state", strings.Replace(state, `"Login"`, "1", 1), "Info.Action", "not a string (got number)"},
+		{"EventTime 1e30", "state", strings.Replace(state, `"EventTime":1`, `"EventTime":1e30`, 1), "EventTime", "not an integer"},
+		{"KickedDevice a string", "state", strings.Replace(state, `"EventTime"`, `"KickedDevice":"x","EventTime"`, 1), "KickedDevice", "not an array (got string)"},
+		{"group MsgSeq 2^64", "group", `{"GroupId":"g","MsgSeq":18446744073709551616}`, "MsgSeq", "not a non-negative integer"},
+		{"GroupAtInfo an object", "group", `{"GroupId":"g","GroupAtInfo":{}}`, "GroupAtInfo", "not an array (got object)"},
+	}
+	decoders := map[string]func([]byte) error{
+		"c2c":   func(b []byte) error { _, err := DecodeC2CMsg(b); return err },
+		"state": func(b []byte) error { _, err := DecodeStateChange(b); return err },
+		"group": func(b []byte) error { _, err := DecodeGroupMsg(b); return err },
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := decoders[tt.decoder]([]byte(tt.body))
+			checkFieldError(t, err, tt.wantField)
+			if !strings.Contains(err.Error(), tt.wantProblem) {
+				t.Errorf("error %q does not say %q", err, tt.wantProblem)
+			}
+			for _, v := range []string{"12345", "4294967296", "1e400", "soon", "1e30", "18446744073709551616", "State.StateChange"} {
+				if strings.Contains(tt.body, v) && strings.Contains(err.Error(), v) {
+					t.Errorf("error %q quotes the value %s", err, v)
+				}
+			}
+		})
+	}
+}
