@@ -97,6 +97,9 @@ func (s *server) dispatchCallback(ctx context.Context, cq tim.CallbackQuery, bod
 	switch cmd := cq.Command; cmd {
 	case tim.CmdC2CBeforeSendMsg, tim.CmdC2CAfterSendMsg:
 		m, err := tim.DecodeC2CMsg(body)
+		if err == nil {
+			err = m.CheckNotAhead(s.now())
+		}
 		if err != nil {
 			return tim.CallbackResponse{}, "", callbackBodyError(err)
 		}
@@ -188,9 +191,17 @@ func (s *server) inbound(m tim.C2CMsgCallback) workflows.InboundMessage {
 	if key == "" {
 		key = fmt.Sprintf("%d_%d_%d", m.MsgSeq, m.MsgRandom, m.MsgTime)
 	}
-	sent := s.now().UTC()
+	// SentAt is the earliest an attempt of a send this message causes may have run (the
+	// workflow's SendInput.Since): MsgTime, but never earlier than MaxEventTimeSkew before this
+	// callback. A MsgTime of 1970 made every such send look up the chat history since 1970.
+	// (One ahead of now is refused at decoding beyond the skew; the workflow takes now for it.)
+	now := s.now().UTC()
+	sent := now
 	if m.MsgTime > 0 {
 		sent = time.Unix(m.MsgTime, 0).UTC()
+	}
+	if earliest := now.Add(-tim.MaxEventTimeSkew); sent.Before(earliest) {
+		sent = earliest
 	}
 	return workflows.InboundMessage{
 		MsgKey: key,

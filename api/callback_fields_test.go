@@ -14,6 +14,7 @@ import (
 
 	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
+	"github.com/timdesk/timdesk/workflows"
 )
 
 // TestCallbackRefusalsNameTheProblem: every bad account field, out-of-range time and repeated
@@ -38,6 +39,9 @@ func TestCallbackRefusalsNameTheProblem(t *testing.T) {
 		{"raw invalid UTF-8", goodURL(before), strings.Replace(c2cBody(before, "alice", "support", textBody("hi"), ""), `"alice"`, "\"a\xff\"", 1), "not valid UTF-8"},
 		{"MsgTime past year 9999", goodURL(before), withMsgTime(c2cBody(before, "alice", "support", textBody("hi"), ""), "253402300800"), "MsgTime"},
 		{"MsgTime negative", goodURL(before), withMsgTime(c2cBody(before, "alice", "support", textBody("hi"), ""), "-5"), "MsgTime"},
+		{"MsgTime next year", goodURL(before), withMsgTime(c2cBody(before, "alice", "support", textBody("hi"), ""), itoa(testNow.AddDate(1, 0, 0).Unix())), "MsgTime: more than 10m0s ahead"},
+		{"MsgTime 11 minutes ahead", goodURL(before), withMsgTime(c2cBody(before, "alice", "support", textBody("hi"), ""), itoa(testNow.Add(11*time.Minute).Unix())), "MsgTime: more than 10m0s ahead"},
+		{"agent's MsgTime next year", goodURL(before), withMsgTime(c2cBody(before, "agent_li", "alice", textBody("hi"), ""), itoa(testNow.AddDate(1, 0, 0).Unix())), "MsgTime: more than 10m0s ahead"},
 		{"state change without account", goodURL(tim.CmdStateChange), stateBody("", "Login"), "Info.To_Account"},
 		{"state change dated next year", goodURL(tim.CmdStateChange), withEventTime(stateBody("agent_emma", "Login"), testNow.AddDate(1, 0, 0)), "EventTime: more than 10m0s ahead"},
 		{"state change 11 minutes ahead", goodURL(tim.CmdStateChange), withEventTime(stateBody("agent_emma", "Logout"), testNow.Add(11*time.Minute)), "EventTime: more than 10m0s ahead"},
@@ -324,6 +328,44 @@ func TestCallbackSelfAndStaffMessagesIgnored(t *testing.T) {
 			page := string(env.do(t, http.MethodGet, "/metrics", "").Body)
 			if !strings.Contains(page, `timdesk_callbacks_total{command="C2C.CallbackBeforeSendMsg",decision="ignored",error_code="0"} 1`) {
 				t.Errorf("not counted as ignored:\n%s", page)
+			}
+		})
+	}
+}
+
+// TestCallbackSentAt: a customer's message reaches the consultation dated by its MsgTime, but never
+// earlier than MaxEventTimeSkew before the callback (SentAt bounds how far back a send it causes
+// looks in the chat history: a MsgTime of 1970 made every send search since 1970), and a MsgTime
+// up to the skew ahead is passed as it is (the workflow takes its own clock for it).
+func TestCallbackSentAt(t *testing.T) {
+	before := tim.CmdC2CBeforeSendMsg
+	tests := []struct {
+		name    string
+		msgTime int64
+		want    time.Time
+	}{
+		{"now", testNow.Unix(), testNow},
+		{"30 s ago", testNow.Add(-30 * time.Second).Unix(), testNow.Add(-30 * time.Second)},
+		{"exactly the skew ago", testNow.Add(-tim.MaxEventTimeSkew).Unix(), testNow.Add(-tim.MaxEventTimeSkew)},
+		{"an hour ago", testNow.Add(-time.Hour).Unix(), testNow.Add(-tim.MaxEventTimeSkew)},
+		{"1970", 1, testNow.Add(-tim.MaxEventTimeSkew)},
+		{"no MsgTime", 0, testNow},
+		{"5 minutes ahead", testNow.Add(5 * time.Minute).Unix(), testNow.Add(5 * time.Minute)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, func(e *testEnv) { e.temporal.signalWithStart = okSignal })
+			body := strings.Replace(c2cBody(before, "alice", "support", textBody("hi"), ""), `"MsgTime":`+itoa(testNow.Unix()), `"MsgTime":`+itoa(tt.msgTime), 1)
+			if r := env.do(t, http.MethodPost, goodURL(before), body); r.Status != http.StatusOK {
+				t.Fatalf("status %d: %s", r.Status, r.Body)
+			}
+			calls := env.temporal.ConsultationCalls("SignalWithStart")
+			if len(calls) != 1 {
+				t.Fatalf("%d signals, want 1", len(calls))
+			}
+			in, _ := calls[0].Arg.(workflows.InboundMessage)
+			if !in.SentAt.Equal(tt.want) {
+				t.Errorf("SentAt = %s, want %s", in.SentAt, tt.want)
 			}
 		})
 	}

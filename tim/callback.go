@@ -418,6 +418,18 @@ func (c StateChangeCallback) CheckNotAhead(now time.Time) error {
 	return nil
 }
 
+// CheckNotAhead refuses a MsgTime more than MaxEventTimeSkew after now, with a *FieldError naming
+// MsgTime (0, no MsgTime, passes). Tencent dates a message when it receives it and calls back at
+// once, and the callback's RequestTime is within CallbackWindow of now, so a MsgTime far ahead is
+// not Tencent's.
+func (c C2CMsgCallback) CheckNotAhead(now time.Time) error {
+	if c.MsgTime > now.Add(MaxEventTimeSkew).Unix() {
+		return fmt.Errorf("check c2c callback: %w", &FieldError{Field: "MsgTime",
+			Problem: fmt.Sprintf("more than %s ahead of the receiving clock", MaxEventTimeSkew)})
+	}
+	return nil
+}
+
 // GroupAtInfo is one @-mention of a group message.
 type GroupAtInfo struct {
 	GroupAtAllFlag int    `json:"GroupAtAllFlag"`

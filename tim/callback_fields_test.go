@@ -246,6 +246,33 @@ func TestStateChangeCheckNotAhead(t *testing.T) {
 	}
 }
 
+func TestC2CCheckNotAhead(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		at      int64
+		refused bool
+	}{
+		{"no MsgTime", 0, false},
+		{"a week ago", now.AddDate(0, 0, -7).Unix(), false},
+		{"exactly the allowed skew ahead", now.Add(MaxEventTimeSkew).Unix(), false},
+		{"a second beyond the skew", now.Add(MaxEventTimeSkew).Unix() + 1, true},
+		{"next year", now.AddDate(1, 0, 0).Unix(), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := C2CMsgCallback{MsgTime: tt.at}.CheckNotAhead(now)
+			var fe *FieldError
+			switch {
+			case !tt.refused && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.refused && (!errors.As(err, &fe) || fe.Field != "MsgTime" || !errors.Is(err, ErrCallbackBody)):
+				t.Errorf("err = %v, want a FieldError naming MsgTime", err)
+			}
+		})
+	}
+}
+
 // TestDecodeNamesTheProblem: a body that does not decode names its field and the kind of value it
 // got, or says what is wrong with the body (empty, not JSON, not an object), never quoting a value.
 func TestDecodeNamesTheProblem(t *testing.T) {
