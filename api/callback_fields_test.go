@@ -63,6 +63,8 @@ func TestCallbackRefusalsNameTheProblem(t *testing.T) {
 		{"body of another command", goodURL(tim.CmdStateChange), c2cBody(before, "alice", "support", textBody("hi"), ""), "invalid callback field CallbackCommand: another command than the query's"},
 		{"array body", goodURL(before), `[]`, "invalid callback body: not a JSON object (got array)"},
 		{"empty body", goodURL(before), ``, "invalid callback body: empty"},
+		{"path with a trailing slash", strings.Replace(goodURL(before), "/tim/callback?", "/tim/callback/?", 1), c2cBody(before, "", "support", textBody("hi"), ""), "From_Account"},
+		{"path in other letter case", strings.Replace(goodURL(before), "/tim/callback?", "/TIM/Callback?", 1), c2cBody(before, "", "support", textBody("hi"), ""), "From_Account"},
 		{"image without content", goodURL(before), c2cBody(before, "alice", "support", tim.MsgBody{{MsgType: tim.MsgTypeImage, MsgContent: json.RawMessage(`null`)}}, ""), "MsgBody[0].MsgContent: not an object"},
 		{"agent's image without content", goodURL(before), c2cBody(before, "agent_li", "alice", tim.MsgBody{{MsgType: tim.MsgTypeImage, MsgContent: json.RawMessage(`1`)}}, ""), "MsgBody[0].MsgContent: not an object"},
 		{"text element with a number", goodURL(before), c2cBody(before, "alice", "support", tim.MsgBody{{MsgType: tim.MsgTypeText, MsgContent: json.RawMessage(`{"Text":5}`)}}, ""), "MsgBody[0].MsgContent.Text: not a string"},

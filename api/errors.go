@@ -164,7 +164,8 @@ func errorHandler(logger *slog.Logger) fiber.ErrorHandler {
 			status = fe.Code
 		}
 		rid := requestID(c)
-		callback := c.Path() == callbackPath
+		// By route, not path: Fiber routes /tim/callback/ and /TIM/Callback to the callback too.
+		callback := routeLabel(c) == callbackPath
 		switch {
 		case status >= 500:
 			logger.Error("request failed", "requestID", rid, "method", c.Method(), "route", routeLabel(c),
