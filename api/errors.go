@@ -164,8 +164,9 @@ func errorHandler(logger *slog.Logger) fiber.ErrorHandler {
 			status = fe.Code
 		}
 		rid := requestID(c)
-		// By route, not path: Fiber routes /tim/callback/ and /TIM/Callback to the callback too.
-		callback := routeLabel(c) == callbackPath
+		// Fiber (not case-sensitive, not strict) routes /tim/callback/ and /TIM/Callback to the
+		// callback too; a middleware's refusal has no route yet, so compare the path the same way.
+		callback := strings.EqualFold(strings.TrimSuffix(c.Path(), "/"), callbackPath)
 		switch {
 		case status >= 500:
 			logger.Error("request failed", "requestID", rid, "method", c.Method(), "route", routeLabel(c),
