@@ -68,14 +68,26 @@ export async function main(scenario) {
 }
 
 // linkProxy forwards a loopback port to target's host and port byte for byte, standing for the
-// phone's link to the IM server: cut() drops every connection and refuses new ones (the browser
-// sees them reset) until restore().
+// phone's link to the IM server: cut() drops every connection and, until restore(), resets new
+// ones — or, given an answer (raw HTTP), answers them with it, as a gateway whose upstream is down;
+// turnedAway() counts the connections refused so.
 export async function linkProxy(target) {
   const { hostname, port } = new URL(target);
   const conns = new Set();
   let up = true;
+  let answer = '';
+  let refused = 0;
+  const all = new Set();
   const server = createServer((client) => {
-    if (!up) { client.destroy(); return; }
+    all.add(client);
+    client.on('close', () => all.delete(client));
+    client.on('error', () => {});
+    if (!up) {
+      refused++;
+      if (answer) client.end(answer);
+      else client.destroy();
+      return;
+    }
     const upstream = connect(Number(port), hostname);
     const pair = [client, upstream];
     conns.add(pair);
@@ -87,14 +99,17 @@ export async function linkProxy(target) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
-    cut() {
+    cut(httpAnswer = '') {
       up = false;
+      answer = httpAnswer;
       for (const [a, b] of conns) { a.destroy(); b.destroy(); }
       conns.clear();
     },
     restore() { up = true; },
+    turnedAway: () => refused,
     close() {
       this.cut();
+      for (const c of all) c.destroy();
       return new Promise((resolve) => server.close(resolve));
     },
   };

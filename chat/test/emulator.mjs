@@ -63,6 +63,9 @@ await main(async (consoleLines) => {
     const page = await context.newPage();
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+    // File choosers are caught from the start (catching one only when it is due races its opening).
+    const choosers = [];
+    page.on('filechooser', (c) => choosers.push(c));
     await page.goto(`${api}/chat/#token=${encodeURIComponent(jwt)}`);
 
     // Signed in through the UserSig exchange; the token left the address bar.
@@ -115,14 +118,16 @@ await main(async (consoleLines) => {
     await log.locator('li.msg.out[data-status="sent"]', { hasText: '转人工' }).waitFor({ timeout: 30000 });
     const agent = await agentOf(customer);
 
-    // The link to the IM server drops while the agent answers: "reconnecting", then back online
-    // by itself, and the answer sent meanwhile arrives.
-    link.cut();
+    // The link to the IM server drops while the agent answers, and the gateway in front of it
+    // answers 502 meanwhile (the browser gives up on such an event stream; the page opens a new
+    // one): "reconnecting", then back online by itself, and the answer sent meanwhile arrives.
+    link.cut('HTTP/1.1 502 Bad Gateway\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     await eventually('reconnecting', 10000, async () => (await state()) === 'reconnecting');
     check((await status.textContent()).includes('正在重新连接'), 'no visible reconnecting status: ' + await status.textContent());
     await agentSay(agent, customer, 'Please send me your order number.');
     const reply = log.locator('li.msg.in', { hasText: '请把您的订单号发给我。' });
-    await page.waitForTimeout(1000);
+    const refused = link.turnedAway();
+    await eventually('the page tries again', 20000, () => link.turnedAway() > refused);
     check(await reply.count() === 0, 'a message arrived while the link was cut');
     link.restore();
     await eventually('online after reconnecting', 30000, async () => (await state()) === 'online');
@@ -153,7 +158,8 @@ await main(async (consoleLines) => {
     // Tab to the picture button, Enter opens the file chooser.
     await press(page, 'Tab', human);
     await press(page, 'Tab', image);
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10000 }), page.keyboard.press('Enter')]);
+    await page.keyboard.press('Enter');
+    const chooser = await eventually('the file chooser', 10000, () => choosers.shift());
     await chooser.setFiles({ name: 'parcel.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });
     await log.locator('li.msg.out[data-status="sent"] img').waitFor({ timeout: 30000 });
     await eventually('the picture relayed to the agent', 60000, async () => {
