@@ -110,7 +110,7 @@ func classify(err error) (code, message string) {
 	case errors.Is(err, tim.ErrCallbackQuery):
 		return codeInvalid, callbackQueryMessage(err)
 	case errors.Is(err, tim.ErrInvalidUserID):
-		return codeInvalid, "invalid userID: 1-32 bytes, no control characters"
+		return codeInvalid, "invalid userID: 1-32 bytes of UTF-8, no control characters"
 	case errors.As(err, &apiErr):
 		return codeUpstream, "Tencent IM rejected the request"
 	case errors.As(err, &notFound):

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -13,7 +14,12 @@ import (
 )
 
 // decodeJSON strictly decodes the request body into v (one JSON value, no unknown fields).
+// A body that is not UTF-8 is refused: the decoder would replace the bad bytes with U+FFFD and
+// act on IDs and texts other than the ones sent.
 func decodeJSON(c *fiber.Ctx, v any) error {
+	if !utf8.Valid(c.Body()) {
+		return newError(codeInvalid, "malformed JSON body: not valid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -14,7 +14,7 @@ import (
 const MaxLen = 32
 
 // ErrInvalid: a UserID that is empty, longer than MaxLen bytes, not UTF-8, or has control
-// characters. tim.ErrInvalidUserID is this error.
+// characters or U+FFFD. tim.ErrInvalidUserID is this error.
 var ErrInvalid = errors.New("invalid user id")
 
 // Validate checks id against the UserID rule. Errors wrap ErrInvalid and say which part failed.
@@ -28,8 +28,13 @@ func Validate(id string) error {
 		return fmt.Errorf("%w: not valid UTF-8", ErrInvalid)
 	}
 	for _, r := range id {
-		if unicode.IsControl(r) {
+		switch {
+		case unicode.IsControl(r):
 			return fmt.Errorf("%w: control character", ErrInvalid)
+		case r == utf8.RuneError:
+			// JSON decoders turn invalid UTF-8 and lone surrogate escapes ("\ud800") into U+FFFD:
+			// an ID holding it is most likely not the one that was sent.
+			return fmt.Errorf("%w: U+FFFD (a replaced invalid character)", ErrInvalid)
 		}
 	}
 	return nil

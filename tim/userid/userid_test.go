@@ -17,6 +17,7 @@ func TestValidate(t *testing.T) {
 		{"a\tb", "invalid user id: control character"},
 		{"a\u0085b", "invalid user id: control character"},
 		{"\xc3", "invalid user id: not valid UTF-8"},
+		{"a\ufffdb", "invalid user id: U+FFFD (a replaced invalid character)"},
 	}
 	for _, tt := range tests {
 		err := Validate(tt.id)
