@@ -373,6 +373,14 @@ func (s *stack) receivedOnce(t *testing.T, user string, timeout, settle time.Dur
 	t.Helper()
 	s.waitFor(t, user, timeout, what, match)
 	time.Sleep(settle) // room for a second copy, if one were coming
+	if n := s.count(t, user, match); n != 1 {
+		t.Errorf("%s received %d copies of %s, want 1", user, n, what)
+	}
+}
+
+// count is how many of the messages user has received so far match match.
+func (s *stack) count(t *testing.T, user string, match func(simMessage) bool) int {
+	t.Helper()
 	msgs, err := s.inbox(user)
 	if err != nil {
 		t.Fatal(err)
@@ -383,9 +391,7 @@ func (s *stack) receivedOnce(t *testing.T, user string, timeout, settle time.Dur
 			n++
 		}
 	}
-	if n != 1 {
-		t.Errorf("%s received %d copies of %s, want 1", user, n, what)
-	}
+	return n
 }
 
 // waitForAny waits until one of users has received a message matching match, and returns who.

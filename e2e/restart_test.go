@@ -50,26 +50,13 @@ func TestTemporalCrash(t *testing.T) {
 	})
 	time.Sleep(3 * time.Second)
 
-	count := func(user string, match func(simMessage) bool) int {
-		msgs, err := s.inbox(user)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, m := range msgs {
-			if match(m) {
-				n++
-			}
-		}
-		return n
-	}
-	if n := count("dave", func(m simMessage) bool { return m.From == "support" && m.Text == "请把您的订单号发给我。" }); n != 1 {
+	if n := s.count(t, "dave", func(m simMessage) bool { return m.From == "support" && m.Text == "请把您的订单号发给我。" }); n != 1 {
 		t.Errorf("dave got the agent's reply %d times, want 1", n)
 	}
-	if n := count("dave", func(m simMessage) bool { return m.From == agent }); n != 0 {
+	if n := s.count(t, "dave", func(m simMessage) bool { return m.From == agent }); n != 0 {
 		t.Errorf("dave got %d untranslated messages straight from %s, want 0", n, agent)
 	}
-	if n := count(agent, func(m simMessage) bool {
+	if n := s.count(t, agent, func(m simMessage) bool {
 		return m.From == "dave" && strings.Contains(m.Text, "How do I return an item?")
 	}); n != 1 {
 		t.Errorf("%s got the customer's message %d times, want 1", agent, n)
