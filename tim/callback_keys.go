@@ -3,8 +3,7 @@ package tim
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"strings"
+	"strconv"
 )
 
 // callbackFieldNames are the JSON names the callback decoders read and timdesk acts on (top
@@ -18,74 +17,187 @@ var callbackFieldNames = []string{
 	"MsgType", "MsgContent", "Text",
 }
 
-// knownFields maps a folded name to its spelling.
-var knownFields = func() map[string]string {
-	m := make(map[string]string, len(callbackFieldNames))
-	for _, n := range callbackFieldNames {
-		m[foldKey(n)] = n
-	}
-	return m
-}()
-
-// foldKey folds a JSON object key the way encoding/json matches keys to fields (Unicode simple
-// case folding: "from_account", "FROM_ACCOUNT" and "MſgKey" all find their field).
-func foldKey(k string) string { return strings.ToLower(strings.ToUpper(k)) }
-
 // checkKeys refuses a callback body in which one object holds a key twice, in any letter case,
 // or a key that spells a field the decoders read in other letter case. encoding/json matches keys
-// ignoring case and keeps the last, while Tencent's names are case-sensitive: {"From_Account":
-// "agent_li","FROM_ACCOUNT":"alice"} reads as alice here and as the agent to any strict reader (a
-// proxy, a log pipeline). Keys are compared inside MsgContent too; letter case is not checked
-// there (element payloads are Tencent's, passed on as they are). Syntax errors are left to the
-// decoder. The error names the field by its known spelling, never echoing an unknown key.
+// ignoring case (Unicode simple folding: "from_account", "FROM_ACCOUNT" and "MſgKey" all find
+// their field) and keeps the last, while Tencent's names are case-sensitive:
+// {"From_Account":"agent_li","FROM_ACCOUNT":"alice"} reads as alice here and as the agent to any
+// strict reader (a proxy, a log pipeline). Keys are compared inside MsgContent too; letter case is
+// not checked there (element payloads are Tencent's, passed on as they are). The error names the
+// field by its known spelling, never echoing an unknown key.
+//
+// It runs on every callback after json.Unmarshal accepted the body, so the body is valid JSON: a
+// single pass over its bytes, keys compared in place (no token values, no per-key strings).
 func checkKeys(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	return walkKeys(dec, "", true)
-}
-
-// walkKeys reads one JSON value; path names it ("" the body), strict checks the letter case of
-// known keys in its objects.
-func walkKeys(dec *json.Decoder, path string, strict bool) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil // a syntax error is the decoder's to report
-	}
-	switch tok {
-	case json.Delim('{'):
-		seen := map[string]bool{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil // as above
-			}
-			key, _ := kt.(string)
-			fold := foldKey(key)
-			known, isKnown := knownFields[fold]
-			name := path + "." + known
-			if !isKnown {
-				name = path + ".<other key>"
-			}
-			name = strings.TrimPrefix(name, ".")
-			switch {
-			case seen[fold]:
-				return &FieldError{Field: name, Problem: "given twice (keys match ignoring letter case)"}
-			case strict && isKnown && key != known:
-				return &FieldError{Field: name, Problem: "spelt in other letter case"}
-			}
-			seen[fold] = true
-			if err := walkKeys(dec, name, strict && known != "MsgContent"); err != nil {
-				return err
-			}
-		}
-		_, _ = dec.Token() // '}'
-	case json.Delim('['):
-		for i := 0; dec.More(); i++ {
-			if err := walkKeys(dec, fmt.Sprintf("%s[%d]", path, i), strict); err != nil {
-				return err
-			}
-		}
-		_, _ = dec.Token() // ']'
+	s := keyScan{b: body}
+	if err := s.value(true); err != nil {
+		return err // a nil *FieldError must not become a non-nil error
 	}
 	return nil
+}
+
+// keyScan walks a valid JSON text; keys holds the keys of the objects being read, innermost last.
+type keyScan struct {
+	b    []byte
+	i    int
+	keys [][]byte
+}
+
+// value reads one JSON value; strict checks the letter case of known keys in its objects.
+func (s *keyScan) value(strict bool) *FieldError {
+	s.space()
+	if s.i >= len(s.b) {
+		return nil
+	}
+	switch s.b[s.i] {
+	case '{':
+		return s.object(strict)
+	case '[':
+		return s.array(strict)
+	case '"':
+		s.str()
+	default: // number, true, false, null
+		for s.i < len(s.b) && !endsLiteral(s.b[s.i]) {
+			s.i++
+		}
+	}
+	return nil
+}
+
+func (s *keyScan) object(strict bool) *FieldError {
+	s.i++ // '{'
+	first := len(s.keys)
+	defer func() { s.keys = s.keys[:first] }()
+	for {
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] == '}' {
+			s.i++
+			return nil
+		}
+		if s.b[s.i] == ',' {
+			s.i++
+			continue
+		}
+		key := s.key()
+		known := knownField(key)
+		name := known
+		if known == "" {
+			name = "<other key>"
+		}
+		for _, prev := range s.keys[first:] {
+			if bytes.EqualFold(prev, key) {
+				return &FieldError{Field: name, Problem: "given twice (keys match ignoring letter case)"}
+			}
+		}
+		if strict && known != "" && string(key) != known {
+			return &FieldError{Field: name, Problem: "spelt in other letter case"}
+		}
+		s.keys = append(s.keys, key)
+		s.space()
+		s.i++ // ':'
+		if err := s.value(strict && known != "MsgContent"); err != nil {
+			err.Field = joinField(name, err.Field)
+			return err
+		}
+	}
+}
+
+func (s *keyScan) array(strict bool) *FieldError {
+	s.i++ // '['
+	for n := 0; ; {
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] == ']' {
+			s.i++
+			return nil
+		}
+		if s.b[s.i] == ',' {
+			s.i++
+			continue
+		}
+		if err := s.value(strict); err != nil {
+			err.Field = joinField("["+strconv.Itoa(n)+"]", err.Field)
+			return err
+		}
+		n++
+	}
+}
+
+// key reads an object key: its bytes in the body, or decoded when it holds escapes.
+func (s *keyScan) key() []byte {
+	start := s.i
+	raw, escaped := s.str()
+	if !escaped {
+		return raw
+	}
+	var k string
+	if json.Unmarshal(s.b[start:s.i], &k) != nil {
+		return raw
+	}
+	return []byte(k)
+}
+
+// str reads a string at s.i (its opening quote) and returns its raw content.
+func (s *keyScan) str() (raw []byte, escaped bool) {
+	s.i++
+	start := s.i
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '\\':
+			escaped = true
+			s.i += 2
+			continue
+		case '"':
+			s.i++
+			return s.b[start : s.i-1], escaped
+		}
+		s.i++
+	}
+	return s.b[start:], escaped
+}
+
+// endsLiteral reports whether c ends a number or a literal.
+func endsLiteral(c byte) bool {
+	switch c {
+	case ',', ']', '}', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
+}
+
+func (s *keyScan) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// callbackFieldBytes is callbackFieldNames as bytes, for knownField.
+var callbackFieldBytes = func() [][]byte {
+	out := make([][]byte, len(callbackFieldNames))
+	for i, n := range callbackFieldNames {
+		out[i] = []byte(n)
+	}
+	return out
+}()
+
+// knownField is the spelling of the field key names ignoring letter case, or "".
+func knownField(key []byte) string {
+	for i, n := range callbackFieldBytes {
+		if bytes.EqualFold(key, n) {
+			return callbackFieldNames[i]
+		}
+	}
+	return ""
+}
+
+// joinField names a value inside the one named parent ("Info" + "Action", "MsgBody" + "[0]").
+func joinField(parent, child string) string {
+	if child == "" || child[0] == '[' {
+		return parent + child
+	}
+	return parent + "." + child
 }
