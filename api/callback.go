@@ -39,8 +39,9 @@ const (
 
 // The after-send callback is the backup path for customer messages: this many MsgKeys that a
 // before-send callback signalled are remembered for this long, and their after-send copy (and any
-// replay reaching this replica) skips Temporal (one call per message instead of two). When the after-send reaches another API replica,
-// that replica signals with the same request ID (signalid.go) and Temporal keeps one signal.
+// replay reaching this replica) skips Temporal (one call per message instead of two). When the
+// after-send reaches another API replica, that replica signals with the same request ID
+// (signalid.go) and Temporal keeps one signal.
 const (
 	signalledCacheSize = 10000
 	signalledCacheTTL  = 10 * time.Minute
