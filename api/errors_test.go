@@ -36,7 +36,7 @@ func TestTemporalErrorsMapOnce(t *testing.T) {
 		{"unavailable", func(context.Context) error { return serviceerror.NewUnavailable("connection refused") }, 0, 503, codeUnavailable},
 		{"server deadline", func(context.Context) error { return serviceerror.NewDeadlineExceeded("context deadline exceeded") }, 0, 504, codeTimeout},
 		{"request deadline", blockUntilDone, 100 * time.Millisecond, 504, codeTimeout},
-		{"unknown", func(context.Context) error { return errors.New("internal detail 7f3a") }, 0, 500, codeInternal},
+		{"unknown", func(context.Context) error { return errors.New("internal detail secret-cause") }, 0, 500, codeInternal},
 	}
 	for _, rt := range routes {
 		for _, f := range failures {
@@ -57,7 +57,7 @@ func TestTemporalErrorsMapOnce(t *testing.T) {
 				if got := r.ErrorCode(t); got != f.wantCode {
 					t.Errorf("error code = %q, want %q", got, f.wantCode)
 				}
-				for _, leak := range []string{"7f3a", "connection refused", "context deadline"} {
+				for _, leak := range []string{"secret-cause", "internal detail", "connection refused", "context deadline"} {
 					if strings.Contains(string(r.Body), leak) {
 						t.Errorf("body shows the cause %q: %s", leak, r.Body)
 					}
