@@ -147,6 +147,10 @@ type RouteInput struct {
 	// Language is the customer's language: among agents equally available, one who reads it is
 	// preferred (no translation in between), before load.
 	Language string `json:"language,omitempty"`
+	// Since is since when the customer has waited for a person (their place in the queue; zero:
+	// now). Customers queued since earlier are served first: an agent's free slot goes to this
+	// customer only when there are more free slots than customers waiting longer.
+	Since time.Time `json:"since,omitzero"`
 }
 
 // RouteResult is the decision with a human-readable reason.
@@ -197,6 +201,9 @@ func (r *Router) Route(ctx context.Context, in RouteInput) (RouteResult, error) 
 	}
 	cands, err := rt.candidates(ctx, onDuty)
 	if err != nil {
+		return RouteResult{}, err
+	}
+	if cands, err = rt.afterQueue(ctx, cands); err != nil {
 		return RouteResult{}, err
 	}
 	if len(cands) > 0 {
@@ -301,6 +308,35 @@ func (rt *routing) candidates(ctx context.Context, onDuty []desk.Agent) ([]candi
 			c.foreign = 1
 		}
 		cands = append(cands, c)
+	}
+	return cands, nil
+}
+
+// afterQueue keeps the candidates only when their free slots outnumber the customers who have
+// waited longer (queued since before in.Since, visibility): a customer handed off just as a slot
+// frees does not take it from one already in the queue, whom WakeQueued is signalling; the queue
+// is served oldest first whichever consultation routes first. Without candidates there is
+// nothing to count.
+func (rt *routing) afterQueue(ctx context.Context, cands []candidate) ([]candidate, error) {
+	if len(cands) == 0 || rt.r.Temporal == nil {
+		return cands, nil
+	}
+	free := 0
+	for _, c := range cands {
+		free += c.agent.Capacity - c.load
+	}
+	since := rt.in.Since
+	if since.IsZero() {
+		since = rt.res.At
+	}
+	resp, err := rt.r.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+		Query: desk.QueuedAheadQuery(since, rt.in.ConsultationID)})
+	if err != nil {
+		return nil, fmt.Errorf("count the queue ahead: %w", err)
+	}
+	if ahead := int(resp.GetCount()); ahead >= free {
+		rt.skipped = append(rt.skipped, fmt.Sprintf("%d free slot(s) kept for %d customer(s) waiting longer", free, ahead))
+		return nil, nil
 	}
 	return cands, nil
 }
@@ -410,7 +446,8 @@ func logger(ctx context.Context) activityLogger {
 // QueuePositionInput asks where a queued consultation stands: Since is its start time (the
 // order WakeQueued serves the queue in).
 type QueuePositionInput struct {
-	Since time.Time `json:"since"`
+	Since          time.Time `json:"since"`
+	ConsultationID string    `json:"consultationID,omitempty"` // never counted ahead of itself
 }
 
 // QueuePositionResult is the consultation's place in the queue (1 = next), 0 when unknown.
@@ -424,7 +461,7 @@ func (r *Router) QueuePosition(ctx context.Context, in QueuePositionInput) (Queu
 	if r.Temporal == nil || in.Since.IsZero() {
 		return QueuePositionResult{}, nil
 	}
-	resp, err := r.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: desk.QueuedBeforeQuery(in.Since)})
+	resp, err := r.Temporal.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: desk.QueuedAheadQuery(in.Since, in.ConsultationID)})
 	if err != nil {
 		return QueuePositionResult{}, fmt.Errorf("count queue ahead: %w", err)
 	}

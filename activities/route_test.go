@@ -24,7 +24,8 @@ type deskFake struct {
 	load     map[string]int
 	queries  []string
 	countErr error
-	ahead    int // queued consultations started earlier (QueuePosition)
+	ahead    int   // queued consultations started earlier (QueuePosition, Route)
+	aheadErr error // the queue count fails (the load counts do not)
 	// deskQueries records each desk query: its name and arguments
 	deskQueries []string
 }
@@ -65,6 +66,9 @@ func (d *deskFake) CountWorkflow(_ context.Context, req *workflowservice.CountWo
 	}
 	d.queries = append(d.queries, req.GetQuery())
 	if strings.Contains(req.GetQuery(), `TimdeskStatus = "queued"`) {
+		if d.aheadErr != nil {
+			return nil, d.aheadErr
+		}
 		return &workflowservice.CountWorkflowExecutionsResponse{Count: int64(d.ahead)}, nil
 	}
 	m := agentInQuery.FindStringSubmatch(req.GetQuery())
@@ -163,6 +167,63 @@ func TestRoute(t *testing.T) {
 	}
 }
 
+// TestRouteServesTheQueueFirst: a customer takes a free slot only when the free slots outnumber
+// the customers queued since earlier (their own consultation never counted); otherwise the slots
+// are kept for the queue and the customer is queued too (or goes to an online supervisor, who
+// takes whoever no agent can).
+func TestRouteServesTheQueueFirst(t *testing.T) {
+	roster := mustRoster(t, routeRoster)
+	day := time.Date(2026, 11, 26, 10, 0, 0, 0, roster.Location())
+	bossOff := map[string]desk.Presence{"boss": {Online: false}}
+	since := time.Date(2026, 11, 26, 1, 55, 0, 0, time.UTC)
+	cases := []struct {
+		name     string
+		presence map[string]desk.Presence
+		load     map[string]int
+		ahead    int
+		since    time.Time
+		decision string
+		agent    string
+		reason   string
+		wantAt   string // the TimdeskQueuedSince bound of the queue count
+	}{
+		{"nobody waiting longer: assigned", bossOff, nil, 0, since, DecisionAssigned, "a1", "a1 on duty", "2026-11-26T01:55:00Z"},
+		{"more free slots than customers ahead: assigned", bossOff, nil, 4, since, DecisionAssigned, "a1", "a1 on duty", "2026-11-26T01:55:00Z"},
+		{"as many customers ahead as free slots: queued", bossOff, nil, 5, since, DecisionUnavailable, "",
+			"5 free slot(s) kept for 5 customer(s) waiting longer", "2026-11-26T01:55:00Z"},
+		{"one slot left and one customer ahead: queued", bossOff, map[string]int{"a1": 2, "a2": 2}, 1, since, DecisionUnavailable, "",
+			"1 free slot(s) kept for 1 customer(s) waiting longer", "2026-11-26T01:55:00Z"},
+		{"a new hand-off counts everyone queued before now", bossOff, map[string]int{"a1": 2, "a2": 2}, 1, time.Time{}, DecisionUnavailable, "",
+			"kept for 1 customer(s)", "2026-11-26T02:00:00Z"},
+		{"an online supervisor takes the overflow", nil, map[string]int{"a1": 2, "a2": 2}, 1, since, DecisionSupervisor, "boss",
+			"kept for 1 customer(s)", "2026-11-26T01:55:00Z"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := &deskFake{desk: desk.State{Presence: c.presence}, load: c.load, ahead: c.ahead}
+			r := &Router{Temporal: f, Roster: roster, DeskWorkflowID: "timdesk/desk", DeskQuery: "desk", Now: func() time.Time { return day }}
+			res, err := r.Route(context.Background(), RouteInput{ConsultationID: "consultation/客户_王", Since: c.since})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Decision != c.decision || res.Agent != c.agent || !strings.Contains(res.Reason, c.reason) {
+				t.Errorf("got %s %s %q, want %s %s ~%q", res.Decision, res.Agent, res.Reason, c.decision, c.agent, c.reason)
+			}
+			want := `TimdeskStatus = "queued" AND ExecutionStatus = "Running" AND TimdeskQueuedSince < "` + c.wantAt + `" AND WorkflowId != "consultation/客户_王"`
+			if !slices.Contains(f.queries, want) {
+				t.Errorf("count queries %q lack %q", f.queries, want)
+			}
+		})
+	}
+	// The queue count failing is a transient error for Temporal to retry, not a guess.
+	f := &deskFake{desk: desk.State{Presence: bossOff}}
+	r := &Router{Temporal: f, Roster: roster, DeskWorkflowID: "timdesk/desk", DeskQuery: "desk", Now: func() time.Time { return day }}
+	f.aheadErr = errors.New("visibility down")
+	if _, err := r.Route(context.Background(), RouteInput{}); err == nil || !strings.Contains(err.Error(), "queue ahead") {
+		t.Errorf("a queue count failure is not returned: %v", err)
+	}
+}
+
 func TestRouteDegrades(t *testing.T) {
 	roster := mustRoster(t, routeRoster)
 	day := time.Date(2026, 11, 26, 10, 0, 0, 0, roster.Location())
@@ -238,7 +299,7 @@ func TestQueuePosition(t *testing.T) {
 	env := activityEnv()
 	register(env, r)
 	since := time.Date(2026, 12, 5, 9, 30, 0, 0, time.UTC)
-	v, err := env.ExecuteActivity(r.QueuePosition, QueuePositionInput{Since: since})
+	v, err := env.ExecuteActivity(r.QueuePosition, QueuePositionInput{Since: since, ConsultationID: "consultation/me"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +310,7 @@ func TestQueuePosition(t *testing.T) {
 	if res.Position != 5 {
 		t.Errorf("position = %d, want 5", res.Position)
 	}
-	want := `TimdeskStatus = "queued" AND ExecutionStatus = "Running" AND TimdeskQueuedSince < "2026-12-05T09:30:00Z"`
+	want := `TimdeskStatus = "queued" AND ExecutionStatus = "Running" AND TimdeskQueuedSince < "2026-12-05T09:30:00Z" AND WorkflowId != "consultation/me"`
 	if len(f.queries) != 1 || f.queries[0] != want {
 		t.Errorf("count queries = %q, want %q", f.queries, want)
 	}

@@ -51,10 +51,15 @@ func QueuedQuery() string {
 	return fmt.Sprintf("%s = %s AND ExecutionStatus = %s", StatusAttribute, QueryString(StatusQueued), QueryString("Running"))
 }
 
-// QueuedBeforeQuery lists the consultations waiting for an agent whose customer has waited since
-// before since (QueuedSinceAttribute): the customers ahead in the queue.
-func QueuedBeforeQuery(since time.Time) string {
-	return QueuedQuery() + " AND " + QueuedSinceAttribute + " < " + QueryString(since.UTC().Format(time.RFC3339Nano))
+// QueuedAheadQuery lists the consultations waiting for an agent whose customer has waited since
+// before since (QueuedSinceAttribute): the customers ahead in the queue of consultation self
+// (never counted ahead of itself; "" counts every one).
+func QueuedAheadQuery(since time.Time, self string) string {
+	q := QueuedQuery() + " AND " + QueuedSinceAttribute + " < " + QueryString(since.UTC().Format(time.RFC3339Nano))
+	if self != "" {
+		q += " AND WorkflowId != " + QueryString(self)
+	}
+	return q
 }
 
 // QueryString quotes s as a string literal of Temporal's visibility query language: in double

@@ -74,8 +74,11 @@ func TestAgentLoadQueryParsesToTheID(t *testing.T) {
 
 func TestQueuedQueriesParse(t *testing.T) {
 	since := time.Date(2026, 12, 5, 15, 4, 5, 123456789, time.FixedZone("CST", 8*3600))
-	got := visibilityValues(t, QueuedBeforeQuery(since))
-	if got[StatusAttribute] != StatusQueued || got["ExecutionStatus"] != "Running" || got[QueuedSinceAttribute] != "2026-12-05T07:04:05.123456789Z" {
-		t.Errorf("QueuedBeforeQuery parses to %v", got)
+	for _, self := range []string{"", "consultation/客户_王", "consultation/👩\u200d💻"} {
+		got := visibilityValues(t, QueuedAheadQuery(since, self))
+		if got[StatusAttribute] != StatusQueued || got["ExecutionStatus"] != "Running" || got[QueuedSinceAttribute] != "2026-12-05T07:04:05.123456789Z" ||
+			got["WorkflowId"] != self || len(got) != 3+min(len(self), 1) {
+			t.Errorf("QueuedAheadQuery(%q) parses to %v", self, got)
+		}
 	}
 }

@@ -79,7 +79,7 @@ func (s *consultation) freeSlot(ctx workflow.Context, agent, reason string) {
 // askRouter runs the Route activity; a failure counts as nobody available.
 func (s *consultation) askRouter(ctx workflow.Context, target string) activities.RouteResult {
 	in := activities.RouteInput{ConsultationID: s.workflowID, Customer: s.st.Customer, Exclude: s.st.TimedOut, Current: s.st.Agent, Target: target,
-		Language: s.st.Language}
+		Language: s.st.Language, Since: s.waitingSince(s.now(ctx))}
 	var res activities.RouteResult
 	if err := workflow.ExecuteActivity(activityCtx(ctx, 20*time.Second, 2*time.Minute, 0), router.Route, in).Get(ctx, &res); err != nil {
 		workflow.GetLogger(ctx).Error("route failed", "error", err)
@@ -138,16 +138,21 @@ func (s *consultation) waitForAgent(ctx workflow.Context, res activities.RouteRe
 	s.tellQueuePosition(ctx, entered)
 }
 
-// enterQueue records since when the customer waits for a person, unless they are already queued:
-// the hand-off when nobody has answered them since, else now.
+// enterQueue records since when the customer waits for a person (waitingSince).
 func (s *consultation) enterQueue(now time.Time) {
+	s.st.QueuedSince = s.waitingSince(now)
+}
+
+// waitingSince is the customer's place in the queue: since they were queued, else the hand-off
+// when nobody has answered them since, else now.
+func (s *consultation) waitingSince(now time.Time) time.Time {
 	switch {
 	case !s.st.QueuedSince.IsZero():
+		return s.st.QueuedSince
 	case !s.st.HandoffAt.IsZero():
-		s.st.QueuedSince = s.st.HandoffAt
-	default:
-		s.st.QueuedSince = now
+		return s.st.HandoffAt
 	}
+	return now
 }
 
 // tellQueuePosition tells the customer their place in the queue when they enter it, and again
@@ -156,7 +161,7 @@ func (s *consultation) enterQueue(now time.Time) {
 // order WakeQueued serves the queue in.
 func (s *consultation) tellQueuePosition(ctx workflow.Context, entered bool) {
 	var res activities.QueuePositionResult
-	in := activities.QueuePositionInput{Since: s.st.QueuedSince}
+	in := activities.QueuePositionInput{Since: s.st.QueuedSince, ConsultationID: s.workflowID}
 	if err := workflow.ExecuteActivity(activityCtx(ctx, 10*time.Second, time.Minute, 3), router.QueuePosition, in).Get(ctx, &res); err != nil {
 		workflow.GetLogger(ctx).Warn("queue position unknown", "error", err)
 		return

@@ -288,7 +288,7 @@ func TestQueuePositionNotices(t *testing.T) {
 // set on entering the queue (the hand-off), kept across routing retries, cleared when an agent is
 // assigned, and back at the hand-off when that agent never answered (an escalation does not send
 // the customer to the back of the queue). The search attribute TimdeskQueuedSince follows it, and
-// the queue position is counted from it.
+// the queue position and routing's place in the queue are counted from it.
 func TestQueuedSince(t *testing.T) {
 	f := newFake()
 	f.policy.RetryRouteAfter = 2 * time.Minute
@@ -342,6 +342,16 @@ func TestQueuedSince(t *testing.T) {
 	for _, since := range f.since {
 		if !since.Equal(handoff) {
 			t.Errorf("queue position counted from %v, want the hand-off %v", since, handoff)
+		}
+	}
+	// Routing serves the queue in the same order: every Route call (the hand-off, the retry, the
+	// re-route after the accept timeout) carries the hand-off as the customer's place.
+	if len(f.routes) < 3 {
+		t.Fatalf("routed %d times, want at least 3", len(f.routes))
+	}
+	for i, in := range f.routes {
+		if !in.Since.Equal(handoff) {
+			t.Errorf("route %d: since %v, want the hand-off %v", i+1, in.Since, handoff)
 		}
 	}
 	mu.Lock()
