@@ -59,19 +59,27 @@ func TestFAQMessageHistoryEvents(t *testing.T) {
 	}
 }
 
-// settledHistory returns the event types of the customer's consultation once its history stops
-// growing (the task after the last send is recorded).
+// settledHistory returns the event types of the customer's consultation once the run is idle —
+// no workflow task and no activity pending, the last event a completed workflow task — and its
+// history has stopped growing: the answer's last events are counted with the message that caused
+// them even when a starved worker records them late.
 func settledHistory(ctx context.Context, t *testing.T, tc client.Client, customer string) []enums.EventType {
 	t.Helper()
 	var last []enums.EventType
-	stable := 0
-	for stable < 3 {
+	for stable := 0; stable < 3; {
 		time.Sleep(300 * time.Millisecond)
+		desc, err := tc.DescribeWorkflow(ctx, workflows.ConsultationID(customer), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := desc.RawResponse
 		events, err := historyEvents(ctx, tc, customer)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(events) == len(last) {
+		idle := d.GetPendingWorkflowTask() == nil && len(d.GetPendingActivities()) == 0 &&
+			len(events) > 0 && events[len(events)-1] == enums.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+		if idle && len(events) == len(last) {
 			stable++
 		} else {
 			stable = 0

@@ -19,12 +19,12 @@ func TestOfflineDemo(t *testing.T) {
 	s := startStack(t, stackOptions{offline: true})
 	s.login(t, "erin", "agent_emma", "agent_li")
 
-	s.send(t, "erin", "support", "怎么退货？")
+	s.sendUntilAccepted(t, 30*time.Second, "erin", "support", "怎么退货？")
 	s.waitFor(t, "erin", 30*time.Second, "offline FAQ answer", func(m simMessage) bool {
 		return m.From == "support" && m.Text == demoRefundAnswer
 	})
 
-	s.send(t, "erin", "support", "我要人工")
+	s.sendUntilAccepted(t, 30*time.Second, "erin", "support", "我要人工")
 	s.waitForAny(t, []string{"agent_emma", "agent_li"}, 30*time.Second, "hand-off to an on-duty agent", func(m simMessage) bool {
 		return m.From == "erin" && strings.Contains(m.Text, "我要人工")
 	})

@@ -18,7 +18,7 @@ func TestTemporalCrash(t *testing.T) {
 	s := startStack(t, stackOptions{fileBacked: true, acceptTimeout: 10 * time.Minute})
 	s.login(t, "dave", "agent_emma", "agent_tom")
 
-	s.send(t, "dave", "support", "我的包裹坏了，我要找人工")
+	s.sendUntilAccepted(t, 30*time.Second, "dave", "support", "我的包裹坏了，我要找人工")
 	agent := s.waitForAny(t, []string{"agent_emma", "agent_tom"}, 30*time.Second, "relay to an agent", func(m simMessage) bool {
 		return m.From == "dave" && strings.Contains(m.Text, "My parcel is broken, I want a human agent")
 	})

@@ -31,7 +31,7 @@ func TestAgentLoginWakesQueued(t *testing.T) {
 		}
 	}
 	// Presence reaches the desk workflow through the API; wait until routing sees everyone offline.
-	s.send(t, "frank", "support", "我的包裹坏了，我要找人工")
+	s.sendUntilAccepted(t, 30*time.Second, "frank", "support", "我的包裹坏了，我要找人工")
 	eventually(t, 30*time.Second, "frank queued", func() error {
 		st, err := s.consultationState("frank")
 		if err != nil {
@@ -70,7 +70,7 @@ func TestAgentLoginWakesQueued(t *testing.T) {
 	}
 	s.login(t, "gina")
 	time.Sleep(2 * time.Second) // the logout reaches the desk (through the API) before gina asks
-	s.send(t, "gina", "support", "我要找人工")
+	s.sendUntilAccepted(t, 30*time.Second, "gina", "support", "我要找人工")
 	eventually(t, 30*time.Second, "gina queued", func() error {
 		st, err := s.consultationState("gina")
 		if err != nil {
