@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/timdesk/timdesk/tim"
+	"github.com/timdesk/timdesk/workflows"
 )
 
 // TestAdmissionShares: with limit 4 and some slots taken, each kind of work is admitted only
@@ -126,13 +127,23 @@ func TestAdmissionAdapts(t *testing.T) {
 // Temporal and within the budget; once the calls return, messages are signalled again.
 func TestCallbackShedWhenSaturated(t *testing.T) {
 	unblock := make(chan struct{})
+	held := map[string]bool{workflows.ConsultationID("alice"): true, workflows.ConsultationID("bob"): true}
 	env := newTestEnv(t, func(e *testEnv) {
 		e.cfg.MaxInflight = 2
+		// A budget long enough that carol's wait for a slot (half of it) and her answer fit in it
+		// with room to spare on a loaded machine.
+		e.cfg.CallbackBudget = 2 * time.Second
 		e.temporal.signalWithStart = func(ctx context.Context, c call) error {
-			if !strings.HasPrefix(c.ID, "consultation/") {
+			if !strings.HasPrefix(c.ID, workflows.ConsultationIDPrefix) {
 				return nil // desk signals (language records) answer at once
 			}
-			select {
+			if held[c.ID] {
+				// Alice's and bob's calls hold their slots until the test lets them go, past
+				// their own deadlines: no slot frees while carol waits for one.
+				<-unblock
+				return nil
+			}
+			select { // any other message (carol's, were she not shed) gives up on its deadline
 			case <-unblock:
 				return nil
 			case <-ctx.Done():
