@@ -29,21 +29,22 @@ func TestBeforeSendAnswers(t *testing.T) {
 		wantText  string // "" → not delivered
 		wantCCD   string
 		wantAfter bool
+		timeout   time.Duration // the emulator's callback timeout; 0: the env's default
 	}{
-		{"allow", reply{Body: `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}`}, false, 0, "hello", "", true},
-		{"allow with a new MsgBody", reply{Body: `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"bonjour"}}]}`}, false, 0, "bonjour", "", true},
-		{"allow with CloudCustomData", reply{Body: `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","CloudCustomData":"{\"orig\":\"hello\"}"}`}, false, 0, "hello", `{"orig":"hello"}`, true},
-		{"reject 1", reply{Body: `{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":"no"}`}, false, 20006, "", "", false},
-		{"drop 2", reply{Body: `{"ActionStatus":"OK","ErrorCode":2,"ErrorInfo":""}`}, false, 0, "", "", false},
-		{"custom 120001", reply{Body: `{"ActionStatus":"OK","ErrorCode":120001,"ErrorInfo":"custom"}`}, false, 120001, "", "", false},
-		{"custom 130000", reply{Body: `{"ActionStatus":"OK","ErrorCode":130000,"ErrorInfo":"custom"}`}, false, 130000, "", "", false},
-		{"unknown code fails open", reply{Body: `{"ActionStatus":"OK","ErrorCode":7,"ErrorInfo":""}`}, false, 0, "hello", "", true},
-		{"HTTP 500 fails open", reply{Status: http.StatusInternalServerError}, false, 0, "hello", "", true},
-		{"not JSON fails open", reply{Body: `ok`}, false, 0, "hello", "", true},
-		{"timeout fails open", reply{Delay: time.Second}, false, 0, "hello", "", true},
-		{"timeout fails closed", reply{Delay: time.Second}, true, 80003, "", "", false},
-		{"HTTP 500 fails closed", reply{Status: http.StatusBadGateway}, true, 80003, "", "", false},
-		{"answered allow under fail-closed", reply{}, true, 0, "hello", "", true},
+		{"allow", reply{Body: `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":""}`}, false, 0, "hello", "", true, 0},
+		{"allow with a new MsgBody", reply{Body: `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"bonjour"}}]}`}, false, 0, "bonjour", "", true, 0},
+		{"allow with CloudCustomData", reply{Body: `{"ActionStatus":"OK","ErrorCode":0,"ErrorInfo":"","CloudCustomData":"{\"orig\":\"hello\"}"}`}, false, 0, "hello", `{"orig":"hello"}`, true, 0},
+		{"reject 1", reply{Body: `{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":"no"}`}, false, 20006, "", "", false, 0},
+		{"drop 2", reply{Body: `{"ActionStatus":"OK","ErrorCode":2,"ErrorInfo":""}`}, false, 0, "", "", false, 0},
+		{"custom 120001", reply{Body: `{"ActionStatus":"OK","ErrorCode":120001,"ErrorInfo":"custom"}`}, false, 120001, "", "", false, 0},
+		{"custom 130000", reply{Body: `{"ActionStatus":"OK","ErrorCode":130000,"ErrorInfo":"custom"}`}, false, 130000, "", "", false, 0},
+		{"unknown code fails open", reply{Body: `{"ActionStatus":"OK","ErrorCode":7,"ErrorInfo":""}`}, false, 0, "hello", "", true, 0},
+		{"HTTP 500 fails open", reply{Status: http.StatusInternalServerError}, false, 0, "hello", "", true, 0},
+		{"not JSON fails open", reply{Body: `ok`}, false, 0, "hello", "", true, 0},
+		{"timeout fails open", reply{Delay: time.Second, Body: `{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":"too late"}`}, false, 0, "hello", "", true, 300 * time.Millisecond},
+		{"timeout fails closed", reply{Delay: time.Second}, true, 80003, "", "", false, 300 * time.Millisecond},
+		{"HTTP 500 fails closed", reply{Status: http.StatusBadGateway}, true, 80003, "", "", false, 0},
+		{"answered allow under fail-closed", reply{}, true, 0, "hello", "", true, 0},
 	}
 	for _, tt := range tests {
 		for via, send := range senders {
@@ -51,6 +52,9 @@ func TestBeforeSendAnswers(t *testing.T) {
 				var opts []envOption
 				if tt.failClose {
 					opts = append(opts, failClosed())
+				}
+				if tt.timeout > 0 {
+					opts = append(opts, withCallbackTimeout(tt.timeout))
 				}
 				e := newEnv(t, opts...)
 				e.login("alice", "bob")

@@ -133,6 +133,12 @@ func withoutCallbacks() envOption {
 }
 func failClosed() envOption { return func(o *timsim.Options) { o.FailClosed = true } }
 
+// withCallbackTimeout sets the emulator's callback timeout, for the tests of the timeout itself
+// (the env's default is long, so a slow callback round trip under -race is not taken for one).
+func withCallbackTimeout(d time.Duration) envOption {
+	return func(o *timsim.Options) { o.CallbackTimeout = d }
+}
+
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	clk := newClock()
@@ -140,7 +146,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	o := timsim.Options{
 		SDKAppID: testAppID, SecretKey: testKey, Admin: testAdmin,
 		CallbackURL: app.URL + "/tim/callback", CallbackToken: testToken,
-		CallbackTimeout: 300 * time.Millisecond, Now: clk.Now,
+		CallbackTimeout: 5 * time.Second, Now: clk.Now,
 	}
 	for _, f := range opts {
 		f(&o)
