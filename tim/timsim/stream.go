@@ -72,13 +72,15 @@ func (s *Server) handleSimEvents(w http.ResponseWriter, r *http.Request) {
 		writeSimError(w, http.StatusBadRequest, err)
 		return
 	}
+	if q.Get("presence") == "1" {
+		// Counted before the headers go out, so a client that sees the stream open can rely on
+		// it counting; the deferred close also runs when the stream fails to start.
+		s.presenceOpen(userID)
+		defer s.presenceClose(r.Context(), userID, clientIP(r))
+	}
 	flusher, ok := sseStream(w)
 	if !ok {
 		return
-	}
-	if q.Get("presence") == "1" {
-		s.presenceOpen(userID)
-		defer s.presenceClose(r.Context(), userID, clientIP(r))
 	}
 	s.serveSSE(w, r, flusher, func() (<-chan struct{}, bool, error) {
 		s.mu.Lock()
@@ -218,15 +220,16 @@ func (s *Server) handleSimStream(w http.ResponseWriter, r *http.Request) {
 		writeSimError(w, http.StatusBadRequest, err)
 		return
 	}
-	flusher, ok := sseStream(w)
-	if !ok {
-		return
-	}
 	if q.Get("presence") == "1" {
+		// As on /sim/events: counted before the headers go out, closed on every return.
 		for _, u := range users {
 			s.presenceOpen(u)
 			defer s.presenceClose(r.Context(), u, clientIP(r))
 		}
+	}
+	flusher, ok := sseStream(w)
+	if !ok {
+		return
 	}
 	last := map[string]uint64{}
 	accountsSent, sentAccounts := uint64(0), false
