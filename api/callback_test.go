@@ -216,7 +216,7 @@ func TestCallbackCustomerToServiceAccount(t *testing.T) {
 			if cr.ErrorCode != tt.wantCode {
 				t.Fatalf("ErrorCode = %d, want %d", cr.ErrorCode, tt.wantCode)
 			}
-			if elapsed > env.cfg.CallbackBudget+500*time.Millisecond {
+			if elapsed > env.cfg.CallbackBudget+time.Second { // slack for -race on a loaded machine; a hang would run to the request timeout
 				t.Errorf("answered after %s, budget %s", elapsed, env.cfg.CallbackBudget)
 			}
 			calls := env.temporal.ConsultationCalls("SignalWithStart")
@@ -467,7 +467,7 @@ func TestCallbackAgentToCustomer(t *testing.T) {
 			if !strings.Contains(cr.ErrorInfo, tt.wantInfo) {
 				t.Errorf("ErrorInfo = %q, want it to contain %q", cr.ErrorInfo, tt.wantInfo)
 			}
-			if elapsed > env.cfg.CallbackBudget+500*time.Millisecond {
+			if elapsed > env.cfg.CallbackBudget+time.Second { // slack for -race on a loaded machine; a hang would run to the request timeout
 				t.Errorf("answered after %s, budget %s", elapsed, env.cfg.CallbackBudget)
 			}
 			calls := env.temporal.Calls("Update")
