@@ -36,8 +36,10 @@ import (
 //
 // A closed consultation's run completes only replayWindow (2 × tim.CallbackWindow) after the last
 // message it took (workflows: outlastReplays), so a replay accepted by the signature check always
-// finds the run that took its message and is dropped by request ID; it never starts a new run. A
-// replay reaching a consultation that has since continued as new adds one signal to the new run,
+// finds the run that took its message and is dropped by request ID; it never starts a new run.
+// Continue-as-new for a long history waits the same quiet replayWindow (the consultation's
+// shouldContinueAsNew, the desk's awaitContinue) unless the run reaches a forced size. A replay
+// reaching the next consultation started by a message during the close adds one signal to it,
 // which Seen drops.
 
 type signalRequestIDKey struct{}

@@ -285,6 +285,7 @@ type consultation struct {
 	agentInbox   []InboundMessage // owned agent messages to process
 	closeReq     *CloseRequest
 	handled      int // messages handled in this run
+	updates      int // agent_message updates accepted in this run (Temporal allows 2,000 per run)
 	sa           saValues
 	seen         map[string]int // MsgKey → index in st.Seen
 	msgCh        workflow.ReceiveChannel

@@ -153,7 +153,21 @@ func parseRating(text string) int {
 	return 0
 }
 
-// shouldContinueAsNew: Temporal suggests it, or the test hook's message count is reached.
+// A run that never falls quiet for replayWindow continues as new all the same at these sizes,
+// still far below Temporal's limits (51,200 events, 50 MiB, 2,000 updates per run; it suggests
+// continuing at 4,096 events, 4 MiB or 1,800 updates).
+const (
+	forceContinueEvents  = 6144
+	forceContinueBytes   = 6 << 20
+	forceContinueUpdates = 1900
+)
+
+// shouldContinueAsNew: the test hook's message count is reached, or Temporal suggests it and no
+// replay of a message this run took can pass the callback's signature check any more
+// (replayWindow after the last one, as outlastReplays): Temporal drops a replayed signal by its
+// request ID, and a replayed update by its ID, only in the run that took the message; the next
+// run would record the replay (and drop it only then, by Seen). The run waits for the quiet in
+// its usual steps (its history does not grow meanwhile) unless it reaches a forceContinue size.
 func (s *consultation) shouldContinueAsNew(ctx workflow.Context) bool {
 	if s.continueNext {
 		return true
@@ -161,7 +175,13 @@ func (s *consultation) shouldContinueAsNew(ctx workflow.Context) bool {
 	if s.in.MaxMessagesPerRun > 0 && s.handled >= s.in.MaxMessagesPerRun {
 		return true
 	}
-	return workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+	info := workflow.GetInfo(ctx)
+	if !info.GetContinueAsNewSuggested() {
+		return false
+	}
+	quiet := s.lastInbound.IsZero() || !workflow.Now(ctx).Before(s.lastInbound.Add(replayWindow))
+	return quiet || info.GetCurrentHistoryLength() >= forceContinueEvents ||
+		info.GetCurrentHistorySize() >= forceContinueBytes || s.updates >= forceContinueUpdates
 }
 
 // continueAsNew (Temporal suggests it, or MaxMessagesPerRun is reached) runs quiesce first —

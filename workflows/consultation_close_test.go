@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/timdesk/timdesk/activities"
+	"github.com/timdesk/timdesk/desk"
 )
 
 // TestAgentMessageOwnedBeforeCloseIsDelivered: an agent message is accepted (Owned: the API drops
@@ -264,6 +265,46 @@ func TestClosedRunOutlastsReplays(t *testing.T) {
 			}
 			if thanks := f.sentCount("cust1", "Thank you for your rating"); thanks != 1 {
 				t.Errorf("rating thanked %d times, want once", thanks)
+			}
+		})
+	}
+}
+
+// TestContinueAsNewOutlastsReplays: when Temporal suggests continuing as new, the run waits until
+// no replay of a message it took can pass the signature check (replayWindow after the last one),
+// so a replay never reaches the next run, where it would be recorded; a run that never falls quiet
+// continues all the same once its history or its updates reach the forceContinue sizes.
+func TestContinueAsNewOutlastsReplays(t *testing.T) {
+	const lastMessage = 20 * time.Second
+	tests := []struct {
+		name   string
+		force  func(env *testsuite.TestWorkflowEnvironment) // when Temporal suggests continuing
+		wantAt time.Duration                                // when the run continues as new
+	}{
+		{"quiet: at the first step after the window", func(*testsuite.TestWorkflowEnvironment) {}, 2*time.Minute + 30*time.Second},
+		{"history too long to wait", func(env *testsuite.TestWorkflowEnvironment) { env.SetCurrentHistoryLength(forceContinueEvents) }, lastMessage},
+		{"history too large to wait", func(env *testsuite.TestWorkflowEnvironment) { env.SetCurrentHistorySize(forceContinueBytes) }, lastMessage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, newFake())
+			h.customer(time.Second, "k1", "first question about shipping")
+			h.at(10*time.Second, func() {
+				h.env.SetContinueAsNewSuggested(true)
+				tt.force(h.env)
+			})
+			h.customer(lastMessage, "k2", "second question about returns")
+			// Wake-ups that are not messages: steps at which the run checks again.
+			for _, at := range []time.Duration{time.Minute, 2 * time.Minute, 2*time.Minute + 30*time.Second} {
+				h.at(at, func() { h.env.SignalWorkflow(SignalRouteNow, desk.RouteNow{Reason: "tick"}) })
+			}
+			h.env.ExecuteWorkflow(ConsultationWorkflow, ConsultationInput{Customer: "cust1"})
+			var can *workflow.ContinueAsNewError
+			if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+				t.Fatalf("workflow error = %v, want continue-as-new", err)
+			}
+			if got := h.env.Now().Sub(testStart); got != tt.wantAt {
+				t.Errorf("continued as new at +%s, want +%s (last message at +%s, replay window %s)", got, tt.wantAt, lastMessage, replayWindow)
 			}
 		})
 	}

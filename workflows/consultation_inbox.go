@@ -106,6 +106,7 @@ func (s *consultation) acceptClose(c CloseRequest) {
 
 // acceptAgent answers the agent_message update: owned messages are queued for the main loop.
 func (s *consultation) acceptAgent(ctx workflow.Context, m InboundMessage) AgentMessageResult {
+	s.updates++ // a duplicate counts towards Temporal's updates per run too
 	if i, ok := s.seen[m.MsgKey]; ok && m.MsgKey != "" {
 		return AgentMessageResult{Owned: s.st.Seen[i].Owned, Reason: "duplicate"}
 	}

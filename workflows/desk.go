@@ -44,12 +44,15 @@ func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
 
 // deskRun is one run of the desk workflow: its state plus run-local bookkeeping.
 type deskRun struct {
-	in         DeskInput
-	st         desk.State
-	events     int // signals and updates handled in this run
-	presenceCh workflow.ReceiveChannel
-	languageCh workflow.ReceiveChannel
-	freedCh    workflow.ReceiveChannel
+	in     DeskInput
+	st     desk.State
+	events int // signals and updates handled in this run
+	// lastPresence is when this run last took a presence signal (State.StateChange callbacks
+	// can be replayed until replayWindow later; see awaitContinue).
+	lastPresence time.Time
+	presenceCh   workflow.ReceiveChannel
+	languageCh   workflow.ReceiveChannel
+	freedCh      workflow.ReceiveChannel
 	// Wake-ups run one at a time in their own coroutine (presence keeps flowing); agents who come
 	// online, or slots freed, while one runs get one more wake-up after it, which covers them all.
 	wakeRunning bool
@@ -90,9 +93,7 @@ func (d *deskRun) run(ctx workflow.Context) error {
 	pumpSignals(ctx, d.presenceCh, func(ev desk.PresenceEvent) { d.onPresence(ctx, ev) })
 	pumpSignals(ctx, d.languageCh, func(p desk.LanguagePreference) { d.onLanguage(ctx, p) })
 	pumpSignals(ctx, d.freedCh, func(f desk.SlotFreed) { d.onSlotFreed(ctx, f) })
-	if err := workflow.Await(ctx, func() bool {
-		return (d.in.MaxEventsPerRun > 0 && d.events >= d.in.MaxEventsPerRun) || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
-	}); err != nil {
+	if err := d.awaitContinue(ctx); err != nil {
 		return err
 	}
 	if err := d.quiesce(ctx); err != nil {
@@ -102,6 +103,31 @@ func (d *deskRun) run(ctx workflow.Context) error {
 	next.State = &d.st
 	workflow.GetLogger(ctx).Info("desk continuing as new", "events", d.events)
 	return workflow.NewContinueAsNewError(ctx, DeskWorkflow, next)
+}
+
+// awaitContinue returns when the run should continue as new: the test hook's event count is
+// reached, or Temporal suggests it and no replay of a presence callback this run took can pass
+// the signature check any more (replayWindow after the last one, as the consultation's
+// shouldContinueAsNew: Temporal drops a replayed signal by its request ID only in the run that
+// took it), unless the run reaches a forceContinue size first.
+func (d *deskRun) awaitContinue(ctx workflow.Context) error {
+	hook := func() bool { return d.in.MaxEventsPerRun > 0 && d.events >= d.in.MaxEventsPerRun }
+	forced := func() bool {
+		info := workflow.GetInfo(ctx)
+		return hook() || info.GetCurrentHistoryLength() >= forceContinueEvents || info.GetCurrentHistorySize() >= forceContinueBytes
+	}
+	for {
+		if err := workflow.Await(ctx, func() bool { return hook() || workflow.GetInfo(ctx).GetContinueAsNewSuggested() }); err != nil {
+			return err
+		}
+		wait := d.lastPresence.Add(replayWindow).Sub(workflow.Now(ctx))
+		if forced() || d.lastPresence.IsZero() || wait <= 0 {
+			return nil
+		}
+		if _, err := workflow.AwaitWithTimeout(ctx, wait, forced); err != nil {
+			return err
+		}
+	}
 }
 
 // registerHandlers sets the "desk" and "routing" queries and the "roster" update with its
@@ -163,6 +189,7 @@ func validateRoster(u desk.RosterUpdate) error {
 // (the API records presence of roster agents only).
 func (d *deskRun) onPresence(ctx workflow.Context, ev desk.PresenceEvent) {
 	d.events++
+	d.lastPresence = workflow.Now(ctx)
 	if d.st.ApplyPresence(ev) {
 		d.wake(ctx, wakeRequest{agent: ev.UserID, reason: ev.UserID + " online"})
 	}

@@ -274,3 +274,46 @@ func TestDeskWakesTheQueueWhenASlotFrees(t *testing.T) {
 		t.Errorf("roster wake-up = %+v", w)
 	}
 }
+
+// TestDeskContinueAsNewOutlastsReplays: when Temporal suggests continuing as new, the desk waits
+// until no replay of a presence callback it took can pass the signature check (replayWindow after
+// the last one), unless its history is too long to wait.
+func TestDeskContinueAsNewOutlastsReplays(t *testing.T) {
+	const lastPresence = 30 * time.Second
+	tests := []struct {
+		name   string
+		force  func(env *testsuite.TestWorkflowEnvironment)
+		wantAt time.Duration
+	}{
+		{"quiet: replayWindow after the last presence", func(*testsuite.TestWorkflowEnvironment) {}, lastPresence + replayWindow},
+		{"history too long to wait", func(env *testsuite.TestWorkflowEnvironment) { env.SetCurrentHistoryLength(forceContinueEvents) }, 40 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newDeskEnv(t, newFake())
+			env.RegisterDelayedCallback(func() {
+				env.SignalWorkflow(SignalPresence, desk.PresenceEvent{UserID: "agent_li", Online: true, At: testStart})
+			}, time.Second)
+			env.RegisterDelayedCallback(func() { env.SetContinueAsNewSuggested(true) }, 10*time.Second)
+			env.RegisterDelayedCallback(func() {
+				env.SignalWorkflow(SignalPresence, desk.PresenceEvent{UserID: "agent_li", Online: false, At: testStart.Add(lastPresence)})
+			}, lastPresence)
+			env.RegisterDelayedCallback(func() { tt.force(env) }, 40*time.Second)
+			env.ExecuteWorkflow(DeskWorkflow, DeskInput{State: &desk.State{RosterYAML: deskRoster, RosterVersion: 1}})
+			var can *workflow.ContinueAsNewError
+			if err := env.GetWorkflowError(); !errors.As(err, &can) {
+				t.Fatalf("error = %v, want continue-as-new", err)
+			}
+			if got := env.Now().Sub(testStart); got != tt.wantAt {
+				t.Errorf("continued as new at +%s, want +%s", got, tt.wantAt)
+			}
+			var next DeskInput
+			if err := decodeCAN(can, &next); err != nil {
+				t.Fatal(err)
+			}
+			if next.State == nil || next.State.Presence["agent_li"].Online || next.State.RosterVersion != 1 {
+				t.Errorf("carried state = %+v, want agent_li offline and the roster", next.State)
+			}
+		})
+	}
+}
