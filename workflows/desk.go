@@ -44,9 +44,10 @@ func DeskWorkflow(ctx workflow.Context, in DeskInput) error {
 
 // deskRun is one run of the desk workflow: its state plus run-local bookkeeping.
 type deskRun struct {
-	in     DeskInput
-	st     desk.State
-	events int // signals and updates handled in this run
+	in      DeskInput
+	st      desk.State
+	events  int // signals and updates handled in this run
+	updates int // roster updates accepted in this run (Temporal allows 2,000 per run)
 	// lastPresence is when this run last took a presence signal (State.StateChange callbacks
 	// can be replayed until replayWindow later; see awaitContinue).
 	lastPresence time.Time
@@ -114,7 +115,8 @@ func (d *deskRun) awaitContinue(ctx workflow.Context) error {
 	hook := func() bool { return d.in.MaxEventsPerRun > 0 && d.events >= d.in.MaxEventsPerRun }
 	forced := func() bool {
 		info := workflow.GetInfo(ctx)
-		return hook() || info.GetCurrentHistoryLength() >= forceContinueEvents || info.GetCurrentHistorySize() >= forceContinueBytes
+		return hook() || info.GetCurrentHistoryLength() >= forceContinueEvents || info.GetCurrentHistorySize() >= forceContinueBytes ||
+			d.updates >= forceContinueUpdates
 	}
 	for {
 		if err := workflow.Await(ctx, func() bool { return hook() || workflow.GetInfo(ctx).GetContinueAsNewSuggested() }); err != nil {
@@ -161,6 +163,7 @@ func (d *deskRun) routingView(ids []string) (desk.State, error) {
 // updateRoster stores a roster override ("" goes back to the file) and imports its accounts.
 func (d *deskRun) updateRoster(ctx workflow.Context, u desk.RosterUpdate) (desk.RosterResult, error) {
 	d.events++
+	d.updates++
 	d.st.RosterYAML = u.YAML
 	d.st.RosterVersion++
 	if u.YAML != "" {
