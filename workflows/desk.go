@@ -112,24 +112,28 @@ func (d *deskRun) run(ctx workflow.Context) error {
 // shouldContinueAsNew: Temporal drops a replayed signal by its request ID only in the run that
 // took it), unless the run reaches a forceContinue size first.
 func (d *deskRun) awaitContinue(ctx workflow.Context) error {
-	hook := func() bool { return d.in.MaxEventsPerRun > 0 && d.events >= d.in.MaxEventsPerRun }
-	forced := func() bool {
-		info := workflow.GetInfo(ctx)
-		return hook() || info.GetCurrentHistoryLength() >= forceContinueEvents || info.GetCurrentHistorySize() >= forceContinueBytes ||
-			d.updates >= forceContinueUpdates
-	}
 	for {
-		if err := workflow.Await(ctx, func() bool { return hook() || workflow.GetInfo(ctx).GetContinueAsNewSuggested() }); err != nil {
+		if err := workflow.Await(ctx, func() bool { return d.hook() || workflow.GetInfo(ctx).GetContinueAsNewSuggested() }); err != nil {
 			return err
 		}
 		wait := d.lastPresence.Add(replayWindow).Sub(workflow.Now(ctx))
-		if forced() || d.lastPresence.IsZero() || wait <= 0 {
+		if d.forced(ctx) || d.lastPresence.IsZero() || wait <= 0 {
 			return nil
 		}
-		if _, err := workflow.AwaitWithTimeout(ctx, wait, forced); err != nil {
+		if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return d.forced(ctx) }); err != nil {
 			return err
 		}
 	}
+}
+
+// hook: the test hook's event count is reached.
+func (d *deskRun) hook() bool { return d.in.MaxEventsPerRun > 0 && d.events >= d.in.MaxEventsPerRun }
+
+// forced: the run continues as new without waiting for quiet (the hook, or a forceContinue size).
+func (d *deskRun) forced(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return d.hook() || info.GetCurrentHistoryLength() >= forceContinueEvents || info.GetCurrentHistorySize() >= forceContinueBytes ||
+		d.updates >= forceContinueUpdates
 }
 
 // registerHandlers sets the "desk" and "routing" queries and the "roster" update with its
