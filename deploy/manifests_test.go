@@ -7,6 +7,8 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"net/netip"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -55,6 +57,9 @@ type container struct {
 	image    string            // image ("" when compose builds it)
 	command  []string          // entrypoint or command, then args
 	env      map[string]string // variables set explicitly (values from secrets/fields are "")
+	envFrom  []string          // where the rest come from: "secret NAME", "configMap NAME" (k8s envFrom), "file NAME" (compose env_file)
+	replicas int               // replicas of its workload (1 when the manifest says none)
+	annots   map[string]string // annotations of its pod template (k8s)
 	mounts   []mount
 	ports    map[string]int // named container ports
 	ready    *probe
@@ -80,6 +85,7 @@ type deployment struct {
 	services   map[string]map[int]bool // k8s Service name → ports
 	composeSvc map[string]bool         // compose service names
 	dependsOn  map[string]map[string]string
+	subnets    []string // subnets of compose's default network
 	kustFiles  []string // files kustomization.yaml references (relative to dir)
 }
 
@@ -101,6 +107,10 @@ var checks = []struct {
 	{"every variable a manifest sets is read", checkEnvRead},
 	{"timdesk.env.example variables are read", checkEnvExample},
 	{"Temporal addresses name a service", checkAddresses},
+	{"the workers' sends fit Tencent's quota", checkSendRate},
+	{"Prometheus scrapes the API and the workers", checkScrape},
+	{"search attributes go to the programs' namespace", checkRegistrationNamespace},
+	{"the API believes the compose proxy's X-Forwarded-For", checkTrustedProxies},
 }
 
 func TestManifests(t *testing.T) {
@@ -138,7 +148,7 @@ func TestManifestChecksCatchMistakes(t *testing.T) {
 	}{
 		{"typo in a k8s variable", "k8s/timdesk.yaml", "{name: TIMDESK_WORKER_LISTEN,", "{name: TIMDESK_WORKER_LISTN,", "sets TIMDESK_WORKER_LISTN, which worker never reads"},
 		{"typo in a compose variable", "docker-compose.yml", "TEMPORAL_DYNAMIC_CONFIG: /etc", "TEMPORAL_DYNAMIC_CONFG: /etc", "TEMPORAL_DYNAMIC_CONFG"},
-		{"typo in a script's variable", "k8s/temporal.yaml", "{name: TEMPORAL_NAMESPACE, value: default}", "{name: TEMPORAL_NAMEPSACE, value: default}", "TEMPORAL_NAMEPSACE"},
+		{"typo in a script's variable", "k8s/temporal.yaml", "{name: TEMPORAL_ADDRESS, value:", "{name: TEMPORAL_ADRESS, value:", "TEMPORAL_ADRESS"},
 		{"readiness on a path the API does not serve", "k8s/timdesk.yaml", "readinessProbe: {httpGet: {path: /readyz, port: http}", "readinessProbe: {httpGet: {path: /ready, port: http}", "probe on /ready, which api/health.go does not serve"},
 		{"liveness on readiness", "k8s/timdesk.yaml", "livenessProbe: {httpGet: {path: /healthz, port: probes}", "livenessProbe: {httpGet: {path: /readyz, port: probes}", "liveness"},
 		{"probe port not the program's", "k8s/timdesk.yaml", "{name: TIMDESK_WORKER_LISTEN, value: \":9090\"}", "{name: TIMDESK_WORKER_LISTEN, value: \":9091\"}", "9091"},
@@ -152,6 +162,19 @@ func TestManifestChecksCatchMistakes(t *testing.T) {
 		{"cluster.sh runs another script", "cluster.sh", `"$root/deploy/temporal/schema.sh"`, `"$root/deploy/temporal/schema2.sh"`, "cluster.sh"},
 		{"env example typo", "timdesk.env.example", "TIMDESK_TASK_QUEUE=", "TIMDESK_TASKQUEUE=", "TIMDESK_TASKQUEUE"},
 		{"address of no service", "k8s/temporal.yaml", `value: "temporal-frontend:7233"`, `value: "temporal-frontnd:7233"`, "temporal-frontnd"},
+		{"k8s send rate over the quota", "k8s/timdesk.yaml", `{name: TIMDESK_SEND_RATE, value: "100"}`, `{name: TIMDESK_SEND_RATE, value: "150"}`, "300 sends/s"},
+		{"compose send rate unset", "docker-compose.yml", "      TIMDESK_SEND_RATE: \"100\"\n", "", "sets no TIMDESK_SEND_RATE"},
+		{"compose workers scaled, rate not", "docker-compose.yml", "deploy: {replicas: 2}", "deploy: {replicas: 3}", "300 sends/s"},
+		{"k8s send rate unpaced", "k8s/timdesk.yaml", `{name: TIMDESK_SEND_RATE, value: "100"}`, `{name: TIMDESK_SEND_RATE, value: "0"}`, "unpaced"},
+		{"API pod not scraped", "k8s/timdesk.yaml", "      annotations: {prometheus.io/scrape: \"true\", prometheus.io/port: \"8080\", prometheus.io/path: /metrics}\n", "", "Deployment/timdesk-api container api: pod annotation prometheus.io/scrape"},
+		{"API scraped on the wrong port", "k8s/timdesk.yaml", `prometheus.io/port: "8080"`, `prometheus.io/port: "9090"`, "prometheus.io/port is \"9090\""},
+		{"worker scraped on the wrong path", "k8s/timdesk.yaml", `prometheus.io/port: "9464", prometheus.io/path: /metrics`, `prometheus.io/port: "9464", prometheus.io/path: /metric`, "prometheus.io/path is \"/metric\""},
+		{"k8s Job hardcodes the namespace", "k8s/temporal.yaml", "{name: TEMPORAL_ADDRESS, value: \"temporal-frontend:7233\"}", "{name: TEMPORAL_ADDRESS, value: \"temporal-frontend:7233\"}\n            - {name: TEMPORAL_NAMESPACE, value: default}", "Job/register-search-attributes container register: namespace from TEMPORAL_NAMESPACE=default"},
+		{"k8s init container without the secret", "k8s/timdesk.yaml", "envFrom: [{secretRef: {name: timdesk}}]\n          env:\n            - {name: TEMPORAL_ADDRESS, value: \"temporal-frontend:7233\"}\n          volumeMounts: [{name: scripts", "env:\n            - {name: TEMPORAL_ADDRESS, value: \"temporal-frontend:7233\"}\n          volumeMounts: [{name: scripts", "container search-attributes: namespace from the default"},
+		{"compose registration without the env file", "docker-compose.yml", "    env_file: timdesk.env\n    environment:\n      TEMPORAL_ADDRESS: temporal:7233\n    entrypoint: [\"bash\", \"/register.sh\"]", "    environment:\n      TEMPORAL_ADDRESS: temporal:7233\n    entrypoint: [\"bash\", \"/register.sh\"]", "compose service register-search-attributes: namespace from the default"},
+		{"compose API trusts no proxy", "docker-compose.yml", "      TIMDESK_TRUSTED_PROXIES: *subnet\n", "", "compose service timdesk-api-1 sets no TIMDESK_TRUSTED_PROXIES"},
+		{"compose API trusts another network", "docker-compose.yml", "TIMDESK_TRUSTED_PROXIES: *subnet", "TIMDESK_TRUSTED_PROXIES: 10.1.0.0/16", "does not cover"},
+		{"compose network without a fixed subnet", "docker-compose.yml", "    ipam: {config: [{subnet: *subnet}]}\n", "    driver: bridge\n", "no fixed subnet"},
 		{"worker does not wait for registration", "docker-compose.yml", "register-search-attributes: {condition: service_completed_successfully}", "temporal: {condition: service_started}", "register-search-attributes"},
 	}
 	for _, tt := range tests {
@@ -399,6 +422,211 @@ func checkAddresses(d *deployment, p *problems) {
 			p.add("%s: TEMPORAL_ADDRESS %q names no k8s Service port", c.where, addr)
 		}
 	}
+}
+
+// quotaSource holds the per-app sendmsg quota the worker defaults to (worker/config.go).
+const quotaSource, quotaConst = "worker/config.go", "DefaultSendRate"
+
+// checkSendRate: each worker paces its own sends (TIMDESK_SEND_RATE), so every worker spec sets it
+// and its replicas together stay within Tencent's per-app quota (the program's default rate).
+func checkSendRate(d *deployment, p *problems) {
+	quota, err := intConst(filepath.Join(d.root, quotaSource), quotaConst)
+	if err != nil {
+		p.add("%v", err)
+		return
+	}
+	for _, c := range append(slices.Clone(d.compose), d.k8s...) {
+		if c.program() != "worker" || c.init {
+			continue
+		}
+		raw, ok := c.env["TIMDESK_SEND_RATE"]
+		if !ok {
+			p.add("%s sets no TIMDESK_SEND_RATE: each of its %d replicas would send %d/s, Tencent's whole quota", c.where, c.replicas, quota)
+			continue
+		}
+		rate, err := strconv.ParseFloat(raw, 64)
+		switch {
+		case err != nil || rate < 0:
+			p.add("%s: TIMDESK_SEND_RATE %q is not a number of sends per second", c.where, raw)
+		case rate == 0:
+			p.add("%s: TIMDESK_SEND_RATE 0 leaves the workers unpaced; set %d divided by its %d replicas", c.where, quota, c.replicas)
+		case float64(c.replicas)*rate > float64(quota):
+			p.add("%s: %d replicas × TIMDESK_SEND_RATE %s = %g sends/s, over Tencent's quota of %d/s (%s %s)",
+				c.where, c.replicas, raw, float64(c.replicas)*rate, quota, quotaSource, quotaConst)
+		}
+	}
+}
+
+// programMetrics are the programs Prometheus scrapes: where they serve GET /metrics and which
+// variable says the port (with the program's default).
+var programMetrics = []struct {
+	program, source, listenVar, listenDefault string
+}{
+	{"api", "api/health.go", "TIMDESK_LISTEN", ":8080"},
+	{"worker", "worker/metrics.go", "TIMDESK_WORKER_METRICS_LISTEN", ":9464"},
+}
+
+// checkScrape: the pods of the API and the workers carry the prometheus.io annotations the
+// dashboard's series come through, on the port and path the program serves its metrics.
+func checkScrape(d *deployment, p *problems) {
+	for _, pm := range programMetrics {
+		served, err := servedPaths(filepath.Join(d.root, pm.source))
+		if err != nil {
+			p.add("%v", err)
+			continue
+		}
+		if !served["/metrics"] {
+			p.add("%s no longer serves /metrics", pm.source)
+		}
+		for _, c := range d.k8s {
+			if c.program() != pm.program || c.init {
+				continue
+			}
+			listen, ok := c.env[pm.listenVar]
+			if !ok {
+				listen = pm.listenDefault
+			}
+			_, port, err := splitPort(listen)
+			if err != nil {
+				p.add("%s: %s %q: %v", c.where, pm.listenVar, listen, err)
+				continue
+			}
+			if v := c.annots["prometheus.io/scrape"]; v != "true" {
+				p.add("%s: pod annotation prometheus.io/scrape is %q, want \"true\"", c.where, v)
+			}
+			if v := c.annots["prometheus.io/port"]; v != strconv.Itoa(port) {
+				p.add("%s: pod annotation prometheus.io/port is %q, but %s serves /metrics on %d", c.where, v, pm.listenVar, port)
+			}
+			if v := c.annots["prometheus.io/path"]; v != "/metrics" {
+				p.add("%s: pod annotation prometheus.io/path is %q, want /metrics (%s)", c.where, v, pm.source)
+			}
+		}
+	}
+}
+
+// namespaceSource is where a container's TEMPORAL_NAMESPACE comes from.
+func (c container) namespaceSource() string {
+	if v, ok := c.env["TEMPORAL_NAMESPACE"]; ok {
+		return "TEMPORAL_NAMESPACE=" + v
+	}
+	if len(c.envFrom) == 0 {
+		return "the default"
+	}
+	from := slices.Clone(c.envFrom)
+	sort.Strings(from)
+	return strings.Join(from, ", ")
+}
+
+// checkRegistrationNamespace: the registration reads TEMPORAL_NAMESPACE from where the programs
+// read it (the secret, the env file), so the attributes land in the namespace the workers use.
+func checkRegistrationNamespace(d *deployment, p *problems) {
+	for _, topo := range [][]container{d.compose, d.k8s} {
+		var want, wantWhere string
+		for _, c := range topo {
+			if c.program() == "worker" && !c.init {
+				want, wantWhere = c.namespaceSource(), c.where
+				break
+			}
+		}
+		if wantWhere == "" {
+			continue // checkRegistrationJob names a missing worker
+		}
+		for _, c := range topo {
+			switch c.program() {
+			case "api", "worker", "script " + registerSA:
+				if got := c.namespaceSource(); got != want {
+					p.add("%s: namespace from %s, but %s reads TEMPORAL_NAMESPACE from %s", c.where, got, wantWhere, want)
+				}
+			}
+		}
+	}
+}
+
+// checkTrustedProxies: the compose API replicas behind the callback proxy believe its
+// X-Forwarded-For (TIMDESK_TRUSTED_PROXIES covers the network's subnet), or every client shares
+// the proxy's UserSig rate limit.
+func checkTrustedProxies(d *deployment, p *problems) {
+	for _, proxy := range d.compose {
+		if proxy.program() != "proxy" {
+			continue
+		}
+		var subnets []netip.Prefix
+		for _, s := range d.subnets {
+			pr, err := netip.ParsePrefix(s)
+			if err != nil {
+				p.add("compose: default network subnet %q: %v", s, err)
+				continue
+			}
+			subnets = append(subnets, pr.Masked())
+		}
+		if len(subnets) == 0 {
+			p.add("compose: the default network has no fixed subnet, so no TIMDESK_TRUSTED_PROXIES can name %s's address", proxy.where)
+		}
+		for _, backend := range strings.Split(proxy.env["PROXY_BACKENDS"], ",") {
+			u, err := url.Parse(strings.TrimSpace(backend))
+			if err != nil || u.Hostname() == "" {
+				p.add("%s: PROXY_BACKENDS entry %q is not a URL", proxy.where, backend)
+				continue
+			}
+			i := slices.IndexFunc(d.compose, func(c container) bool { return c.workload == u.Hostname() })
+			if i < 0 {
+				p.add("%s: PROXY_BACKENDS names %s, no compose service", proxy.where, u.Hostname())
+				continue
+			}
+			api := d.compose[i]
+			raw, ok := api.env["TIMDESK_TRUSTED_PROXIES"]
+			if !ok {
+				p.add("%s sets no TIMDESK_TRUSTED_PROXIES: behind %s every client shares one UserSig rate limit", api.where, proxy.workload)
+				continue
+			}
+			var trusted []netip.Prefix
+			for _, t := range strings.Split(raw, ",") {
+				t = strings.TrimSpace(t)
+				pr, err := netip.ParsePrefix(t)
+				if err != nil {
+					a, aerr := netip.ParseAddr(t)
+					if aerr != nil {
+						p.add("%s: TIMDESK_TRUSTED_PROXIES entry %q is neither an IP nor a CIDR", api.where, t)
+						continue
+					}
+					pr = netip.PrefixFrom(a, a.BitLen())
+				}
+				trusted = append(trusted, pr.Masked())
+			}
+			for _, s := range subnets {
+				if !slices.ContainsFunc(trusted, func(t netip.Prefix) bool { return t.Bits() <= s.Bits() && t.Contains(s.Addr()) }) {
+					p.add("%s: TIMDESK_TRUSTED_PROXIES %q does not cover the network %s that %s connects from", api.where, raw, s, proxy.workload)
+				}
+			}
+		}
+	}
+}
+
+// intConst is the value of the integer constant name declared in a Go file.
+func intConst(file, name string) (int, error) {
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	if err != nil {
+		return 0, err
+	}
+	for _, decl := range f.Decls {
+		gd, ok := decl.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, n := range vs.Names {
+				if n.Name != name || i >= len(vs.Values) {
+					continue
+				}
+				if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.INT {
+					return strconv.Atoi(lit.Value)
+				}
+				return 0, fmt.Errorf("%s: %s is not an integer literal", file, name)
+			}
+		}
+	}
+	return 0, fmt.Errorf("%s declares no constant %s", file, name)
 }
 
 // ---- what a container runs and reads ----
@@ -683,13 +911,43 @@ func (dl *dependsList) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// envFiles is compose's env_file: one path, a list of paths, or a list of {path, required}.
+type envFiles []string
+
+func (ef *envFiles) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*ef = envFiles{n.Value}
+		return nil
+	}
+	var l []yaml.Node
+	if err := n.Decode(&l); err != nil {
+		return err
+	}
+	for _, item := range l {
+		var f struct {
+			Path string `yaml:"path"`
+		}
+		if item.Kind == yaml.ScalarNode {
+			f.Path = item.Value
+		} else if err := item.Decode(&f); err != nil {
+			return err
+		}
+		*ef = append(*ef, f.Path)
+	}
+	return nil
+}
+
 type composeService struct {
 	Image       string      `yaml:"image"`
 	Entrypoint  stringList  `yaml:"entrypoint"`
 	Command     stringList  `yaml:"command"`
 	Volumes     []string    `yaml:"volumes"`
 	Environment envMap      `yaml:"environment"`
+	EnvFile     envFiles    `yaml:"env_file"`
 	DependsOn   dependsList `yaml:"depends_on"`
+	Deploy      struct {
+		Replicas *int `yaml:"replicas"`
+	} `yaml:"deploy"`
 }
 
 func (d *deployment) loadCompose(file string) error {
@@ -699,9 +957,23 @@ func (d *deployment) loadCompose(file string) error {
 	}
 	var cf struct {
 		Services map[string]composeService `yaml:"services"`
+		Networks struct {
+			Default struct {
+				IPAM struct {
+					Config []struct {
+						Subnet string `yaml:"subnet"`
+					} `yaml:"config"`
+				} `yaml:"ipam"`
+			} `yaml:"default"`
+		} `yaml:"networks"`
 	}
 	if err := yaml.Unmarshal(b, &cf); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
+	}
+	for _, c := range cf.Networks.Default.IPAM.Config {
+		if c.Subnet != "" {
+			d.subnets = append(d.subnets, c.Subnet)
+		}
 	}
 	names := make([]string, 0, len(cf.Services))
 	for name := range cf.Services {
@@ -713,7 +985,16 @@ func (d *deployment) loadCompose(file string) error {
 		d.composeSvc[name] = true
 		d.dependsOn[name] = s.DependsOn
 		c := container{where: "compose service " + name, kind: "compose", workload: name, image: s.Image,
-			command: append(slices.Clone(s.Entrypoint), s.Command...), env: s.Environment}
+			command: append(slices.Clone(s.Entrypoint), s.Command...), env: s.Environment, replicas: 1}
+		if c.env == nil {
+			c.env = map[string]string{}
+		}
+		if s.Deploy.Replicas != nil {
+			c.replicas = *s.Deploy.Replicas
+		}
+		for _, f := range s.EnvFile {
+			c.envFrom = append(c.envFrom, "file "+path.Clean(f))
+		}
 		for _, v := range s.Volumes {
 			parts := strings.Split(v, ":")
 			if len(parts) < 2 || (!strings.HasPrefix(parts[0], ".") && !strings.HasPrefix(parts[0], "/")) {
@@ -735,6 +1016,14 @@ type k8sContainer struct {
 		Name  string `yaml:"name"`
 		Value string `yaml:"value"`
 	} `yaml:"env"`
+	EnvFrom []struct {
+		SecretRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"secretRef"`
+		ConfigMapRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"configMapRef"`
+	} `yaml:"envFrom"`
 	Ports []struct {
 		Name          string `yaml:"name"`
 		ContainerPort int    `yaml:"containerPort"`
@@ -786,7 +1075,11 @@ type k8sObject struct {
 		Name string `yaml:"name"`
 	} `yaml:"metadata"`
 	Spec struct {
+		Replicas *int `yaml:"replicas"`
 		Template struct {
+			Metadata struct {
+				Annotations map[string]string `yaml:"annotations"`
+			} `yaml:"metadata"`
 			Spec podSpec `yaml:"spec"`
 		} `yaml:"template"`
 		Ports []struct {
@@ -873,12 +1166,25 @@ func (d *deployment) addPod(o k8sObject, configMaps map[string]map[string]string
 			}
 		}
 	}
+	replicas := 1
+	if o.Spec.Replicas != nil {
+		replicas = *o.Spec.Replicas
+	}
 	add := func(kc k8sContainer, init bool) {
 		c := container{where: fmt.Sprintf("k8s %s/%s container %s", o.Kind, o.Metadata.Name, kc.Name), kind: o.Kind,
 			workload: o.Metadata.Name, init: init, image: kc.Image, command: append(slices.Clone(kc.Command), kc.Args...),
-			env: map[string]string{}, ports: map[string]int{}, ready: kc.ReadinessProbe.probe(), live: kc.LivenessProbe.probe()}
+			env: map[string]string{}, ports: map[string]int{}, ready: kc.ReadinessProbe.probe(), live: kc.LivenessProbe.probe(),
+			replicas: replicas, annots: o.Spec.Template.Metadata.Annotations}
 		for _, e := range kc.Env {
 			c.env[e.Name] = e.Value
+		}
+		for _, e := range kc.EnvFrom {
+			switch {
+			case e.SecretRef != nil:
+				c.envFrom = append(c.envFrom, "secret "+e.SecretRef.Name)
+			case e.ConfigMapRef != nil:
+				c.envFrom = append(c.envFrom, "configMap "+e.ConfigMapRef.Name)
+			}
 		}
 		for _, p := range kc.Ports {
 			c.ports[p.Name] = p.ContainerPort
