@@ -79,6 +79,7 @@ timdesk is up:
   Customer chat page as $DEMO_CUSTOMER (open it in a phone-sized window; agents answer on the emulator page):
     $chat_url
   Temporal Web UI:                                    http://127.0.0.1:$TEMPORAL_UI_PORT/
+  Temporal frontend (gRPC):                           127.0.0.1:$TEMPORAL_PORT
   timdesk API:                                        http://127.0.0.1:$API_PORT/healthz
   Worker metrics (Prometheus):                        http://127.0.0.1:$WORKER_METRICS_PORT/metrics
   Admin API key (Authorization: Bearer ...):          $TIMDESK_ADMIN_API_KEY
