@@ -29,9 +29,9 @@ import (
 const (
 	testSDKAppID  = 1400000001
 	testSecretKey = "test-secret-key-0123456789abcdef"
-	testCBToken   = "callback-token"
+	testCBToken   = "callback-token-0123456789"
 	testJWTSecret = "jwt-secret-0123456789abcdef-0123456789"
-	testAdminKey  = "admin-key-0123456789abcdef"
+	testAdminKey  = "admin-key-0123456789abcdef-0123456789"
 )
 
 // testNow is the fixed clock of the API under test.

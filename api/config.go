@@ -245,12 +245,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		cfg.configWarnings = append(cfg.configWarnings,
 			"TIMDESK_INSECURE_NO_CALLBACK_TOKEN is ignored: TIMDESK_CALLBACK_TOKEN is set and every callback's Sign is checked")
 	}
-	if cfg.AdminAPIKey != "" && len(cfg.AdminAPIKey) < 16 {
-		cfg.configWarnings = append(cfg.configWarnings, "TIMDESK_ADMIN_API_KEY is shorter than 16 characters")
-	}
-	if cfg.JWTSecret != "" && len(cfg.JWTSecret) < 32 {
-		cfg.configWarnings = append(cfg.configWarnings, "TIMDESK_AUTH_JWT_SECRET is shorter than 32 bytes")
-	}
+	problems = append(problems, weakSecrets(cfg)...)
 	if cfg.AdminAPIKey != "" && cfg.AdminAPIKey == cfg.JWTSecret {
 		problems = append(problems, "TIMDESK_ADMIN_API_KEY and TIMDESK_AUTH_JWT_SECRET must differ")
 	}
@@ -267,6 +262,43 @@ func loadConfig(getenv func(string) string) (Config, error) {
 // temporalClientOptions returns the loaded Temporal connection options (address, namespace, API
 // key credentials, TLS).
 func (c Config) temporalClientOptions() client.Options { return c.temporal }
+
+// placeholderPrefix starts every secret's placeholder in deploy/timdesk.env.example.
+const placeholderPrefix = "replace-with-"
+
+// weakSecrets names the secrets that still hold the example file's placeholder (public, so anyone
+// could mint JWTs, call the admin API or forge callbacks) or are shorter than their minimum: an
+// HS256 key needs 256 bits (RFC 7518 §3.2); the admin key is a bearer credential guessed online;
+// the callback token is brute-forced offline from one observed Sign (SHA-256 of token and time).
+// It names variables only, never values.
+func weakSecrets(cfg Config) []string {
+	var problems []string
+	for _, s := range []struct {
+		name, value string
+		min         int
+	}{
+		{"TIMDESK_SECRET_KEY", cfg.SecretKey, 0},
+		{"TIMDESK_CALLBACK_TOKEN", cfg.CallbackToken, minCallbackToken},
+		{"TIMDESK_AUTH_JWT_SECRET", cfg.JWTSecret, minJWTSecret},
+		{"TIMDESK_ADMIN_API_KEY", cfg.AdminAPIKey, minAdminAPIKey},
+	} {
+		switch {
+		case s.value == "":
+		case strings.HasPrefix(s.value, placeholderPrefix):
+			problems = append(problems, s.name+" still holds the placeholder from timdesk.env.example: set a real secret")
+		case len(s.value) < s.min:
+			problems = append(problems, fmt.Sprintf("%s must be at least %d bytes (a random string, e.g. openssl rand -hex 32)", s.name, s.min))
+		}
+	}
+	return problems
+}
+
+// Minimum secret lengths in bytes.
+const (
+	minJWTSecret     = 32
+	minAdminAPIKey   = 32
+	minCallbackToken = 16
+)
 
 // errMissingCallbackToken is the refusal to start without a callback token: it says where Tencent's
 // console sets it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"strings"
 	"testing"
@@ -111,13 +112,13 @@ func TestLoadConfigCallbackToken(t *testing.T) {
 		wantErr  []string // substrings of the error; nil = starts
 		warning  string   // substring of a config warning
 	}{
-		{name: "token set", token: "tok"},
+		{name: "token set", token: "tok-0123456789abcdef"},
 		{name: "no token", wantErr: []string{"TIMDESK_CALLBACK_TOKEN is required", "console", "Callback authentication", "TIMDESK_INSECURE_NO_CALLBACK_TOKEN=1"}},
 		{name: "no token, insecure off", insecure: "0", wantErr: []string{"TIMDESK_CALLBACK_TOKEN is required"}},
 		{name: "no token, insecure on", insecure: "1", warning: "unsigned callbacks are accepted"},
 		{name: "no token, insecure true", insecure: "true", warning: "unsigned callbacks are accepted"},
 		{name: "insecure garbage", insecure: "yes please", wantErr: []string{"TIMDESK_INSECURE_NO_CALLBACK_TOKEN must be"}},
-		{name: "token and insecure", token: "tok", insecure: "1", warning: "is ignored"},
+		{name: "token and insecure", token: "tok-0123456789abcdef", insecure: "1", warning: "is ignored"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,14 +188,14 @@ func TestParseRate(t *testing.T) {
 
 func TestConfigStringRedactsSecrets(t *testing.T) {
 	env := requiredEnv()
-	env["TIMDESK_CALLBACK_TOKEN"] = "cb-token-secret"
+	env["TIMDESK_CALLBACK_TOKEN"] = "cb-token-secret-0123"
 	env["OPENAI_API_KEY"] = "sk-openai-secret"
 	cfg, err := loadConfig(envMap(env))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := cfg.String()
-	for _, secret := range []string{testSecretKey, testAdminKey, testJWTSecret, "cb-token-secret", "sk-openai-secret"} {
+	for _, secret := range []string{testSecretKey, testAdminKey, testJWTSecret, "cb-token-secret-0123", "sk-openai-secret"} {
 		if strings.Contains(s, secret) {
 			t.Errorf("String() leaks %q: %s", secret, s)
 		}
@@ -204,5 +205,61 @@ func TestConfigStringRedactsSecrets(t *testing.T) {
 	}
 	if v := cfg.LogValue().String(); v != s {
 		t.Errorf("LogValue = %s", v)
+	}
+}
+
+// TestLoadConfigRefusesWeakSecrets: deploy/timdesk.env.example loaded as it is does not start (its
+// placeholders are public), nor do secrets shorter than their minimum; the refusal names the
+// variables and never shows a value.
+func TestLoadConfigRefusesWeakSecrets(t *testing.T) {
+	example, err := os.ReadFile("../deploy/timdesk.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exampleEnv := map[string]string{}
+	for _, line := range strings.Split(string(example), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && !strings.HasPrefix(k, "#") {
+			exampleEnv[k] = v
+		}
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr []string
+	}{
+		{"the example file as it is", exampleEnv, []string{"TIMDESK_SECRET_KEY still holds the placeholder",
+			"TIMDESK_CALLBACK_TOKEN still holds the placeholder", "TIMDESK_AUTH_JWT_SECRET still holds the placeholder",
+			"TIMDESK_ADMIN_API_KEY still holds the placeholder"}},
+		{"short JWT secret", map[string]string{"TIMDESK_AUTH_JWT_SECRET": strings.Repeat("j", 31)}, []string{"TIMDESK_AUTH_JWT_SECRET must be at least 32 bytes"}},
+		{"short admin key", map[string]string{"TIMDESK_ADMIN_API_KEY": strings.Repeat("a", 31)}, []string{"TIMDESK_ADMIN_API_KEY must be at least 32 bytes"}},
+		{"short callback token", map[string]string{"TIMDESK_CALLBACK_TOKEN": strings.Repeat("c", 15)}, []string{"TIMDESK_CALLBACK_TOKEN must be at least 16 bytes"}},
+		{"minimum lengths start", map[string]string{"TIMDESK_AUTH_JWT_SECRET": strings.Repeat("j", 32),
+			"TIMDESK_ADMIN_API_KEY": strings.Repeat("a", 32), "TIMDESK_CALLBACK_TOKEN": strings.Repeat("c", 16)}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := requiredEnv()
+			maps.Copy(env, tt.env)
+			_, err := loadConfig(envMap(env))
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("loadConfig: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, errInvalidConfig) {
+				t.Fatalf("err = %v, want errInvalidConfig", err)
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error lacks %q: %v", want, err)
+				}
+			}
+			for _, v := range tt.env {
+				if len(v) >= 8 && strings.Contains(err.Error(), v) {
+					t.Errorf("error shows the value %q: %v", v, err)
+				}
+			}
+		})
 	}
 }

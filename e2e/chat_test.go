@@ -13,7 +13,7 @@ import (
 )
 
 // e2eJWTSecret is TIMDESK_AUTH_JWT_SECRET of the e2e stack.
-const e2eJWTSecret = "e2e-jwt-secret-0123456789abcdef"
+const e2eJWTSecret = "e2e-jwt-secret-0123456789abcdef-0123"
 
 // customerJWT is what a business's login system would give the app for customer, valid for ttl
 // (negative: expired that long ago).

@@ -231,7 +231,7 @@ func startCluster(t *testing.T, opts stackOptions) *stack {
 	s := &stack{
 		temporalCLI:  cli,
 		temporalAddr: shared.addr,
-		adminKey:     "e2e-admin-key-0123456789abcdef",
+		adminKey:     "e2e-admin-key-0123456789abcdef-0123",
 		llm:          newFakeLLM(t),
 		cluster:      shared.info,
 		temporal:     shared.server,

@@ -160,7 +160,7 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	s := &stack{
 		temporalCLI: cli,
 		namespace:   "default",
-		adminKey:    "e2e-admin-key-0123456789abcdef",
+		adminKey:    "e2e-admin-key-0123456789abcdef-0123",
 		llm:         newFakeLLM(t),
 	}
 	if fileBacked {
@@ -259,7 +259,7 @@ func (s *stack) programEnv(t *testing.T, root, dir string, opts stackOptions, si
 		"TIMDESK_ADMIN=administrator",
 		"TIMDESK_CALLBACK_TOKEN=" + e2eCallbackToken,
 		"TIMDESK_SERVICE_ACCOUNT=support",
-		"TIMDESK_AUTH_JWT_SECRET=e2e-jwt-secret-0123456789abcdef",
+		"TIMDESK_AUTH_JWT_SECRET=e2e-jwt-secret-0123456789abcdef-0123",
 		"TIMDESK_ADMIN_API_KEY=" + s.adminKey,
 		"TIMDESK_TIM_BASE_URL=" + timURL,
 		"TEMPORAL_ADDRESS=" + s.temporalAddr,

@@ -174,8 +174,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} else {
 		c.SDKAppID = id
 	}
-	if c.secretKey == "" {
+	switch {
+	case c.secretKey == "":
 		problems = append(problems, "TIMDESK_SECRET_KEY is required")
+	case strings.HasPrefix(c.secretKey, "replace-with-"): // deploy/timdesk.env.example's placeholder
+		problems = append(problems, "TIMDESK_SECRET_KEY still holds the placeholder from timdesk.env.example: set the key from the IM console")
 	}
 	if kw := str("TIMDESK_HUMAN_KEYWORDS", ""); kw != "" {
 		c.HumanKeywords = nil

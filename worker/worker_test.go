@@ -119,6 +119,12 @@ func TestRunFailsFastOnBadConfig(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "roster") {
 		t.Fatalf("run with a missing roster = %v", err)
 	}
+	err = run(context.Background(), envFunc(map[string]string{
+		"TIMDESK_SDKAPPID": "1400000000", "TIMDESK_SECRET_KEY": "replace-with-the-key-from-the-IM-console",
+	}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "TIMDESK_SECRET_KEY still holds the placeholder") || strings.Contains(err.Error(), "IM-console") {
+		t.Fatalf("run with timdesk.env.example's placeholder key = %v", err)
+	}
 }
 
 // TestRunAgainstDevServer starts the worker against a real dev server and a Tencent REST fake:
