@@ -62,6 +62,7 @@ type container struct {
 	annots   map[string]string // annotations of its pod template (k8s)
 	mounts   []mount
 	ports    map[string]int // named container ports
+	publish  []string       // compose ports published on the host ("[IP:]HOST:CONTAINER")
 	ready    *probe
 	live     *probe
 }
@@ -111,6 +112,7 @@ var checks = []struct {
 	{"Prometheus scrapes the API and the workers", checkScrape},
 	{"search attributes go to the programs' namespace", checkRegistrationNamespace},
 	{"the API believes the compose proxy's X-Forwarded-For", checkTrustedProxies},
+	{"compose publishes only the proxy beyond loopback", checkPublishedPorts},
 }
 
 func TestManifests(t *testing.T) {
@@ -175,6 +177,7 @@ func TestManifestChecksCatchMistakes(t *testing.T) {
 		{"compose API trusts no proxy", "docker-compose.yml", "      TIMDESK_TRUSTED_PROXIES: *subnet\n", "", "compose service timdesk-api-1 sets no TIMDESK_TRUSTED_PROXIES"},
 		{"compose API trusts another network", "docker-compose.yml", "TIMDESK_TRUSTED_PROXIES: *subnet", "TIMDESK_TRUSTED_PROXIES: 10.1.0.0/16", "does not cover"},
 		{"compose network without a fixed subnet", "docker-compose.yml", "    ipam: {config: [{subnet: *subnet}]}\n", "    driver: bridge\n", "no fixed subnet"},
+		{"Temporal's frontend public", "docker-compose.yml", `ports: ["127.0.0.1:8233:8080"]`, `ports: ["8233:8080"]`, "compose service temporal-ui publishes \"8233:8080\" on every interface"},
 		{"worker does not wait for registration", "docker-compose.yml", "register-search-attributes: {condition: service_completed_successfully}", "temporal: {condition: service_started}", "register-search-attributes"},
 	}
 	for _, tt := range tests {
@@ -545,6 +548,24 @@ func checkRegistrationNamespace(d *deployment, p *problems) {
 // checkTrustedProxies: the compose API replicas behind the callback proxy believe its
 // X-Forwarded-For (TIMDESK_TRUSTED_PROXIES covers the network's subnet), or every client shares
 // the proxy's UserSig rate limit.
+// checkPublishedPorts: compose publishes on every host interface only the callback proxy (the one
+// address Tencent IM posts to). Temporal's frontend and Web UI run without auth (--allow-no-auth):
+// published beyond 127.0.0.1, anyone reaching the host could read every conversation or signal a
+// consultation to send any text as the service account (Docker's published ports bypass host
+// firewalls such as ufw).
+func checkPublishedPorts(d *deployment, p *problems) {
+	for _, c := range d.compose {
+		if c.program() == "proxy" {
+			continue
+		}
+		for _, port := range c.publish {
+			if !strings.HasPrefix(port, "127.0.0.1:") {
+				p.add("%s publishes %q on every interface; bind it to 127.0.0.1 (only the proxy is public)", c.where, port)
+			}
+		}
+	}
+}
+
 func checkTrustedProxies(d *deployment, p *problems) {
 	for _, proxy := range d.compose {
 		if proxy.program() != "proxy" {
@@ -942,6 +963,7 @@ type composeService struct {
 	Entrypoint  stringList  `yaml:"entrypoint"`
 	Command     stringList  `yaml:"command"`
 	Volumes     []string    `yaml:"volumes"`
+	Ports       []string    `yaml:"ports"`
 	Environment envMap      `yaml:"environment"`
 	EnvFile     envFiles    `yaml:"env_file"`
 	DependsOn   dependsList `yaml:"depends_on"`
@@ -985,7 +1007,7 @@ func (d *deployment) loadCompose(file string) error {
 		d.composeSvc[name] = true
 		d.dependsOn[name] = s.DependsOn
 		c := container{where: "compose service " + name, kind: "compose", workload: name, image: s.Image,
-			command: append(slices.Clone(s.Entrypoint), s.Command...), env: s.Environment, replicas: 1}
+			command: append(slices.Clone(s.Entrypoint), s.Command...), env: s.Environment, replicas: 1, publish: s.Ports}
 		if c.env == nil {
 			c.env = map[string]string{}
 		}
