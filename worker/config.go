@@ -49,8 +49,8 @@ type Config struct {
 	openAIAPIKey  string // OPENAI_API_KEY (never printed)
 	LLMModel      string // TIMDESK_LLM_MODEL (default gpt-4o-mini)
 
-	RosterFile   string  // TIMDESK_ROSTER_FILE (default deploy/demo/roster.yaml)
-	FAQFile      string  // TIMDESK_FAQ_FILE (default deploy/demo/faq.yaml)
+	RosterFile   string  // TIMDESK_ROSTER_FILE (required: make run sets deploy/demo/roster.yaml)
+	FAQFile      string  // TIMDESK_FAQ_FILE (optional: none, the offline answerer knows nothing)
 	FAQThreshold float64 // TIMDESK_FAQ_THRESHOLD (default 0.6)
 	DeskLanguage string  // TIMDESK_DESK_LANGUAGE (default en)
 	LogFormat    string  // TIMDESK_LOG_FORMAT json|text (default json)
@@ -143,8 +143,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		OpenAIBaseURL:    str("OPENAI_BASE_URL", ""),
 		openAIAPIKey:     strings.TrimSpace(getenv("OPENAI_API_KEY")),
 		LLMModel:         str("TIMDESK_LLM_MODEL", activities.DefaultLLMModel),
-		RosterFile:       str("TIMDESK_ROSTER_FILE", "deploy/demo/roster.yaml"),
-		FAQFile:          str("TIMDESK_FAQ_FILE", "deploy/demo/faq.yaml"),
+		RosterFile:       str("TIMDESK_ROSTER_FILE", ""),
+		FAQFile:          str("TIMDESK_FAQ_FILE", ""),
 		FAQThreshold:     float("TIMDESK_FAQ_THRESHOLD", activities.DefaultFAQThreshold),
 		DeskLanguage:     desk.NormalizeLanguage(str("TIMDESK_DESK_LANGUAGE", desk.DefaultDeskLanguage)),
 		LogFormat:        str("TIMDESK_LOG_FORMAT", "json"),
@@ -173,6 +173,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		problems = append(problems, "TIMDESK_SDKAPPID must be a positive integer")
 	} else {
 		c.SDKAppID = id
+	}
+	if c.RosterFile == "" {
+		// No default: the demo roster's agents would be imported into a real Tencent app and
+		// handed real customers.
+		problems = append(problems, "TIMDESK_ROSTER_FILE is required: the YAML roster of your agents and their shifts (make run uses deploy/demo/roster.yaml)")
 	}
 	switch {
 	case c.secretKey == "":

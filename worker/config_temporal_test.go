@@ -8,7 +8,7 @@ import (
 
 func TestLoadConfigTemporal(t *testing.T) {
 	base := map[string]string{
-		"TIMDESK_SDKAPPID": "1400000000", "TIMDESK_SECRET_KEY": "s3cr3t",
+		"TIMDESK_SDKAPPID": "1400000000", "TIMDESK_SECRET_KEY": "s3cr3t", "TIMDESK_ROSTER_FILE": "roster.yaml",
 		"TEMPORAL_CONFIG_FILE": filepath.Join(t.TempDir(), "missing.toml"),
 	}
 	with := func(kv ...string) map[string]string {

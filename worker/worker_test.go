@@ -38,7 +38,7 @@ func TestLoadConfigReportsEveryProblem(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"TIMDESK_SDKAPPID", "TIMDESK_SECRET_KEY", "TIMDESK_LOG_FORMAT", "TIMDESK_AI_IDLE_TIMEOUT", "TIMDESK_MIN_CONFIDENCE", "TIMDESK_WORKER_METRICS_LISTEN", "TIMDESK_SEND_RATE", "TIMDESK_WORKFLOW_POLLERS", "TIMDESK_ACTIVITY_POLLERS"} {
+	for _, want := range []string{"TIMDESK_SDKAPPID", "TIMDESK_SECRET_KEY", "TIMDESK_ROSTER_FILE is required", "TIMDESK_LOG_FORMAT", "TIMDESK_AI_IDLE_TIMEOUT", "TIMDESK_MIN_CONFIDENCE", "TIMDESK_WORKER_METRICS_LISTEN", "TIMDESK_SEND_RATE", "TIMDESK_WORKFLOW_POLLERS", "TIMDESK_ACTIVITY_POLLERS"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
@@ -96,6 +96,9 @@ func TestLoadConfigDefaultsAndOverrides(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if _, ok := c.env["TIMDESK_ROSTER_FILE"]; !ok {
+				c.env["TIMDESK_ROSTER_FILE"] = "roster.yaml"
+			}
 			cfg, err := LoadConfig(envFunc(c.env))
 			if err != nil {
 				t.Fatal(err)
