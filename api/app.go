@@ -159,11 +159,10 @@ func newApp(d deps) (*fiber.App, error) {
 		// Handlers keep strings (user IDs, labels) beyond the request: never alias fasthttp buffers.
 		Immutable:    true,
 		ErrorHandler: errorHandler(d.Logger),
-	}
-	if len(d.Config.TrustedProxies) > 0 {
-		cfg.EnableTrustedProxyCheck = true
-		cfg.TrustedProxies = d.Config.TrustedProxies
-		cfg.ProxyHeader = fiber.HeaderXForwardedFor
+		// Fiber trusts no proxy: c.IP(), c.Protocol() and c.Hostname() never read X-Forwarded-*
+		// headers (c.IP() would return the raw, client-written X-Forwarded-For). The client
+		// address comes from s.clientIP, which applies TIMDESK_TRUSTED_PROXIES.
+		EnableTrustedProxyCheck: true,
 	}
 	app := fiber.New(cfg)
 	app.Use(s.requestIDMiddleware, s.observeMiddleware, s.recoverMiddleware, s.timeoutMiddleware, identityBodyMiddleware)
@@ -296,7 +295,7 @@ func (s *server) observeMiddleware(c *fiber.Ctx) error {
 		level = slog.LevelDebug // probes and scrapes would drown the log
 	}
 	s.log.Log(c.UserContext(), level, "request", "requestID", requestID(c), "method", c.Method(), "route", route,
-		"status", status, "durationMs", elapsed.Milliseconds(), "ip", c.IP())
+		"status", status, "durationMs", elapsed.Milliseconds(), "ip", s.clientIP(c).String())
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,7 +47,7 @@ func (s *server) adminAuth(c *fiber.Ctx) error {
 	if ok && s.isAdminKey(token) {
 		return c.Next()
 	}
-	if allowed, wait := s.limiter.allow(c.IP()); !allowed {
+	if allowed, wait := s.limiter.allow(s.clientIP(c)); !allowed {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		return newError(codeRateLimited, "too many failed attempts; retry later")
 	}
@@ -110,14 +111,14 @@ func (v *jwtVerifier) subject(token string) (string, error) {
 	return claims.Subject, nil
 }
 
-// ipLimiter is a token bucket per client IP.
+// ipLimiter is a token bucket per client address (limitKey: an IPv4 address or an IPv6 /64).
 type ipLimiter struct {
 	rate  float64 // tokens per second; 0 = unlimited
 	burst float64
 	now   func() time.Time
 
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets map[netip.Addr]*bucket
 }
 
 type bucket struct {
@@ -129,14 +130,15 @@ type bucket struct {
 const maxLimiterEntries = 100_000
 
 func newIPLimiter(perSecond float64, burst int, now func() time.Time) *ipLimiter {
-	return &ipLimiter{rate: perSecond, burst: float64(max(burst, 1)), now: now, buckets: map[string]*bucket{}}
+	return &ipLimiter{rate: perSecond, burst: float64(max(burst, 1)), now: now, buckets: map[netip.Addr]*bucket{}}
 }
 
-// allow takes one token for ip; when none is left it returns how long until one is.
-func (l *ipLimiter) allow(ip string) (bool, time.Duration) {
+// allow takes one token from client's bucket; when none is left it returns how long until one is.
+func (l *ipLimiter) allow(client netip.Addr) (bool, time.Duration) {
 	if l.rate <= 0 {
 		return true, 0
 	}
+	ip := limitKey(client)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -167,6 +169,6 @@ func (l *ipLimiter) prune(now time.Time) {
 		}
 	}
 	if len(l.buckets) >= maxLimiterEntries { // everyone is busy: start over rather than grow
-		l.buckets = map[string]*bucket{}
+		l.buckets = map[netip.Addr]*bucket{}
 	}
 }

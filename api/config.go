@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -68,10 +69,10 @@ type Config struct {
 	// have in flight in this replica; beyond it, work is shed in business order (admission.go).
 	MaxInflight int
 
-	UserSigRate    float64  // TIMDESK_USERSIG_RATE ("N/s", "N/m" or "N/h", default "60/m"): per-IP tokens per second; 0 = off
-	UserSigBurst   int      // burst of the UserSig limiter: N of TIMDESK_USERSIG_RATE
-	TrustedProxies []string // TIMDESK_TRUSTED_PROXIES: comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed
-	LLMConfigured  bool     // OPENAI_BASE_URL or OPENAI_API_KEY set
+	UserSigRate    float64        // TIMDESK_USERSIG_RATE ("N/s", "N/m" or "N/h", default "60/m"): per-IP tokens per second; 0 = off
+	UserSigBurst   int            // burst of the UserSig limiter: N of TIMDESK_USERSIG_RATE
+	TrustedProxies []netip.Prefix // TIMDESK_TRUSTED_PROXIES: comma-separated proxy IPs/CIDRs whose X-Forwarded-For is read (clientAddr)
+	LLMConfigured  bool           // OPENAI_BASE_URL or OPENAI_API_KEY set
 	rawUserSigRate string
 	configWarnings []string
 }
@@ -190,11 +191,17 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	cfg.UserSigRate, cfg.UserSigBurst = perSecond, burst
 
 	if raw := str("TIMDESK_TRUSTED_PROXIES", ""); raw != "" {
+		var entries []string
 		for _, p := range strings.Split(raw, ",") {
 			if p = strings.TrimSpace(p); p != "" {
-				cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+				entries = append(entries, p)
 			}
 		}
+		proxies, err := parseTrustedProxies(entries)
+		if err != nil {
+			problems = append(problems, "TIMDESK_TRUSTED_PROXIES must be comma-separated IP addresses or CIDR prefixes: "+err.Error())
+		}
+		cfg.TrustedProxies = proxies
 	}
 
 	if u, err := url.Parse(cfg.TIMBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -96,6 +97,14 @@ func TestLoadConfigValues(t *testing.T) {
 		cfg.JWTIssuer != "iss" || cfg.JWTAudience != "aud" {
 		t.Errorf("cfg = %s", cfg)
 	}
+	if want := "[10.0.0.0/8 127.0.0.1/32]"; fmt.Sprint(cfg.TrustedProxies) != want {
+		t.Errorf("TrustedProxies = %v, want %s", cfg.TrustedProxies, want)
+	}
+	env["TIMDESK_TRUSTED_PROXIES"] = "10.0.0.0/8, lb.internal"
+	if _, err := loadConfig(envMap(env)); err == nil || !strings.Contains(err.Error(), "TIMDESK_TRUSTED_PROXIES") || !strings.Contains(err.Error(), "lb.internal") {
+		t.Errorf("bad trusted proxy: err = %v", err)
+	}
+	env["TIMDESK_TRUSTED_PROXIES"] = ""
 	env["TIMDESK_SDKAPPID"] = "abc"
 	if _, err := loadConfig(envMap(env)); err == nil || !strings.Contains(err.Error(), "TIMDESK_SDKAPPID") {
 		t.Errorf("bad SDKAppID: err = %v", err)

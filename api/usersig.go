@@ -36,7 +36,7 @@ func (s *server) handleUserSig(c *fiber.Ctx) error {
 	token, hasToken := bearerToken(c)
 	admin := hasToken && s.isAdminKey(token)
 	if !admin {
-		if ok, wait := s.limiter.allow(c.IP()); !ok {
+		if ok, wait := s.limiter.allow(s.clientIP(c)); !ok {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			return newError(codeRateLimited, "too many UserSig requests; retry later")
 		}

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -244,18 +245,18 @@ func TestIPLimiterRefills(t *testing.T) {
 	now := testNow
 	l := newIPLimiter(1, 2, func() time.Time { return now })
 	for i, want := range []bool{true, true, false} {
-		if ok, _ := l.allow("1.2.3.4"); ok != want {
+		if ok, _ := l.allow(netip.MustParseAddr("1.2.3.4")); ok != want {
 			t.Fatalf("request %d: allow = %v, want %v", i, ok, want)
 		}
 	}
-	if ok, _ := l.allow("5.6.7.8"); !ok {
+	if ok, _ := l.allow(netip.MustParseAddr("5.6.7.8")); !ok {
 		t.Fatalf("another IP is limited")
 	}
 	now = now.Add(1500 * time.Millisecond)
-	if ok, _ := l.allow("1.2.3.4"); !ok {
+	if ok, _ := l.allow(netip.MustParseAddr("1.2.3.4")); !ok {
 		t.Fatalf("no refill after 1.5 s at 1/s")
 	}
-	if ok, wait := l.allow("1.2.3.4"); ok || wait <= 0 || wait > time.Second {
+	if ok, wait := l.allow(netip.MustParseAddr("1.2.3.4")); ok || wait <= 0 || wait > time.Second {
 		t.Fatalf("allow = %v wait %s, want false with a wait ≤ 1 s", ok, wait)
 	}
 }
