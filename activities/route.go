@@ -175,6 +175,8 @@ type RouteResult struct {
 type candidate struct {
 	agent    desk.Agent
 	load     int
+	given    int // slots best leaves to customers waiting longer
+	rank     int // roster order (breaks ties)
 	presence int // 0 online, 1 unknown
 	foreign  int // 0 reads the customer's language (or it is unknown), 1 does not
 }
@@ -230,6 +232,7 @@ type routing struct {
 	in      RouteInput
 	res     RouteResult
 	skipped []string
+	ahead   int // customers queued since before this one (afterQueue)
 }
 
 // assign is the result naming agent a.
@@ -287,7 +290,7 @@ func (rt *routing) candidates(ctx context.Context, onDuty []desk.Agent) ([]candi
 			rt.skipped = append(rt.skipped, a.ID+" timed out or current")
 			continue
 		}
-		c := candidate{agent: a, presence: 1}
+		c := candidate{agent: a, presence: 1, rank: len(rt.skipped) + len(cands)}
 		if p, ok := rt.ds.Presence[a.ID]; ok {
 			if !p.Online {
 				rt.skipped = append(rt.skipped, a.ID+" offline")
@@ -334,25 +337,40 @@ func (rt *routing) afterQueue(ctx context.Context, cands []candidate) ([]candida
 	if err != nil {
 		return nil, fmt.Errorf("count the queue ahead: %w", err)
 	}
-	if ahead := int(resp.GetCount()); ahead >= free {
-		rt.skipped = append(rt.skipped, fmt.Sprintf("%d free slot(s) kept for %d customer(s) waiting longer", free, ahead))
+	rt.ahead = int(resp.GetCount())
+	if rt.ahead >= free {
+		rt.skipped = append(rt.skipped, fmt.Sprintf("%d free slot(s) kept for %d customer(s) waiting longer", free, rt.ahead))
 		return nil, nil
 	}
 	return cands, nil
 }
 
 // best assigns the first candidate: known online, then reading the customer's language, then
-// least loaded (the sort is stable: roster order breaks ties).
+// least loaded, then roster order. With customers waiting longer
+// (rt.ahead), it first gives them the picks they would get, each adding one to its agent's load,
+// and takes the next: consultations woken together read the same loads from visibility before
+// any of them is assigned, and would otherwise all pick the same agent and overfill them.
 func (rt *routing) best(cands []candidate) RouteResult {
-	slices.SortStableFunc(cands, func(x, y candidate) int {
+	order := func(x, y candidate) int {
 		if x.presence != y.presence {
 			return x.presence - y.presence
 		}
 		if x.foreign != y.foreign {
 			return x.foreign - y.foreign
 		}
-		return x.load - y.load
-	})
+		if d := (x.load + x.given) - (y.load + y.given); d != 0 {
+			return d
+		}
+		return x.rank - y.rank
+	}
+	slices.SortStableFunc(cands, order)
+	for range rt.ahead { // afterQueue left more free slots than rt.ahead
+		cands[0].given++
+		if cands[0].load+cands[0].given >= cands[0].agent.Capacity {
+			cands = cands[1:]
+		}
+		slices.SortStableFunc(cands, order)
+	}
 	c := cands[0]
 	state := "online"
 	if c.presence == 1 {
@@ -361,6 +379,9 @@ func (rt *routing) best(cands []candidate) RouteResult {
 	reason := fmt.Sprintf("%s on duty, %s, load %d/%d, least loaded of %d", c.agent.ID, state, c.load, c.agent.Capacity, len(cands))
 	if rt.in.Language != "" && c.foreign == 0 {
 		reason += ", reads " + desk.NormalizeLanguage(rt.in.Language)
+	}
+	if rt.ahead > 0 {
+		reason += fmt.Sprintf(", after the picks of %d customer(s) waiting longer", rt.ahead)
 	}
 	if len(rt.skipped) > 0 {
 		reason += "; skipped: " + strings.Join(rt.skipped, ", ")

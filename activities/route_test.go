@@ -188,7 +188,8 @@ func TestRouteServesTheQueueFirst(t *testing.T) {
 		wantAt   string // the TimdeskQueuedSince bound of the queue count
 	}{
 		{"nobody waiting longer: assigned", bossOff, nil, 0, since, DecisionAssigned, "a1", "a1 on duty", "2026-11-26T01:55:00Z"},
-		{"more free slots than customers ahead: assigned", bossOff, nil, 4, since, DecisionAssigned, "a1", "a1 on duty", "2026-11-26T01:55:00Z"},
+		{"more free slots than customers ahead: the slot after theirs", bossOff, nil, 4, since, DecisionAssigned, "a2",
+			"after the picks of 4 customer(s) waiting longer", "2026-11-26T01:55:00Z"},
 		{"as many customers ahead as free slots: queued", bossOff, nil, 5, since, DecisionUnavailable, "",
 			"5 free slot(s) kept for 5 customer(s) waiting longer", "2026-11-26T01:55:00Z"},
 		{"one slot left and one customer ahead: queued", bossOff, map[string]int{"a1": 2, "a2": 2}, 1, since, DecisionUnavailable, "",
@@ -317,5 +318,42 @@ func TestQueuePosition(t *testing.T) {
 	f.countErr = errors.New("visibility down")
 	if _, err := env.ExecuteActivity(r.QueuePosition, QueuePositionInput{Since: since}); err == nil {
 		t.Error("a visibility failure is not returned")
+	}
+}
+
+// TestRouteSpreadsCustomersWokenTogether: consultations woken together read the same loads before
+// any of them is assigned; each leaves the picks of the customers waiting longer to them and takes
+// the next, so they spread over the free slots instead of all picking the least-loaded agent.
+func TestRouteSpreadsCustomersWokenTogether(t *testing.T) {
+	roster := mustRoster(t, routeRoster) // a1 (zh, 2 slots), a2 (2), a3 (ja, 1); boss offline below
+	day := time.Date(2026, 11, 26, 10, 0, 0, 0, roster.Location())
+	presence := map[string]desk.Presence{"boss": {Online: false}, "a1": {Online: true}, "a2": {Online: true}, "a3": {Online: true}}
+	tests := []struct {
+		name     string
+		load     map[string]int
+		language string
+		picks    []string // the agent for 0, 1, 2 ... customers ahead; "" = queued
+	}{
+		{"free slots in least-loaded order", nil, "", []string{"a1", "a2", "a3", "a1", "a2", ""}},
+		{"loads count", map[string]int{"a1": 1}, "", []string{"a2", "a3", "a1", "a2", ""}},
+		{"readers of the customer's language first", nil, "ja", []string{"a3", "a1", "a2", "a1", "a2", ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for ahead, want := range tt.picks {
+				f := &deskFake{desk: desk.State{Presence: presence}, load: tt.load, ahead: ahead}
+				r := &Router{Temporal: f, Roster: roster, DeskWorkflowID: "timdesk/desk", DeskQuery: "desk", Now: func() time.Time { return day }}
+				res, err := r.Route(context.Background(), RouteInput{ConsultationID: "c", Language: tt.language})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Agent != want {
+					t.Errorf("%d ahead: %s %q (%s), want %q", ahead, res.Decision, res.Agent, res.Reason, want)
+				}
+				if want != "" && ahead > 0 && !strings.Contains(res.Reason, fmt.Sprintf("after the picks of %d customer(s)", ahead)) {
+					t.Errorf("%d ahead: reason %q does not say so", ahead, res.Reason)
+				}
+			}
+		})
 	}
 }
