@@ -36,6 +36,9 @@ type agentsResponse struct {
 	RosterVersion int         `json:"rosterVersion"`
 	RosterSource  string      `json:"rosterSource"`
 	PresenceKnown bool        `json:"presenceKnown"`
+	// DeskStale: the desk workflow did not answer now (worker down or slow); roster and presence
+	// are its last answer to this API replica.
+	DeskStale bool `json:"deskStale"`
 }
 
 // handleListAgents serves GET /api/v1/agents: every roster agent with on-duty status, presence
@@ -83,7 +86,7 @@ func (s *server) handleListAgents(c *fiber.Ctx) error {
 		}
 	}
 	s.fillLoads(ctx, views)
-	return c.JSON(agentsResponse{Agents: views, RosterVersion: snap.Version, RosterSource: snap.Source, PresenceKnown: snap.Presence != nil})
+	return c.JSON(agentsResponse{Agents: views, RosterVersion: snap.Version, RosterSource: snap.Source, PresenceKnown: snap.Presence != nil, DeskStale: snap.Stale})
 }
 
 // fillLoads counts each agent's open human consultations, four at a time; failures leave Load nil.

@@ -135,7 +135,7 @@ func newApp(d deps) (*fiber.App, error) {
 		routes:  map[string]bool{},
 	}
 	s.langs = newUserLanguages(d.Now)
-	s.desk = newDeskView(d.Temporal, d.ReadRosterFile, d.Now, d.Logger)
+	s.desk = newDeskView(d.Temporal, d.ReadRosterFile, d.Now, d.Logger, m)
 	s.trans = newTranslator(d.Translator, d.Config.TranslateBudget, d.Now, d.Logger)
 	s.trans.metrics = m
 	s.signalled = newLRU[string, struct{}](signalledCacheSize, signalledCacheTTL, d.Now)

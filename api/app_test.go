@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -238,7 +239,8 @@ func (f *fakeTemporal) QueryWorkflow(ctx context.Context, workflowID string, run
 	c := call{Method: "Query", ID: workflowID, Name: queryType}
 	f.record(c)
 	if f.query == nil {
-		return nil, errNoFake
+		// No fake: the workflow does not exist (for the desk: never started, no override).
+		return nil, serviceerror.NewNotFound("fake: workflow " + workflowID + " not found")
 	}
 	v, err := f.query(ctx, c)
 	if err != nil {
@@ -402,6 +404,7 @@ type testEnv struct {
 	trans    *fakeTranslator
 	signer   *tim.Signer
 	registry *prometheus.Registry
+	now      func() time.Time // the API's clock (testNow when nil)
 }
 
 // newTestEnv builds the app with fakes; mutate lets a test change config and fakes first.
@@ -427,11 +430,19 @@ func newTestEnv(tb testing.TB, mutate ...func(*testEnv)) *testEnv {
 	return env
 }
 
+// clock is the API's clock: env.now, else testNow.
+func (e *testEnv) clock() func() time.Time {
+	if e.now != nil {
+		return e.now
+	}
+	return func() time.Time { return testNow }
+}
+
 // newTestDeps wires env's fakes into deps.
 func newTestDeps(env *testEnv) deps {
 	return deps{
 		Config:         env.cfg,
-		Now:            func() time.Time { return testNow },
+		Now:            env.clock(),
 		Registry:       env.registry,
 		Temporal:       env.temporal,
 		Signer:         env.signer,

@@ -35,6 +35,7 @@ const (
 	decisionGroup        = "group_ignored"     // a group message: timdesk does not handle group chats
 	decisionAlready      = "already_signalled" // a message this replica signalled: its after-send copy, or a replay
 	decisionShed         = "shed"              // Temporal saturated: refused without calling it (admission.go)
+	decisionDeskUnknown  = "desk_unknown"      // user → user while the desk never answered: the sender may be an agent (refused)
 )
 
 // The after-send callback is the backup path for customer messages: this many MsgKeys that a
@@ -170,6 +171,9 @@ func (s *server) c2c(ctx context.Context, cmd string, m tim.C2CMsgCallback) (tim
 		}
 		return s.agentMessage(ctx, m)
 	case !fromAgent && !toAgent && !staff(to):
+		if before && !snap.Answered {
+			return s.refuseBlind()
+		}
 		source := ""
 		if text := m.MsgBody.Text(); text != "" {
 			source = desk.DetectLanguage(text)
@@ -184,6 +188,21 @@ func (s *server) c2c(ctx context.Context, cmd string, m tim.C2CMsgCallback) (tim
 		return s.trans.beforeSend(ctx, m, source, s.langs.of(to, snap))
 	}
 	return tim.Allow(), decisionIgnored
+}
+
+// blindInfo is the sender's ErrorInfo for a message refused by refuseBlind.
+const blindInfo = "timdesk: the service desk is starting and cannot tell yet whether you are an agent; your message was not delivered, send it again in a moment"
+
+// refuseBlind refuses (ErrorCode 1) a before-send message between two users the roster file does
+// not know while the desk workflow has not answered once since the API started (a cold start
+// with the worker down): the sender may be an agent added through PUT /api/v1/roster writing to
+// a customer, whose message must go through the consultation, never raw. Customer↔customer
+// chat resumes with the desk's first answer (a query at most every deskCacheTTL). The callback
+// log line and metric carry the decision; the desk view warns (once a minute) why.
+func (s *server) refuseBlind() (tim.CallbackResponse, string) {
+	resp := tim.Reject()
+	resp.ErrorInfo = blindInfo
+	return resp, decisionDeskUnknown
 }
 
 // inbound converts a callback into the workflow payload.

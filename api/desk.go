@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
+
 	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/workflows"
 )
@@ -29,7 +31,14 @@ type deskSnapshot struct {
 	Presence   map[string]desk.Presence         // nil when the desk workflow did not answer
 	Languages  map[string]string                // preferences set through the API
 	Detected   map[string]desk.DetectedLanguage // languages users were detected writing in
-	DeskErr    error                            // why the desk workflow did not answer (nil when it did)
+	DeskErr    error                            // why the desk workflow did not answer this fetch (nil when it did)
+	// Answered: the desk workflow answered this fetch or an earlier one of this process, so the
+	// roster override, presence and languages are the desk's (Stale: from that earlier answer,
+	// at AnsweredAt). False only while the desk never answered since the API started: the view
+	// is the roster file alone and an agent added through the API is not known.
+	Answered   bool
+	Stale      bool
+	AnsweredAt time.Time
 	FetchedAt  time.Time
 }
 
@@ -45,14 +54,25 @@ type deskView struct {
 	now      func() time.Time
 	log      *slog.Logger
 
+	metrics *metrics // nil: no metrics
+
 	mu         sync.Mutex
 	snap       *deskSnapshot
 	refreshing bool
 	fetchMu    sync.Mutex // one synchronous fetch at a time
+
+	// The desk's last answer (kept across failed queries and invalidate) and the rate limit of
+	// the warning that it is being served stale.
+	answer     *desk.State
+	answeredAt time.Time
+	warnedAt   time.Time
 }
 
-func newDeskView(q temporalClient, readFile func() ([]byte, error), now func() time.Time, log *slog.Logger) *deskView {
-	return &deskView{querier: q, readFile: readFile, now: now, log: log}
+// deskStaleWarnEvery rate-limits the warning that the desk does not answer.
+const deskStaleWarnEvery = time.Minute
+
+func newDeskView(q temporalClient, readFile func() ([]byte, error), now func() time.Time, log *slog.Logger, m *metrics) *deskView {
+	return &deskView{querier: q, readFile: readFile, now: now, log: log, metrics: m}
 }
 
 // cached returns a recent snapshot: fresh from the cache, stale while a background refresh runs,
@@ -95,7 +115,8 @@ func (d *deskView) live(ctx context.Context) *deskSnapshot {
 	return d.store(d.fetch(ctx))
 }
 
-// invalidate drops the cached snapshot (after a roster or language change).
+// invalidate drops the cached snapshot (after a roster or language change); the desk's last
+// answer stays, for when the next query fails.
 func (d *deskView) invalidate() {
 	d.mu.Lock()
 	d.snap = nil
@@ -105,11 +126,10 @@ func (d *deskView) invalidate() {
 func (d *deskView) refresh(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	snap := d.fetch(ctx)
+	d.store(d.fetch(ctx))
 	d.mu.Lock()
-	d.refreshing = false
+	d.refreshing = false // after the store: the next refresh is due only deskCacheTTL after this fetch
 	d.mu.Unlock()
-	d.store(snap)
 }
 
 func (d *deskView) store(s *deskSnapshot) *deskSnapshot {
@@ -122,17 +142,36 @@ func (d *deskView) store(s *deskSnapshot) *deskSnapshot {
 }
 
 // fetch queries the desk workflow and applies desk.ResolveRoster (its override, else the roster
-// file).
+// file). When the desk does not answer (worker down or slow), the snapshot is the desk's last
+// answer marked Stale — its roster override, presence and languages, never an empty desk that
+// would make agents added through the API look like customers — and only an answer replaces it.
+// A desk workflow that does not exist (never started) is an answer: no override, no presence.
 func (d *deskView) fetch(ctx context.Context) *deskSnapshot {
-	snap := &deskSnapshot{Source: desk.SourceNone, FetchedAt: d.now()}
+	started := d.now()
+	snap := &deskSnapshot{Source: desk.SourceNone, FetchedAt: started}
 	state, err := d.queryDesk(ctx)
-	if err != nil {
-		snap.DeskErr, state = err, desk.State{}
-		d.log.Debug("desk query failed, using roster file", "error", err)
-	} else {
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil:
 		snap.Presence = state.Presence
 		snap.Languages = state.Languages
 		snap.Detected = state.Detected
+		snap.Answered, snap.AnsweredAt = true, started
+		d.remember(state, started)
+	case errors.As(err, &notFound):
+		snap.DeskErr, state = err, desk.State{}
+		snap.Answered, snap.AnsweredAt = true, started
+		d.remember(state, started)
+	default:
+		snap.DeskErr, state = err, desk.State{}
+		if last, at, ok := d.lastAnswer(); ok {
+			state = last
+			snap.Presence = last.Presence
+			snap.Languages = last.Languages
+			snap.Detected = last.Detected
+			snap.Answered, snap.Stale, snap.AnsweredAt = true, true, at
+		}
+		d.failed(err, snap)
 	}
 	var file func() (*desk.Roster, string, error)
 	if d.readFile != nil {
@@ -148,6 +187,55 @@ func (d *deskView) fetch(ctx context.Context) *deskSnapshot {
 	}
 	snap.Roster, snap.RosterYAML, snap.Source, snap.Version = res.Roster, res.YAML, res.Source, res.Version
 	return snap
+}
+
+// remember keeps the desk's answer of a fetch started at at, unless a later fetch's answer is
+// already kept.
+func (d *deskView) remember(st desk.State, at time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.answer == nil || !at.Before(d.answeredAt) {
+		d.answer, d.answeredAt = &st, at
+	}
+	if d.metrics != nil {
+		d.metrics.deskStale.Set(0)
+	}
+}
+
+// lastAnswer is the desk's last answer in this process (ok false when it never answered).
+func (d *deskView) lastAnswer() (desk.State, time.Time, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.answer == nil {
+		return desk.State{}, time.Time{}, false
+	}
+	return *d.answer, d.answeredAt, true
+}
+
+// failed counts a desk query that got no answer and warns about it at most once a minute (the
+// error is Temporal's: workflow ID and query name, no secrets).
+func (d *deskView) failed(err error, snap *deskSnapshot) {
+	if d.metrics != nil {
+		d.metrics.deskQueryFailures.Inc()
+		d.metrics.deskStale.Set(1)
+	}
+	now := d.now()
+	d.mu.Lock()
+	warn := d.warnedAt.IsZero() || now.Sub(d.warnedAt) >= deskStaleWarnEvery
+	if warn {
+		d.warnedAt = now
+	}
+	d.mu.Unlock()
+	switch {
+	case !warn:
+		d.log.Debug("desk query failed", "error", err)
+	case snap.Answered:
+		d.log.Warn("desk query failed; serving the desk's last answer (roster override, presence, languages)",
+			"answeredAgo", now.Sub(snap.AnsweredAt).Round(time.Second).String(), "error", err)
+	default:
+		d.log.Warn("desk query failed and the desk has not answered since the API started; using the roster file, and refusing sends between users it does not know until the desk answers",
+			"error", err)
+	}
 }
 
 // rosterFile reads and parses the roster file.

@@ -16,6 +16,9 @@ type metrics struct {
 	callbackSeconds  *prometheus.HistogramVec
 	translations     *prometheus.CounterVec
 	translateSeconds prometheus.Histogram
+	// the desk view (desk.go): queries without an answer, and whether the last one had none
+	deskQueryFailures prometheus.Counter
+	deskStale         prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -47,8 +50,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time spent translating customer-to-customer messages inside the before-send callback.",
 			Buckets: []float64{.001, .01, .05, .1, .25, .5, .75, 1, 1.25, 1.5, 2},
 		}),
+		deskQueryFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "timdesk_desk_query_failures_total",
+			Help: "Desk workflow queries that got no answer (worker down or slow); the API kept the desk's last answer.",
+		}),
+		deskStale: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "timdesk_desk_view_stale",
+			Help: "1 while the desk workflow's last query got no answer (the API serves its last answer, or the roster file if none), else 0.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.requestSeconds, m.callbacks, m.callbackSeconds, m.translations, m.translateSeconds} {
+	for _, c := range []prometheus.Collector{m.requests, m.requestSeconds, m.callbacks, m.callbackSeconds, m.translations, m.translateSeconds,
+		m.deskQueryFailures, m.deskStale} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

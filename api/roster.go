@@ -39,6 +39,9 @@ func (s *server) handleGetRoster(c *fiber.Ctx) error {
 	}
 	c.Set("X-Roster-Version", strconv.Itoa(snap.Version))
 	c.Set("X-Roster-Source", snap.Source)
+	if snap.Stale {
+		c.Set("X-Roster-Stale", "true") // the desk did not answer now: its last answer
+	}
 	c.Set(fiber.HeaderContentType, "application/yaml; charset=utf-8")
 	return c.SendString(snap.RosterYAML)
 }
