@@ -92,3 +92,96 @@ func TestPolicyDeskCacheShared(t *testing.T) {
 		t.Errorf("%d desk queries for 20 concurrent Policy calls, want 1", got)
 	}
 }
+
+// TestDeskLastAnswer: a desk query without an answer does not make routing or Policy forget the
+// roster override and presence the desk gave: Route and Policy use its last answer (routing's
+// own or Policy's, the newer) until an answer replaces it; Policy asks again only after the TTL.
+// Before any answer they use the roster file without presence.
+func TestDeskLastAnswer(t *testing.T) {
+	// The override knows n1 (offline) and n2 (presence unknown): with presence routing takes
+	// n2, without it n1 (roster order); the file knows neither.
+	override := desk.State{RosterVersion: 7, RosterYAML: `timezone: UTC
+accept_timeout: 42s
+agents:
+  - {id: n1, capacity: 2, shifts: ["daily 00:00-24:00"]}
+  - {id: n2, capacity: 2, shifts: ["daily 00:00-24:00"]}
+`}
+	day := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC) // 18:00 in the file's zone: a_eve on duty
+	override.Presence = map[string]desk.Presence{"n1": {Online: false, At: day}}
+	type step struct {
+		at      time.Duration
+		down    bool   // the desk query fails from this step on
+		call    string // "route" or "policy"
+		agent   string // route: the agent picked
+		accept  time.Duration
+		queries int64 // desk queries so far
+	}
+	cases := []struct {
+		name    string
+		routing string // Router.RoutingQuery
+		steps   []step
+	}{
+		{"routing keeps the override and presence", "routing", []step{
+			{call: "route", agent: "n2", accept: 42 * time.Second, queries: 1},
+			{down: true, call: "route", agent: "n2", accept: 42 * time.Second, queries: 2},
+			{at: time.Minute, call: "route", agent: "n2", accept: 42 * time.Second, queries: 3},
+		}},
+		{"routing falls back to Policy's answer", "routing", []step{
+			{call: "policy", accept: 42 * time.Second, queries: 1},
+			{down: true, call: "route", agent: "n2", accept: 42 * time.Second, queries: 2},
+		}},
+		{"routing without a routing query", "", []step{
+			{call: "route", agent: "n2", accept: 42 * time.Second, queries: 1},
+			{down: true, call: "route", agent: "n2", accept: 42 * time.Second, queries: 2},
+		}},
+		{"Policy keeps the override, asks again after the TTL", "routing", []step{
+			{call: "policy", accept: 42 * time.Second, queries: 1},
+			{at: 2 * time.Second, down: true, call: "policy", accept: 42 * time.Second, queries: 2},
+			{at: 3 * time.Second, call: "policy", accept: 42 * time.Second, queries: 2},
+			{at: 4 * time.Second, call: "policy", accept: 42 * time.Second, queries: 3},
+			{at: 4 * time.Second, call: "route", agent: "n2", accept: 42 * time.Second, queries: 4},
+		}},
+		{"never answered: the roster file", "routing", []step{
+			{down: true, call: "route", agent: "a_eve", accept: 90 * time.Second, queries: 1},
+			{call: "policy", accept: 90 * time.Second, queries: 2},
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			now := day
+			d := &countingDesk{deskFake: deskFake{desk: override}}
+			r := &Router{Temporal: d, Roster: mustRoster(t, routeRoster), DeskWorkflowID: "timdesk/desk", DeskQuery: "desk",
+				RoutingQuery: c.routing, DeskCacheTTL: 2 * time.Second, Now: func() time.Time { return now }}
+			for i, st := range c.steps {
+				now = day.Add(st.at)
+				if st.down {
+					d.deskErr = errors.New("query desk: context deadline exceeded")
+				}
+				var accept time.Duration
+				switch st.call {
+				case "route":
+					res, err := r.Route(context.Background(), RouteInput{ConsultationID: "consultation/c", Customer: "c"})
+					if err != nil {
+						t.Fatalf("step %d: %v", i, err)
+					}
+					if res.Agent != st.agent {
+						t.Errorf("step %d: routed to %q (%s), want %q", i, res.Agent, res.Reason, st.agent)
+					}
+					accept = res.AcceptTimeout
+				default:
+					p, err := r.Policy(context.Background())
+					if err != nil {
+						t.Fatalf("step %d: %v", i, err)
+					}
+					accept = p.AcceptTimeout
+				}
+				if accept != st.accept {
+					t.Errorf("step %d: accept timeout %v, want %v", i, accept, st.accept)
+				}
+				if got := d.n.Load(); got != st.queries {
+					t.Errorf("step %d: %d desk queries, want %d", i, got, st.queries)
+				}
+			}
+		})
+	}
+}

@@ -70,8 +70,9 @@ func (r *Router) now() time.Time {
 	return time.Now()
 }
 
-// desk reads what routing needs of the desk workflow's state (RoutingQuery, else DeskQuery);
-// failures leave it empty (logged).
+// desk reads what routing needs of the desk workflow's state (RoutingQuery, else DeskQuery); a
+// failed query routes with the desk's last answer (the roster override and presence it knew),
+// else (the desk never answered this worker) with an empty state: the roster file, no presence.
 func (r *Router) desk(ctx context.Context) desk.State {
 	var ds desk.State
 	if r.Temporal == nil || r.DeskWorkflowID == "" {
@@ -86,14 +87,21 @@ func (r *Router) desk(ctx context.Context) desk.State {
 		}
 		args = []any{ids}
 	}
+	at := r.now()
 	v, err := r.Temporal.QueryWorkflow(ctx, r.DeskWorkflowID, "", query, args...)
 	if err == nil {
 		err = v.Get(&ds)
 	}
-	if err != nil {
-		logger(ctx).Warn("desk query failed; routing without presence", "error", err)
+	if err == nil {
+		r.rememberRouting(ds, at)
+		return ds
 	}
-	return ds
+	if last, answered, ok := r.lastAnswer(true); ok {
+		logger(ctx).Warn("desk query failed; routing with the desk's last answer", "answeredAt", answered, "error", err)
+		return last
+	}
+	logger(ctx).Warn("desk query failed; routing without presence", "error", err)
+	return desk.State{}
 }
 
 // UserLanguage is the desk's record of a user's language: the preference set through the admin
