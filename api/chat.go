@@ -30,6 +30,16 @@ type chatConfig struct {
 	SDKAppID       uint64 `json:"sdkAppID"`
 	ServiceAccount string `json:"serviceAccount"`
 	SimURL         string `json:"simURL,omitempty"`
+	// HostOrigins are the origins besides the page's own that may embed it and post it a JWT
+	// (TIMDESK_CHAT_HOST_ORIGINS); never null.
+	HostOrigins []string `json:"hostOrigins"`
+}
+
+// chatFrameAncestors is the page's Content-Security-Policy: only its own origin and the
+// configured host origins may frame it, so a hostile site cannot embed it and post it the
+// attacker's JWT (a login CSRF: the customer would chat inside the attacker's account).
+func chatFrameAncestors(hostOrigins []string) string {
+	return strings.Join(append([]string{"frame-ancestors", "'self'"}, hostOrigins...), " ")
 }
 
 // registerChatRoutes serves the customer chat page (chat/dist, embedded) at /chat/ and its
@@ -39,9 +49,13 @@ func (s *server) registerChatRoutes(app *fiber.App) error {
 	if err != nil {
 		return fmt.Errorf("chat page: %w", err)
 	}
+	csp := chatFrameAncestors(s.cfg.ChatHostOrigins)
+	hostOrigins := append([]string{}, s.cfg.ChatHostOrigins...)
 	app.Get("/chat/config.json", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderCacheControl, "no-cache")
-		cfg := chatConfig{Transport: s.cfg.ChatTransport, SDKAppID: s.cfg.SDKAppID, ServiceAccount: s.cfg.ServiceAccount}
+		c.Set(fiber.HeaderContentSecurityPolicy, csp)
+		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+		cfg := chatConfig{Transport: s.cfg.ChatTransport, SDKAppID: s.cfg.SDKAppID, ServiceAccount: s.cfg.ServiceAccount, HostOrigins: hostOrigins}
 		if cfg.Transport == "" {
 			cfg.Transport = chatTransportSDK
 		}
@@ -51,6 +65,9 @@ func (s *server) registerChatRoutes(app *fiber.App) error {
 		return c.JSON(cfg)
 	})
 	app.Get("/chat/*", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentSecurityPolicy, csp)
+		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+		c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 		name := strings.TrimPrefix(path.Clean("/"+c.Params("*")), "/")
 		if name == "" {
 			if !strings.HasSuffix(c.Path(), "/") { // the page's relative URLs need /chat/
@@ -68,8 +85,6 @@ func (s *server) registerChatRoutes(app *fiber.App) error {
 		c.Set(fiber.HeaderCacheControl, "no-cache")
 		c.Set(fiber.HeaderETag, f.etag)
 		c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
-		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-		c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 		if c.Get(fiber.HeaderIfNoneMatch) == f.etag {
 			return c.SendStatus(fiber.StatusNotModified)
 		}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,10 @@ type Config struct {
 
 	ChatTransport string // TIMDESK_CHAT_TRANSPORT: how the /chat/ page reaches Tencent IM, sdk (default) or sim (the emulator)
 	ChatSimURL    string // TIMDESK_CHAT_SIM_URL: the emulator's URL as the browser sees it (sim only), default TIMDESK_TIM_BASE_URL
+	// ChatHostOrigins (TIMDESK_CHAT_HOST_ORIGINS, comma-separated) are the origins besides the
+	// API's own that may embed the /chat/ page in a frame and post it the customer's JWT; empty:
+	// only pages of the API's own origin (and native WebViews, which inject the JWT into the page).
+	ChatHostOrigins []string
 
 	// The Temporal connection is loaded by go.temporal.io/sdk/contrib/envconfig (see
 	// temporalenv.Load): the optional TOML profile (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE), then
@@ -223,6 +228,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	default:
 		problems = append(problems, "TIMDESK_CHAT_TRANSPORT must be sdk or sim")
 	}
+	origins, err := parseOrigins(getenv("TIMDESK_CHAT_HOST_ORIGINS"))
+	if err != nil {
+		problems = append(problems, "TIMDESK_CHAT_HOST_ORIGINS: "+err.Error())
+	}
+	cfg.ChatHostOrigins = origins
 	if cfg.LogFormat != "json" && cfg.LogFormat != "text" {
 		problems = append(problems, "TIMDESK_LOG_FORMAT must be json or text")
 	}
@@ -344,6 +354,70 @@ func parseRate(raw string) (perSecond float64, burst int, err error) {
 	return float64(n) / per.Seconds(), n, nil
 }
 
+// parseOrigins reads a comma-separated list of web origins (scheme://host[:port], as a browser
+// names the page that sends a message or embeds a frame): lowercased, without a default port, each
+// once. An empty list is valid.
+func parseOrigins(raw string) ([]string, error) {
+	var out []string
+	for _, item := range strings.Split(raw, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		origin, err := parseOrigin(item)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, origin) {
+			out = append(out, origin)
+		}
+	}
+	return out, nil
+}
+
+// parseOrigin checks one origin and returns it as a browser serializes it.
+func parseOrigin(raw string) (string, error) {
+	bad := func(why string) error {
+		return fmt.Errorf("%q is not an origin like https://app.example.com (scheme://host[:port]): %s", raw, why)
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "", bad("it does not parse")
+	case u.Scheme == "" || u.Opaque != "" || !strings.Contains(raw, "://"):
+		return "", bad("no scheme://")
+	case u.User != nil:
+		return "", bad("it has a user")
+	case u.Host == "" || u.Hostname() == "":
+		return "", bad("no host")
+	case strings.Contains(u.Host, "*"):
+		return "", bad("wildcards are not allowed; list each origin")
+	case u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(raw, "#"):
+		return "", bad("no path, query or fragment (not even a trailing /)")
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return "", bad("the port must be 1-65535")
+		}
+		if (scheme == "http" && n == 80) || (scheme == "https" && n == 443) {
+			port = ""
+		} else {
+			port = strconv.Itoa(n)
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return "", bad("an empty port")
+	}
+	if strings.Contains(host, ":") { // IPv6
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host, nil
+}
+
 // String describes the configuration with every secret redacted.
 func (c Config) String() string {
 	red := func(s string) string {
@@ -359,11 +433,11 @@ func (c Config) String() string {
 	return fmt.Sprintf("Config{SDKAppID:%d SecretKey:%s Admin:%q TIMBaseURL:%q CallbackToken:%s InsecureNoCallbackToken:%t ServiceAccount:%q "+
 		"JWTSecret:%s JWTIssuer:%q JWTAudience:%q AdminAPIKey:%s Listen:%q TemporalAddress:%q TemporalNamespace:%q "+
 		"ChatTransport:%q TemporalTLS:%t TemporalAPIKey:%s TaskQueue:%q OpenAIBaseURL:%q OpenAIAPIKey:%s LLMModel:%q RosterFile:%q LogFormat:%q UserSigTTL:%s "+
-		"CallbackBudget:%s TranslateBudget:%s RequestTimeout:%s UserSigRate:%q TrustedProxies:%q}",
+		"CallbackBudget:%s TranslateBudget:%s RequestTimeout:%s UserSigRate:%q TrustedProxies:%q ChatHostOrigins:%q}",
 		c.SDKAppID, red(c.SecretKey), c.Admin, c.TIMBaseURL, red(c.CallbackToken), c.InsecureNoCallbackToken, c.ServiceAccount,
 		red(c.JWTSecret), c.JWTIssuer, c.JWTAudience, red(c.AdminAPIKey), c.Listen, c.TemporalAddress, c.TemporalNamespace,
 		c.ChatTransport, c.TemporalTLS, red(apiKey), c.TaskQueue, c.OpenAIBaseURL, red(c.OpenAIAPIKey), c.LLMModel, c.RosterFile, c.LogFormat, c.UserSigTTL,
-		c.CallbackBudget, c.TranslateBudget, c.RequestTimeout, c.rawUserSigRate, c.TrustedProxies)
+		c.CallbackBudget, c.TranslateBudget, c.RequestTimeout, c.rawUserSigRate, c.TrustedProxies, c.ChatHostOrigins)
 }
 
 // LogValue keeps secrets out of slog output when a Config is logged.
