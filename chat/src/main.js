@@ -14,27 +14,76 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- host app messages ----
 
-// tellHost posts an event to the embedding app (iframe parent, React Native WebView, or a native
-// bridge that listens on window.parent).
+// The host app is who gives the page its JWT: the page's own origin (a native WebView, which
+// injects window.postMessage into the page, or a host page on the API's domain), or the iframe's
+// parent on one of the origins the API allows (config.json's hostOrigins, from
+// TIMDESK_CHAT_HOST_ORIGINS). A token from anyone else is dropped: a hostile site that framed the
+// page or sits in a frame next to it must not sign the customer into its own account (a login
+// CSRF: it would read what they write). Until config.json names the origins (hostOrigins null),
+// messages wait in early.
+let hostOrigins = null;
+let early = [];
+
+function fromHost(ev) {
+  if (ev.origin === location.origin) return true;
+  return window.parent !== window && ev.source === window.parent && hostOrigins.includes(ev.origin);
+}
+
+// hostTargets are the origins tellHost posts to: the parent's when the browser names it
+// (location.ancestorOrigins) and it is allowed — none when it is not; otherwise every allowed
+// origin (the browser delivers to the one the parent has).
+function hostTargets() {
+  const allowed = [location.origin, ...(hostOrigins || [])];
+  const anc = location.ancestorOrigins;
+  const parent = anc && anc.length ? anc[0] : '';
+  if (parent && parent !== 'null') return allowed.includes(parent) ? [parent] : [];
+  return allowed;
+}
+
+// tellHost posts an event to the embedding app: an iframe's parent (on an allowed origin only,
+// never '*'), or a React Native WebView.
 function tellHost(type, extra) {
   const msg = { type, ...extra };
-  try { if (window.parent !== window) window.parent.postMessage(msg, '*'); } catch { /* ignore */ }
+  if (window.parent !== window) {
+    for (const origin of hostTargets()) {
+      try { window.parent.postMessage(msg, origin); } catch { /* ignore */ }
+    }
+  }
   try { if (window.ReactNativeWebView) window.ReactNativeWebView.postMessage(JSON.stringify(msg)); } catch { /* ignore */ }
+}
+
+function tokenOf(ev) {
+  let data = ev.data;
+  if (typeof data === 'string') { try { data = JSON.parse(data); } catch { return ''; } }
+  return data && data.type === 'timdesk:token' && typeof data.token === 'string' ? data.token : '';
 }
 
 // A token the host sends before the page asks for one is kept for the next ask.
 let tokenWaiters = [];
 let pendingToken = '';
-window.addEventListener('message', (ev) => {
-  let data = ev.data;
-  if (typeof data === 'string') { try { data = JSON.parse(data); } catch { return; } }
-  if (data && data.type === 'timdesk:token' && typeof data.token === 'string' && data.token) {
-    const waiters = tokenWaiters;
-    tokenWaiters = [];
-    if (waiters.length === 0) pendingToken = data.token;
-    waiters.forEach((f) => f(data.token));
+function takeToken(ev) {
+  const token = tokenOf(ev);
+  if (!token) return;
+  if (!fromHost(ev)) {
+    console.warn('timdesk chat: a token from ' + (ev.origin || 'an unnamed origin') + ' is ignored: not the host app (TIMDESK_CHAT_HOST_ORIGINS)');
+    return;
   }
+  const waiters = tokenWaiters;
+  tokenWaiters = [];
+  if (waiters.length === 0) pendingToken = token;
+  waiters.forEach((f) => f(token));
+}
+window.addEventListener('message', (ev) => {
+  if (hostOrigins !== null) takeToken(ev);
+  else if (early.length < 100 && (ev.origin === location.origin || ev.source === window.parent) && tokenOf(ev)) early.push(ev);
 });
+// setHostOrigins takes config.json's hostOrigins and judges the tokens that came before it.
+function setHostOrigins(list) {
+  hostOrigins = Array.isArray(list) ? list.filter((o) => typeof o === 'string') : [];
+  const queued = early;
+  early = [];
+  queued.forEach(takeToken);
+}
 function nextToken() {
   const tok = pendingToken;
   pendingToken = '';
@@ -338,16 +387,17 @@ async function start() {
     const rest = params.toString();
     history.replaceState(null, '', location.pathname + location.search + (rest ? '#' + rest : ''));
   }
+  const cfgRes = await fetch(new URL('config.json', location.href));
+  if (!cfgRes.ok) throw new Error('config: HTTP ' + cfgRes.status);
+  const cfg = await cfgRes.json();
+  setHostOrigins(cfg.hostOrigins);
+
   tellHost('timdesk:ready');
   if (!jwt) {
     setState('waiting', t.waitingToken);
     jwt = await nextToken();
     setState('connecting');
   }
-
-  const cfgRes = await fetch(new URL('config.json', location.href));
-  if (!cfgRes.ok) throw new Error('config: HTTP ' + cfgRes.status);
-  const cfg = await cfgRes.json();
   await freshSig();
   const peer = cfg.serviceAccount;
   transport = cfg.transport === 'sim'
