@@ -105,7 +105,7 @@ func TestChatPage(t *testing.T) {
 			"CHAT_API_URL": s.apiURL, "CHAT_SIM_URL": s.simURL, "CHAT_CUSTOMER": "web_amy",
 			"CHAT_JWT": customerJWT(t, "web_amy", time.Hour), "CHAT_JWT_EXPIRED": customerJWT(t, "web_amy", -time.Hour),
 			"CHAT_CUSTOMER_EN": "web_cal", "CHAT_JWT_EN": customerJWT(t, "web_cal", time.Hour), "CHAT_AGENTS": "agent_emma,agent_tom",
-			"CHAT_FAQ_ANSWER": refundAnswer, "CHAT_SCREENSHOT_DIR": shots,
+			"CHAT_FAQ_ANSWER": refundAnswer, "CHAT_SCREENSHOT_DIR": shots, "CHAT_HOST_PORT": fmt.Sprint(s.chatHostPort),
 		})
 		eventually(t, 60*time.Second, "the rating in the consultation", func() error {
 			st, err := s.consultationState("web_amy")
@@ -118,6 +118,18 @@ func TestChatPage(t *testing.T) {
 				}
 			}
 			return fmt.Errorf("%w: transcript %+v", errNotYet, st.Transcript)
+		})
+	})
+
+	// Who may give the page a JWT: a page on an origin outside TIMDESK_CHAT_HOST_ORIGINS cannot
+	// frame it, and when it still does (a browser without frame-ancestors) the tokens it posts —
+	// or a hostile frame next to it posts — are dropped: no UserSig is asked for, the page waits
+	// for its host. The allowed host and a native WebView's injected message sign in.
+	t.Run("host origins", func(t *testing.T) {
+		runBrowser(t, node, "host-origins.mjs", map[string]string{
+			"CHAT_API_URL": s.apiURL, "CHAT_HOST_PORT": fmt.Sprint(s.chatHostPort),
+			"CHAT_JWT": customerJWT(t, "web_vic", time.Hour), "CHAT_JWT_ATTACKER": customerJWT(t, "web_eve", time.Hour),
+			"CHAT_JWT_NATIVE": customerJWT(t, "web_nat", time.Hour),
 		})
 	})
 

@@ -45,6 +45,9 @@ type stack struct {
 	temporalDB   string
 	temporal     *process
 	cluster      *clusterInfo // nil on the dev server
+	// chatHostPort is where TestChatPage serves its host app pages: http://127.0.0.1:chatHostPort
+	// is in the API's TIMDESK_CHAT_HOST_ORIGINS, http://localhost:chatHostPort is not.
+	chatHostPort int
 }
 
 // startTemporal starts the file-backed dev server (or, in cluster mode, the Temporal server on
@@ -249,6 +252,9 @@ func (s *stack) programEnv(t *testing.T, root, dir string, opts stackOptions, si
 	if opts.tencent != nil {
 		timURL = opts.tencent.URL()
 	}
+	if s.chatHostPort == 0 {
+		s.chatHostPort = freePort(t)
+	}
 	llmURL := s.llm.URL()
 	if opts.llmURL != "" {
 		llmURL = opts.llmURL
@@ -272,6 +278,7 @@ func (s *stack) programEnv(t *testing.T, root, dir string, opts stackOptions, si
 		"TIMSIM_CALLBACK_URL=" + callbackURL,
 		// the /chat/ page talks to the emulator (TestChatPage starts an API on the SDK as well)
 		"TIMDESK_CHAT_TRANSPORT=sim",
+		fmt.Sprintf("TIMDESK_CHAT_HOST_ORIGINS=http://127.0.0.1:%d", s.chatHostPort),
 	}
 	if opts.offline {
 		env = append(env, "OPENAI_BASE_URL=", "OPENAI_API_KEY=")

@@ -115,16 +115,29 @@ export async function linkProxy(target) {
   };
 }
 
-// serveHTML serves html on a loopback port of its own: a host app's page, on another origin than
-// the chat page it embeds.
-export async function serveHTML(html) {
+// serveHTML serves host app pages on a loopback port (port, or one of its own when 0), on another
+// origin than the chat page they embed: pages is the HTML of / or an object of HTML by path. The
+// server answers both as http://127.0.0.1:port (url) and as http://localhost:port (otherURL),
+// two origins.
+export async function serveHTML(pages, port = 0) {
+  const byPath = typeof pages === 'string' ? { '/': pages } : pages;
   const server = createHTTPServer((req, res) => {
+    const html = byPath[new URL(req.url, 'http://x').pathname];
+    if (html === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
     res.end(html);
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const p = server.address().port;
   return {
-    url: `http://127.0.0.1:${server.address().port}/`,
+    url: `http://127.0.0.1:${p}/`,
+    otherURL: `http://localhost:${p}/`,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
   };
 }

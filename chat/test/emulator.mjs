@@ -19,6 +19,7 @@ const jwtEN = env('CHAT_JWT_EN');
 const agents = env('CHAT_AGENTS').split(',');
 const faqAnswer = env('CHAT_FAQ_ANSWER');
 const shots = process.env.CHAT_SCREENSHOT_DIR;
+const hostPort = Number(env('CHAT_HOST_PORT')); // http://127.0.0.1:hostPort may embed the page
 
 async function simPost(path, body) {
   const res = await fetch(sim + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -195,7 +196,8 @@ await main(async (consoleLines) => {
       await page.evaluate(() => document.activeElement.outerHTML.slice(0, 80)));
     await log.locator('li.msg.in', { hasText: '感谢您的评价' }).waitFor({ timeout: 60000 });
 
-    // Opened again, by a host app (an iframe's parent here) with a JWT that has expired: the API
+    // Opened again, by a host app (an iframe's parent here, on an origin in the API's
+    // TIMDESK_CHAT_HOST_ORIGINS) with a JWT that has expired: the API
     // refuses it, the page asks the host for a new one, the host answers with a fresh JWT, and the
     // page goes on — online, with the conversation's history, originals and all.
     const sigAnswers = [];
@@ -207,9 +209,9 @@ await main(async (consoleLines) => {
         window.fromPage = [];
         addEventListener('message', (ev) => {
           fromPage.push(ev.data && ev.data.type);
-          if (ev.data && ev.data.type === 'timdesk:token-expired') ev.source.postMessage({ type: 'timdesk:token', token: ${JSON.stringify(jwt)} }, '*');
+          if (ev.data && ev.data.type === 'timdesk:token-expired') ev.source.postMessage({ type: 'timdesk:token', token: ${JSON.stringify(jwt)} }, ${JSON.stringify(api)});
         });
-      </script>`);
+      </script>`, hostPort);
     await page.goto(host.url);
     const frame = page.frameLocator('iframe');
     const again = frame.getByRole('log');
