@@ -158,7 +158,7 @@ func newApp(d deps) (*fiber.App, error) {
 		DisableStartupMessage: true,
 		// Handlers keep strings (user IDs, labels) beyond the request: never alias fasthttp buffers.
 		Immutable:    true,
-		ErrorHandler: errorHandler(d.Logger),
+		ErrorHandler: errorHandler(d.Logger, m),
 		// Fiber trusts no proxy: c.IP(), c.Protocol() and c.Hostname() never read X-Forwarded-*
 		// headers (c.IP() would return the raw, client-written X-Forwarded-For). The client
 		// address comes from s.clientIP, which applies TIMDESK_TRUSTED_PROXIES.
@@ -294,8 +294,12 @@ func (s *server) observeMiddleware(c *fiber.Ctx) error {
 	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 		level = slog.LevelDebug // probes and scrapes would drown the log
 	}
-	s.log.Log(c.UserContext(), level, "request", "requestID", requestID(c), "method", c.Method(), "route", route,
-		"status", status, "durationMs", elapsed.Milliseconds(), "ip", s.clientIP(c).String())
+	attrs := []any{"requestID", requestID(c), "method", c.Method(), "route", route,
+		"status", status, "durationMs", elapsed.Milliseconds(), "ip", s.clientIP(c).String()}
+	if refused, ok := c.Locals(localRefusedStatus).(int); ok {
+		attrs = append(attrs, "refusedStatus", refused) // a callback refused with 200 + ErrorCode 1
+	}
+	s.log.Log(c.UserContext(), level, "request", attrs...)
 	return nil
 }
 

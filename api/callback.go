@@ -36,6 +36,9 @@ const (
 	decisionAlready      = "already_signalled" // a message this replica signalled: its after-send copy, or a replay
 	decisionShed         = "shed"              // Temporal saturated: refused without calling it (admission.go)
 	decisionDeskUnknown  = "desk_unknown"      // user → user while the desk never answered: the sender may be an agent (refused)
+	// decisionRefused + an error code (refused_unauthorized, refused_invalid, refused_internal...):
+	// the callback was refused before it was handled (errorHandler), answered 200 + ErrorCode 1.
+	decisionRefused = "refused_"
 )
 
 // The after-send callback is the backup path for customer messages: this many MsgKeys that a

@@ -18,8 +18,9 @@ import (
 )
 
 // TestCallbackRefusalsNameTheProblem: every bad account field, out-of-range time and repeated
-// security parameter is refused with 400, an error message and a Tencent-style ErrorInfo naming
-// what was wrong (never the value), and nothing reaches Temporal or the translator.
+// security parameter is refused (HTTP 200, ErrorCode 1, error code invalid) with an error message
+// and a Tencent-style ErrorInfo naming what was wrong (never the value), and nothing reaches
+// Temporal or the translator.
 func TestCallbackRefusalsNameTheProblem(t *testing.T) {
 	before := tim.CmdC2CBeforeSendMsg
 	withMsgTime := func(body, v string) string {
@@ -73,16 +74,9 @@ func TestCallbackRefusalsNameTheProblem(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newTestEnv(t, func(e *testEnv) { e.temporal.signalWithStart = okSignal })
 			r := env.do(t, http.MethodPost, tt.target, tt.body)
-			if r.Status != http.StatusBadRequest {
-				t.Fatalf("status = %d, want 400; body %s", r.Status, r.Body)
-			}
-			body := r.JSON(t)
-			msg, _ := body["error"].(map[string]any)["message"].(string)
+			msg := callbackRefusal(t, r, codeInvalid)
 			if !strings.Contains(msg, tt.wantInMessage) {
 				t.Errorf("error message %q does not say %q", msg, tt.wantInMessage)
-			}
-			if body["ActionStatus"] != "FAIL" || body["ErrorCode"] != float64(1) || body["ErrorInfo"] != msg {
-				t.Errorf("Tencent-style fields = %v/%v/%v, want FAIL/1/%q", body["ActionStatus"], body["ErrorCode"], body["ErrorInfo"], msg)
 			}
 			if strings.Contains(string(r.Body), testCBToken) || strings.Contains(msg, "alice") || strings.Contains(msg, "王") {
 				t.Errorf("refusal echoes input or a secret: %s", r.Body)
@@ -265,9 +259,7 @@ func TestCallbackRefusalLoggedAsClientError(t *testing.T) {
 				t.Fatal(err)
 			}
 			env.app = app
-			if r := env.do(t, http.MethodPost, tt.target, tt.body); r.Status != http.StatusBadRequest {
-				t.Fatalf("status = %d, want 400; body %s", r.Status, r.Body)
-			}
+			callbackRefusal(t, env.do(t, http.MethodPost, tt.target, tt.body), codeInvalid)
 			refusals := 0
 			for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 				var rec map[string]any
@@ -281,6 +273,14 @@ func TestCallbackRefusalLoggedAsClientError(t *testing.T) {
 					reason, _ := rec["reason"].(string)
 					if rec["level"] != "WARN" || !strings.Contains(reason, tt.field) {
 						t.Errorf("refusal logged as %v with reason %q, want WARN naming %s", rec["level"], reason, tt.field)
+					}
+					// Answered 200 + ErrorCode 1, the line keeps the class and the status it has elsewhere.
+					if rec["code"] != codeInvalid || rec["refusedStatus"] != float64(http.StatusBadRequest) || rec["errorCode"] != float64(1) {
+						t.Errorf("refusal logged with code %v, refusedStatus %v, errorCode %v; want %s, 400, 1", rec["code"], rec["refusedStatus"], rec["errorCode"], codeInvalid)
+					}
+				case msg == "request":
+					if rec["status"] != float64(http.StatusOK) || rec["refusedStatus"] != float64(http.StatusBadRequest) {
+						t.Errorf("access log status %v refusedStatus %v, want 200 and 400", rec["status"], rec["refusedStatus"])
 					}
 				case rec["level"] == "ERROR", strings.Contains(msg, "failed"), strings.Contains(msg, "shed"):
 					t.Errorf("refusal logged like an outage: %s", line)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -104,47 +106,70 @@ func callbackAnswer(tb testing.TB, r response) tim.CallbackResponse {
 	return cr
 }
 
+// callbackRefusal checks the answer to a refused callback and returns its message: HTTP 200 (any
+// other status is a failed callback, which Tencent delivers by default: TENCENT_IM.md §4.3),
+// ActionStatus FAIL and ErrorCode 1 (the send is refused), ErrorInfo the same client-safe
+// message as error.message, error.code wantCode and a request ID.
+func callbackRefusal(tb testing.TB, r response, wantCode string) string {
+	tb.Helper()
+	if r.Status != http.StatusOK {
+		tb.Fatalf("status = %d, want 200 (a refused callback answers ErrorCode 1); body %s", r.Status, r.Body)
+	}
+	body := r.JSON(tb)
+	e, _ := body["error"].(map[string]any)
+	msg, _ := e["message"].(string)
+	if code, _ := e["code"].(string); code != wantCode {
+		tb.Errorf("error.code = %q, want %q; body %s", code, wantCode, r.Body)
+	}
+	if rid, _ := e["requestID"].(string); rid == "" {
+		tb.Errorf("error body without requestID: %s", r.Body)
+	}
+	if msg == "" || body["ActionStatus"] != "FAIL" || body["ErrorCode"] != float64(1) || body["ErrorInfo"] != msg {
+		tb.Errorf("Tencent-style fields = %v/%v/%v, want FAIL/1/%q", body["ActionStatus"], body["ErrorCode"], body["ErrorInfo"], msg)
+	}
+	return msg
+}
+
 func okSignal(context.Context, call) error { return nil }
 
-// TestCallbackRejectsBadInput covers every bad callback of issue 5: each gets its documented
-// status and changes nothing.
+// TestCallbackRejectsBadInput covers every bad callback of issue 5: each is refused (HTTP 200,
+// ErrorCode 1, its error code, counted as refused_<code>) or acknowledged, and changes nothing.
 func TestCallbackRejectsBadInput(t *testing.T) {
 	text := c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", textBody("你好"), "")
 	tests := []struct {
-		name       string
-		target     string
-		body       string
-		wantStatus int
-		wantCode   string // error.code for non-200, "" for a 200 callback answer
-		wantErrNo  int    // callback ErrorCode for 200
+		name      string
+		target    string
+		body      string
+		wantCode  string // error.code of a refusal, "" for a callback handled
+		wantErrNo int    // callback ErrorCode of a handled callback
 	}{
-		{"wrong Sign", callbackURL(tim.CmdC2CBeforeSendMsg, testSDKAppID, "not-the-token", 0), text, 401, codeUnauthorized, 0},
-		{"missing Sign", strings.Replace(goodURL(tim.CmdC2CBeforeSendMsg), "Sign=", "X=", 1), text, 401, codeUnauthorized, 0},
-		{"stale RequestTime", callbackURL(tim.CmdC2CBeforeSendMsg, testSDKAppID, testCBToken, testNow.Unix()-120), text, 401, codeUnauthorized, 0},
-		{"future RequestTime", callbackURL(tim.CmdC2CBeforeSendMsg, testSDKAppID, testCBToken, testNow.Unix()+120), text, 401, codeUnauthorized, 0},
-		{"other SdkAppid", callbackURL(tim.CmdC2CBeforeSendMsg, 1400000999, testCBToken, 0), text, 403, codeForbidden, 0},
-		{"no SdkAppid", "/tim/callback?CallbackCommand=C2C.CallbackBeforeSendMsg", text, 400, codeInvalid, 0},
-		{"no query", "/tim/callback", text, 400, codeInvalid, 0},
-		{"malformed JSON", goodURL(tim.CmdC2CBeforeSendMsg), `{"From_Account":"alice",`, 400, codeInvalid, 0},
-		{"JSON array", goodURL(tim.CmdC2CBeforeSendMsg), `[]`, 400, codeInvalid, 0},
-		{"missing accounts", goodURL(tim.CmdC2CBeforeSendMsg), `{"MsgBody":[]}`, 400, codeInvalid, 0},
-		{"malformed state change", goodURL(tim.CmdStateChange), `{"Info":`, 400, codeInvalid, 0},
-		{"1 MB body", goodURL(tim.CmdC2CBeforeSendMsg), `{"x":"` + strings.Repeat("a", 1<<20-8) + `"}`, 413, codeTooLarge, 0},
-		{"100 KB body", goodURL(tim.CmdC2CBeforeSendMsg), `{"x":"` + strings.Repeat("a", 100<<10) + `"}`, 413, codeTooLarge, 0},
-		{"unknown command", goodURL("Bot.OnC2CMessage"), `{"anything":true}`, 200, "", 0},
-		{"unknown command, junk body", goodURL("Sns.CallbackFriendAdd"), `not json`, 200, "", 0},
-		{"group after-send", goodURL(tim.CmdGroupAfterSendMsg), `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g1","From_Account":"alice","MsgBody":[]}`, 200, "", 0},
-		{"blank text to service account", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", textBody("  \n"), ""), 200, "", 0},
-		{"empty MsgBody to service account", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", tim.MsgBody{}, ""), 200, "", 0},
-		{"typing indicator to service account", goodURL(tim.CmdC2CBeforeSendMsg), onlineOnly(c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", tim.MsgBody{typingElem()}, "")), 200, "", 0},
-		{"typing indicator agent to customer", goodURL(tim.CmdC2CBeforeSendMsg), onlineOnly(c2cBody(tim.CmdC2CBeforeSendMsg, "agent_li", "alice", tim.MsgBody{typingElem()}, "")), 200, "", 0},
-		{"image-only customer to customer", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "bob", tim.MsgBody{imageElem()}, ""), 200, "", 0},
-		{"image-only after-send customer to customer", goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "alice", "bob", tim.MsgBody{imageElem()}, ""), 200, "", 0},
-		{"image-only after-send from agent", goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "agent_li", "alice", tim.MsgBody{imageElem()}, ""), 200, "", 0},
-		{"after-send from agent", goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "agent_li", "alice", textBody("hello"), ""), 200, "", 0},
-		{"from service account", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "support", "alice", textBody("hi"), ""), 200, "", 0},
-		{"state change of a customer", goodURL(tim.CmdStateChange), stateBody("alice", "Login"), 200, "", 0},
-		{"state change unknown action", goodURL(tim.CmdStateChange), stateBody("agent_li", "Dance"), 200, "", 0},
+		{"wrong Sign", callbackURL(tim.CmdC2CBeforeSendMsg, testSDKAppID, "not-the-token", 0), text, codeUnauthorized, 0},
+		{"missing Sign", strings.Replace(goodURL(tim.CmdC2CBeforeSendMsg), "Sign=", "X=", 1), text, codeUnauthorized, 0},
+		{"stale RequestTime", callbackURL(tim.CmdC2CBeforeSendMsg, testSDKAppID, testCBToken, testNow.Unix()-120), text, codeUnauthorized, 0},
+		{"future RequestTime", callbackURL(tim.CmdC2CBeforeSendMsg, testSDKAppID, testCBToken, testNow.Unix()+120), text, codeUnauthorized, 0},
+		{"other SdkAppid", callbackURL(tim.CmdC2CBeforeSendMsg, 1400000999, testCBToken, 0), text, codeForbidden, 0},
+		{"no SdkAppid", "/tim/callback?CallbackCommand=C2C.CallbackBeforeSendMsg", text, codeInvalid, 0},
+		{"no query", "/tim/callback", text, codeInvalid, 0},
+		{"malformed JSON", goodURL(tim.CmdC2CBeforeSendMsg), `{"From_Account":"alice",`, codeInvalid, 0},
+		{"JSON array", goodURL(tim.CmdC2CBeforeSendMsg), `[]`, codeInvalid, 0},
+		{"missing accounts", goodURL(tim.CmdC2CBeforeSendMsg), `{"MsgBody":[]}`, codeInvalid, 0},
+		{"malformed state change", goodURL(tim.CmdStateChange), `{"Info":`, codeInvalid, 0},
+		{"1 MB body", goodURL(tim.CmdC2CBeforeSendMsg), `{"x":"` + strings.Repeat("a", 1<<20-8) + `"}`, codeTooLarge, 0},
+		{"100 KB body", goodURL(tim.CmdC2CBeforeSendMsg), `{"x":"` + strings.Repeat("a", 100<<10) + `"}`, codeTooLarge, 0},
+		{"unknown command", goodURL("Bot.OnC2CMessage"), `{"anything":true}`, "", 0},
+		{"unknown command, junk body", goodURL("Sns.CallbackFriendAdd"), `not json`, "", 0},
+		{"group after-send", goodURL(tim.CmdGroupAfterSendMsg), `{"CallbackCommand":"Group.CallbackAfterSendMsg","GroupId":"g1","From_Account":"alice","MsgBody":[]}`, "", 0},
+		{"blank text to service account", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", textBody("  \n"), ""), "", 0},
+		{"empty MsgBody to service account", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", tim.MsgBody{}, ""), "", 0},
+		{"typing indicator to service account", goodURL(tim.CmdC2CBeforeSendMsg), onlineOnly(c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", tim.MsgBody{typingElem()}, "")), "", 0},
+		{"typing indicator agent to customer", goodURL(tim.CmdC2CBeforeSendMsg), onlineOnly(c2cBody(tim.CmdC2CBeforeSendMsg, "agent_li", "alice", tim.MsgBody{typingElem()}, "")), "", 0},
+		{"image-only customer to customer", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "bob", tim.MsgBody{imageElem()}, ""), "", 0},
+		{"image-only after-send customer to customer", goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "alice", "bob", tim.MsgBody{imageElem()}, ""), "", 0},
+		{"image-only after-send from agent", goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "agent_li", "alice", tim.MsgBody{imageElem()}, ""), "", 0},
+		{"after-send from agent", goodURL(tim.CmdC2CAfterSendMsg), c2cBody(tim.CmdC2CAfterSendMsg, "agent_li", "alice", textBody("hello"), ""), "", 0},
+		{"from service account", goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "support", "alice", textBody("hi"), ""), "", 0},
+		{"state change of a customer", goodURL(tim.CmdStateChange), stateBody("alice", "Login"), "", 0},
+		{"state change unknown action", goodURL(tim.CmdStateChange), stateBody("agent_li", "Dance"), "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,15 +178,10 @@ func TestCallbackRejectsBadInput(t *testing.T) {
 				e.temporal.signalWithStart = okSignal
 			})
 			r := env.do(t, http.MethodPost, tt.target, tt.body)
-			if r.Status != tt.wantStatus {
-				t.Fatalf("status = %d, want %d; body %s", r.Status, tt.wantStatus, r.Body)
-			}
 			if tt.wantCode != "" {
-				if got := r.ErrorCode(t); got != tt.wantCode {
-					t.Errorf("error code = %q, want %q", got, tt.wantCode)
-				}
-				if rid := r.JSON(t)["error"].(map[string]any)["requestID"]; rid == "" || rid == nil {
-					t.Errorf("error body without requestID: %s", r.Body)
+				callbackRefusal(t, r, tt.wantCode)
+				if got := gatheredValue(t, env.registry, "timdesk_callbacks_total", "decision", decisionRefused+tt.wantCode); got != 1 {
+					t.Errorf("timdesk_callbacks_total{decision=%s%s} = %v, want 1", decisionRefused, tt.wantCode, got)
 				}
 			} else if cr := callbackAnswer(t, r); cr.ErrorCode != tt.wantErrNo || cr.ActionStatus != "OK" || cr.MsgBody != nil {
 				t.Errorf("answer = %+v, want OK ErrorCode %d unchanged", cr, tt.wantErrNo)
@@ -839,8 +859,9 @@ func TestMergeCloudCustomData(t *testing.T) {
 // instant fakes below an input only gets near it when the API waits on something it should not.
 const fuzzExecLimit = 1900 * time.Millisecond
 
-// FuzzCallback feeds random queries and bodies to POST /tim/callback: no panic, no 5xx, an answer
-// well within Tencent's 2 s. The target is hermetic and fast so the fuzzer runs at a steady rate:
+// FuzzCallback feeds random queries and bodies to POST /tim/callback: no panic, no server fault
+// (every answer is HTTP 200 with Tencent's JSON; a refusal carries ErrorCode 1 and a client error
+// code, never one of the codes of a 5xx), an answer well within Tencent's 2 s. The target is hermetic and fast so the fuzzer runs at a steady rate:
 // instant fakes with no sleeps that keep no record of calls (memory stays flat), budgets far above
 // what the fakes take (no branch depends on a timer race), and requests served through the app's
 // handler in-process (no app.Test connection goroutine and HTTP round trip).
@@ -891,13 +912,40 @@ func FuzzCallback(f *testing.F) {
 		}, rawQuery)
 		start := time.Now()
 		status, resp := serve(handler, http.MethodPost, "/tim/callback?"+rawQuery, body)
-		if status >= 500 {
-			t.Fatalf("status %d for query %q body %q: %s", status, rawQuery, body, resp)
+		if fault := callbackFault(status, resp); fault != "" {
+			t.Fatalf("%s for query %q body %q: %s", fault, rawQuery, body, resp)
 		}
 		if d := time.Since(start); d > fuzzExecLimit {
 			t.Fatalf("answered after %s (limit %s) for query %q body %q", d, fuzzExecLimit, rawQuery, body)
 		}
 	})
+}
+
+// callbackFault says what is wrong with a callback answer, "" when nothing: it must be HTTP 200
+// with a JSON body; a refusal (an error object) must carry ErrorCode 1 and a client error code
+// (a server fault is answered 200 + ErrorCode 1 too, with a 5xx code: that is what it finds).
+func callbackFault(status int, body []byte) string {
+	if status != http.StatusOK {
+		return fmt.Sprintf("HTTP %d (Tencent delivers the message of a callback not answered 200)", status)
+	}
+	var ans struct {
+		Error *struct {
+			Code string `json:"code"`
+		} `json:"error"`
+		ErrorCode int `json:"ErrorCode"`
+	}
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return "answer not JSON: " + err.Error()
+	}
+	switch {
+	case ans.Error == nil:
+		return ""
+	case ans.ErrorCode != 1:
+		return fmt.Sprintf("refusal with ErrorCode %d, want 1", ans.ErrorCode)
+	case errorStatus[ans.Error.Code] >= 500 || errorStatus[ans.Error.Code] == 0:
+		return "server fault " + ans.Error.Code
+	}
+	return ""
 }
 
 // BenchmarkCallback measures one callback through the fuzz target's in-process path with instant
@@ -926,10 +974,60 @@ func BenchmarkCallback(b *testing.B) {
 			handler := env.app.Handler()
 			b.ReportAllocs()
 			for b.Loop() {
-				if status, body := serve(handler, http.MethodPost, tc.target, tc.body); status >= 500 {
-					b.Fatalf("status %d: %s", status, body)
+				if status, body := serve(handler, http.MethodPost, tc.target, tc.body); callbackFault(status, body) != "" {
+					b.Fatalf("%s: %s", callbackFault(status, body), body)
 				}
 			}
 		})
+	}
+}
+
+// TestCallbackServerFaultFailsClosed: a server fault while handling a callback (here a panic) is
+// answered HTTP 200 with ErrorCode 1 and the code internal — a 500 would be a failed callback,
+// which Tencent delivers by default — logged at error level with the status it has elsewhere,
+// and counted as refused_internal; the panic's text reaches neither the answer nor Tencent.
+func TestCallbackServerFaultFailsClosed(t *testing.T) {
+	env := newTestEnv(t, func(e *testEnv) {
+		e.temporal.signalWithStart = func(_ context.Context, c call) error {
+			if c.ID == workflows.DeskWorkflowID {
+				return nil // the background language record: not the callback's own goroutine
+			}
+			panic("boom: secret internals")
+		}
+	})
+	var logs bytes.Buffer
+	d := depsFor(env, slog.New(slog.NewJSONHandler(&logs, nil)))
+	env.registry = d.Registry
+	app, err := newApp(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.app = app
+	r := env.do(t, http.MethodPost, goodURL(tim.CmdC2CBeforeSendMsg), c2cBody(tim.CmdC2CBeforeSendMsg, "alice", "support", textBody("hi"), ""))
+	if msg := callbackRefusal(t, r, codeInternal); strings.Contains(string(r.Body), "secret internals") {
+		t.Errorf("panic text in the answer (message %q): %s", msg, r.Body)
+	}
+	if got := gatheredValue(t, env.registry, "timdesk_callbacks_total", "decision", decisionRefused+codeInternal); got != 1 {
+		t.Errorf("timdesk_callbacks_total{decision=refused_internal} = %v, want 1", got)
+	}
+	var failed, panicked bool
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		switch rec["msg"] {
+		case "callback failed":
+			failed = rec["level"] == "ERROR" && rec["code"] == codeInternal && rec["refusedStatus"] == float64(http.StatusInternalServerError)
+		case "panic in handler":
+			panicked = rec["level"] == "ERROR"
+		case "request":
+			if rec["status"] != float64(http.StatusOK) || rec["refusedStatus"] != float64(http.StatusInternalServerError) {
+				t.Errorf("access log status %v refusedStatus %v, want 200 and 500", rec["status"], rec["refusedStatus"])
+			}
+		}
+	}
+	if !failed || !panicked {
+		t.Errorf("want ERROR lines \"panic in handler\" and \"callback failed\" (code internal, refusedStatus 500):\n%s", logs.String())
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -95,6 +96,10 @@ func classify(err error) (code, message string) {
 		return ae.code, ae.message
 	}
 	var fe *fiber.Error
+	if errors.As(err, &fe) && fe.Code == http.StatusRequestEntityTooLarge {
+		// The server's BodyLimit (fasthttp refuses the request before any handler).
+		return codeTooLarge, fmt.Sprintf("request body larger than %d bytes", maxBodyBytes)
+	}
 	if errors.As(err, &fe) {
 		return codeForStatus(fe.Code), fe.Message
 	}
@@ -152,7 +157,15 @@ func codeForStatus(status int) string {
 
 // errorHandler is the app's single error mapper (STYLE 13): typed errors become their status and a
 // JSON body; anything else is logged with the request ID and answered with a generic 500.
-func errorHandler(logger *slog.Logger) fiber.ErrorHandler {
+//
+// A refused Tencent callback (POST /tim/callback) is the exception: it is answered HTTP 200 with
+// ErrorCode 1 (and the same error object). Tencent counts any other status as a failed callback,
+// and a failed before-send callback is delivered by default (fail-open, TENCENT_IM.md §4.3): a
+// 401 for a skewed clock let a customer's message reach the service account with no consultation,
+// an agent's reach the customer raw. ErrorCode 1 refuses the send whatever the console's policy. The
+// status the refusal has elsewhere stays in the log (refusedStatus), the access log and
+// timdesk_callbacks_total{decision="refused_<code>"}. m may be nil (no metrics).
+func errorHandler(logger *slog.Logger, m *metrics) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		code, message := classify(err)
 		status, ok := errorStatus[code]
@@ -164,31 +177,54 @@ func errorHandler(logger *slog.Logger) fiber.ErrorHandler {
 			status = fe.Code
 		}
 		rid := requestID(c)
-		// Fiber (not case-sensitive, not strict) routes /tim/callback/ and /TIM/Callback to the
-		// callback too; a middleware's refusal has no route yet, so compare the path the same way.
-		callback := strings.EqualFold(strings.TrimSuffix(c.Path(), "/"), callbackPath)
+		if rid == "" { // refused by the server before the middleware ran (body over BodyLimit...)
+			rid = newRequestID()
+			c.Set(fiber.HeaderXRequestID, rid)
+		}
+		callback := isCallback(c)
 		switch {
-		case status >= 500:
-			logger.Error("request failed", "requestID", rid, "method", c.Method(), "route", routeLabel(c),
-				"status", status, "error", err)
+		case callback && status >= 500:
+			logger.Error("callback failed", "requestID", rid, "route", routeLabel(c), "code", code,
+				"refusedStatus", status, "errorCode", 1, "error", err)
 		case callback:
 			// A refused callback is a client error (Tencent misconfigured, or someone else posting),
 			// never a Temporal outage: say which rule it broke.
-			logger.Warn("callback refused", "requestID", rid, "status", status, "code", code, "reason", message)
+			logger.Warn("callback refused", "requestID", rid, "code", code, "refusedStatus", status,
+				"errorCode", 1, "reason", message)
+		case status >= 500:
+			logger.Error("request failed", "requestID", rid, "method", c.Method(), "route", routeLabel(c),
+				"status", status, "error", err)
 		default:
 			logger.Debug("request rejected", "requestID", rid, "method", c.Method(), "route", routeLabel(c),
 				"status", status, "code", code, "error", err)
-		}
-		if status == http.StatusUnauthorized {
-			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="timdesk"`)
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		body := errorBody{Error: errorDetail{Code: code, Message: message, RequestID: rid}}
 		if callback {
 			body.ActionStatus, body.ErrorCode, body.ErrorInfo = "FAIL", 1, message
+			c.Locals(localRefusedStatus, status)
+			if m != nil {
+				m.observeCallbackRefusal(commandLabel(c.Query("CallbackCommand")), code)
+			}
+			return c.Status(http.StatusOK).JSON(body)
+		}
+		if status == http.StatusUnauthorized {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="timdesk"`)
 		}
 		return c.Status(status).JSON(body)
 	}
+}
+
+// localRefusedStatus holds, for a refused callback answered 200, the HTTP status the refusal has
+// off the callback path (for the access log).
+const localRefusedStatus = "refusedStatus"
+
+// isCallback reports whether c is a POST to the Tencent callback. Fiber (not case-sensitive, not
+// strict) routes /tim/callback/ and /TIM/Callback to the callback too; a middleware's refusal has
+// no route yet, so the path is compared the same way. Tencent only POSTs; another method keeps
+// its plain HTTP status (404).
+func isCallback(c *fiber.Ctx) bool {
+	return c.Method() == fiber.MethodPost && strings.EqualFold(strings.TrimSuffix(c.Path(), "/"), callbackPath)
 }
 
 // callbackQueryMessage names what was wrong with a callback query (a parameter missing, malformed

@@ -77,3 +77,9 @@ func (m *metrics) observeCallback(command, decision string, errorCode int, d tim
 	m.callbacks.WithLabelValues(command, decision, strconv.Itoa(errorCode)).Inc()
 	m.callbackSeconds.WithLabelValues(command).Observe(d.Seconds())
 }
+
+// observeCallbackRefusal counts a callback refused before it was handled (bad signature, body,
+// field...; answered HTTP 200 with ErrorCode 1) as decision "refused_<code>".
+func (m *metrics) observeCallbackRefusal(command, code string) {
+	m.callbacks.WithLabelValues(command, decisionRefused+code, "1").Inc()
+}
