@@ -40,6 +40,12 @@ func TestBeforeSendAnswers(t *testing.T) {
 		{"custom 130000", reply{Body: `{"ActionStatus":"OK","ErrorCode":130000,"ErrorInfo":"custom"}`}, false, 130000, "", "", false, 0},
 		{"unknown code fails open", reply{Body: `{"ActionStatus":"OK","ErrorCode":7,"ErrorInfo":""}`}, false, 0, "hello", "", true, 0},
 		{"HTTP 500 fails open", reply{Status: http.StatusInternalServerError}, false, 0, "hello", "", true, 0},
+		// Any status but 200 is a failed callback, whatever the body says (TENCENT_IM.md §4.3): a
+		// refusal answered 401 is delivered under the default policy; the same body with 200 refuses.
+		{"HTTP 401 refusing fails open", reply{Status: http.StatusUnauthorized, Body: `{"ActionStatus":"FAIL","ErrorCode":1,"ErrorInfo":"callback signature missing, wrong or stale"}`}, false, 0, "hello", "", true, 0},
+		{"HTTP 400 refusing fails open", reply{Status: http.StatusBadRequest, Body: `{"ActionStatus":"FAIL","ErrorCode":1,"ErrorInfo":"invalid callback field MsgTime"}`}, false, 0, "hello", "", true, 0},
+		{"HTTP 401 refusing fails closed", reply{Status: http.StatusUnauthorized, Body: `{"ActionStatus":"FAIL","ErrorCode":1,"ErrorInfo":"callback signature missing, wrong or stale"}`}, true, 80003, "", "", false, 0},
+		{"HTTP 200 FAIL refuses", reply{Body: `{"ActionStatus":"FAIL","ErrorCode":1,"ErrorInfo":"callback signature missing, wrong or stale","error":{"code":"unauthorized"}}`}, false, 20006, "", "", false, 0},
 		{"not JSON fails open", reply{Body: `ok`}, false, 0, "hello", "", true, 0},
 		{"timeout fails open", reply{Delay: time.Second, Body: `{"ActionStatus":"OK","ErrorCode":1,"ErrorInfo":"too late"}`}, false, 0, "hello", "", true, 300 * time.Millisecond},
 		{"timeout fails closed", reply{Delay: time.Second}, true, 80003, "", "", false, 300 * time.Millisecond},
