@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/timdesk/timdesk/tim"
 	"github.com/timdesk/timdesk/tim/timsim"
 )
 
@@ -140,4 +142,33 @@ func restore4xx(t *testing.T, apiURL string) string {
 	srv := httptest.NewServer(proxy)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// TestCallbackRefusedBeforeParsing documents the refusal that cannot be answered 200: a request
+// whose headers exceed the server's read buffer is refused by fasthttp before the path is known
+// (431, connection closed), so the error handler cannot tell it is a callback. Tencent's callback
+// headers are far below the limit. A body over the 1 MB limit is known to be a callback and is
+// answered 200 + ErrorCode 1 (TestRunServes).
+func TestCallbackRefusedBeforeParsing(t *testing.T) {
+	env := newTestEnv(t)
+	base := serveLoopback(t, env)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	req := "POST " + goodURL(tim.CmdC2CBeforeSendMsg) + " HTTP/1.1\r\nHost: api\r\nX-Big: " + strings.Repeat("a", 16<<10) +
+		"\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("status = %d, want 431 (refused before the path is read)", resp.StatusCode)
+	}
 }
