@@ -3,10 +3,12 @@ package main
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,10 +60,13 @@ func (s *server) adminAuth(c *fiber.Ctx) error {
 }
 
 // jwtVerifier checks the business's end-user tokens: HS256 only, exp required, nbf and iat
-// honoured, iss and aud checked when configured, sub = userID.
+// honoured, iss and aud checked when configured, sub = userID; and reads the agent claim
+// (TIMDESK_AUTH_JWT_AGENT_CLAIM) when one is configured.
 type jwtVerifier struct {
-	secret []byte
-	parser *jwt.Parser
+	secret     []byte
+	parser     *jwt.Parser
+	agentClaim string
+	agentValue string
 }
 
 // jwtLeeway tolerates small clock differences with the token issuer.
@@ -81,21 +86,41 @@ func newJWTVerifier(cfg Config, now func() time.Time) *jwtVerifier {
 	if cfg.JWTAudience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.JWTAudience))
 	}
-	return &jwtVerifier{secret: []byte(cfg.JWTSecret), parser: jwt.NewParser(opts...)}
+	return &jwtVerifier{secret: []byte(cfg.JWTSecret), parser: jwt.NewParser(opts...),
+		agentClaim: cfg.JWTAgentClaim, agentValue: cfg.JWTAgentValue}
 }
 
 // errNoJWTSecret means JWT authentication is not configured.
 var errNoJWTSecret = errors.New("jwt secret not configured")
 
-// subject verifies token and returns its sub, a valid Tencent UserID.
-func (v *jwtVerifier) subject(token string) (string, error) {
+// jwtIdentity is what a verified token says about its holder.
+type jwtIdentity struct {
+	Subject string // sub, a valid Tencent UserID
+	Agent   bool   // the token carries the configured agent claim (staff of the desk)
+}
+
+// tokenClaims are the registered claims plus the raw value of every other claim.
+type tokenClaims struct {
+	jwt.RegisteredClaims
+	others map[string]json.RawMessage
+}
+
+func (c *tokenClaims) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &c.RegisteredClaims); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, &c.others)
+}
+
+// verify checks token and returns who it speaks for.
+func (v *jwtVerifier) verify(token string) (jwtIdentity, error) {
 	if len(v.secret) == 0 {
-		return "", errNoJWTSecret
+		return jwtIdentity{}, errNoJWTSecret
 	}
 	if len(token) > 8<<10 {
-		return "", errors.New("jwt too long")
+		return jwtIdentity{}, errors.New("jwt too long")
 	}
-	var claims jwt.RegisteredClaims
+	var claims tokenClaims
 	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		if _, ok := t.Method.(*jwt.SigningMethodHMAC); !ok {
 			return nil, fmt.Errorf("unexpected signing method %q", t.Method.Alg())
@@ -103,12 +128,29 @@ func (v *jwtVerifier) subject(token string) (string, error) {
 		return v.secret, nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("parse jwt: %w", err)
+		return jwtIdentity{}, fmt.Errorf("parse jwt: %w", err)
 	}
 	if err := tim.ValidateUserID(claims.Subject); err != nil {
-		return "", fmt.Errorf("jwt subject: %w", err)
+		return jwtIdentity{}, fmt.Errorf("jwt subject: %w", err)
 	}
-	return claims.Subject, nil
+	return jwtIdentity{Subject: claims.Subject, Agent: v.isAgent(claims.others[v.agentClaim])}, nil
+}
+
+// isAgent reports whether the agent claim's raw value marks staff: the configured value as a
+// string, or an array of strings holding it. Anything else (absent, a number, an object) does not.
+func (v *jwtVerifier) isAgent(raw json.RawMessage) bool {
+	if v.agentClaim == "" || len(raw) == 0 {
+		return false
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return one == v.agentValue
+	}
+	var many []string
+	if json.Unmarshal(raw, &many) == nil {
+		return slices.Contains(many, v.agentValue)
+	}
+	return false
 }
 
 // ipLimiter is a token bucket per client address (limitKey: an IPv4 address or an IPv6 /64).

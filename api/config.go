@@ -36,7 +36,13 @@ type Config struct {
 	JWTSecret   string // TIMDESK_AUTH_JWT_SECRET (required, secret): HS256 key for end-user tokens
 	JWTIssuer   string // TIMDESK_AUTH_JWT_ISSUER: when set, the token's iss must equal it
 	JWTAudience string // TIMDESK_AUTH_JWT_AUDIENCE: when set, the token's aud must contain it
-	AdminAPIKey string // TIMDESK_ADMIN_API_KEY (required, secret): bearer key for the admin API
+	// JWTAgentClaim and JWTAgentValue (TIMDESK_AUTH_JWT_AGENT_CLAIM="claim=value", e.g.
+	// "role=agent"): a token whose sub is a roster agent or supervisor gets that ID's UserSig only
+	// when its claim is value (a string) or contains it (an array of strings). Unset: staff
+	// UserSigs are issued only with the admin key.
+	JWTAgentClaim string
+	JWTAgentValue string
+	AdminAPIKey   string // TIMDESK_ADMIN_API_KEY (required, secret): bearer key for the admin API
 
 	Listen string // TIMDESK_LISTEN, default ":8080"
 
@@ -161,6 +167,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	cfg.TemporalAddress, cfg.TemporalNamespace = temporalOpts.HostPort, temporalOpts.Namespace
 	cfg.TemporalTLS = temporalOpts.ConnectionOptions.TLS != nil && !temporalOpts.ConnectionOptions.TLSDisabled
 	cfg.TemporalAPIKey = temporalOpts.Credentials != nil
+
+	if raw := str("TIMDESK_AUTH_JWT_AGENT_CLAIM", ""); raw != "" {
+		name, value, err := parseAgentClaim(raw)
+		if err != nil {
+			problems = append(problems, "TIMDESK_AUTH_JWT_AGENT_CLAIM "+err.Error())
+		}
+		cfg.JWTAgentClaim, cfg.JWTAgentValue = name, value
+	}
 
 	rawID := required("TIMDESK_SDKAPPID")
 	cfg.SecretKey = required("TIMDESK_SECRET_KEY")
@@ -418,6 +432,20 @@ func parseOrigin(raw string) (string, error) {
 	return scheme + "://" + host, nil
 }
 
+// parseAgentClaim reads TIMDESK_AUTH_JWT_AGENT_CLAIM, "claim=value" (e.g. "role=agent").
+func parseAgentClaim(raw string) (name, value string, err error) {
+	name, value, found := strings.Cut(raw, "=")
+	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+	if !found || name == "" || value == "" {
+		return "", "", errors.New(`must look like claim=value, e.g. role=agent`)
+	}
+	switch name {
+	case "sub", "exp", "nbf", "iat", "iss", "jti":
+		return "", "", fmt.Errorf("cannot use the registered claim %q", name)
+	}
+	return name, value, nil
+}
+
 // String describes the configuration with every secret redacted.
 func (c Config) String() string {
 	red := func(s string) string {
@@ -431,11 +459,11 @@ func (c Config) String() string {
 		apiKey = "set"
 	}
 	return fmt.Sprintf("Config{SDKAppID:%d SecretKey:%s Admin:%q TIMBaseURL:%q CallbackToken:%s InsecureNoCallbackToken:%t ServiceAccount:%q "+
-		"JWTSecret:%s JWTIssuer:%q JWTAudience:%q AdminAPIKey:%s Listen:%q TemporalAddress:%q TemporalNamespace:%q "+
+		"JWTSecret:%s JWTIssuer:%q JWTAudience:%q JWTAgentClaim:%q JWTAgentValue:%q AdminAPIKey:%s Listen:%q TemporalAddress:%q TemporalNamespace:%q "+
 		"ChatTransport:%q TemporalTLS:%t TemporalAPIKey:%s TaskQueue:%q OpenAIBaseURL:%q OpenAIAPIKey:%s LLMModel:%q RosterFile:%q LogFormat:%q UserSigTTL:%s "+
 		"CallbackBudget:%s TranslateBudget:%s RequestTimeout:%s UserSigRate:%q TrustedProxies:%q ChatHostOrigins:%q}",
 		c.SDKAppID, red(c.SecretKey), c.Admin, c.TIMBaseURL, red(c.CallbackToken), c.InsecureNoCallbackToken, c.ServiceAccount,
-		red(c.JWTSecret), c.JWTIssuer, c.JWTAudience, red(c.AdminAPIKey), c.Listen, c.TemporalAddress, c.TemporalNamespace,
+		red(c.JWTSecret), c.JWTIssuer, c.JWTAudience, c.JWTAgentClaim, c.JWTAgentValue, red(c.AdminAPIKey), c.Listen, c.TemporalAddress, c.TemporalNamespace,
 		c.ChatTransport, c.TemporalTLS, red(apiKey), c.TaskQueue, c.OpenAIBaseURL, red(c.OpenAIAPIKey), c.LLMModel, c.RosterFile, c.LogFormat, c.UserSigTTL,
 		c.CallbackBudget, c.TranslateBudget, c.RequestTimeout, c.rawUserSigRate, c.TrustedProxies, c.ChatHostOrigins)
 }

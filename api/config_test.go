@@ -272,3 +272,37 @@ func TestLoadConfigRefusesWeakSecrets(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadConfigAgentClaim(t *testing.T) {
+	tests := []struct {
+		raw         string
+		name, value string
+		wantErr     bool
+	}{
+		{"", "", "", false},
+		{"role=agent", "role", "agent", false},
+		{" groups = staff ", "groups", "staff", false},
+		{"https://example.com/roles=desk-agent", "https://example.com/roles", "desk-agent", false},
+		{"role", "", "", true},
+		{"role=", "", "", true},
+		{"=agent", "", "", true},
+		{"sub=agent_emma", "", "", true},
+		{"exp=1", "", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			env := requiredEnv()
+			env["TIMDESK_AUTH_JWT_AGENT_CLAIM"] = tt.raw
+			cfg, err := loadConfig(envMap(env))
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "TIMDESK_AUTH_JWT_AGENT_CLAIM") {
+					t.Fatalf("err = %v, want one naming TIMDESK_AUTH_JWT_AGENT_CLAIM", err)
+				}
+				return
+			}
+			if err != nil || cfg.JWTAgentClaim != tt.name || cfg.JWTAgentValue != tt.value {
+				t.Fatalf("claim %q value %q err %v; want %q %q", cfg.JWTAgentClaim, cfg.JWTAgentValue, err, tt.name, tt.value)
+			}
+		})
+	}
+}

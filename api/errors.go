@@ -31,6 +31,10 @@ const (
 	codeInternal     = "internal"             // 500
 )
 
+// codeAgentClaimRequired (403): a login-system token asked for a roster agent's or supervisor's
+// UserSig without the agent claim (TIMDESK_AUTH_JWT_AGENT_CLAIM).
+const codeAgentClaimRequired = "agent_claim_required"
+
 // errorStatus is the one code → HTTP status table.
 var errorStatus = map[string]int{
 	codeInvalid:      http.StatusBadRequest,
@@ -45,6 +49,8 @@ var errorStatus = map[string]int{
 	codeUnavailable:  http.StatusServiceUnavailable,
 	codeTimeout:      http.StatusGatewayTimeout,
 	codeInternal:     http.StatusInternalServerError,
+
+	codeAgentClaimRequired: http.StatusForbidden,
 }
 
 // apiError is an error whose message is safe to show to the client. err (optional) is the cause,

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 )
 
@@ -29,8 +31,9 @@ func (s *server) registerUserSigRoutes(r fiber.Router) {
 }
 
 // handleUserSig serves POST /api/v1/usersig. With a business JWT it signs for the token's sub
-// only (a different body userID → 403; the admin and service accounts → 403); with the admin key
-// it signs for the body's userID.
+// only (a different body userID → 403; the admin and service accounts → 403; a roster agent or
+// supervisor → 403 unless the token carries the agent claim); with the admin key it signs for the
+// body's userID.
 // Non-admin callers are rate limited per IP.
 func (s *server) handleUserSig(c *fiber.Ctx) error {
 	token, hasToken := bearerToken(c)
@@ -59,23 +62,11 @@ func (s *server) handleUserSig(c *fiber.Ctx) error {
 		}
 		userID = req.UserID
 	default:
-		sub, err := s.jwt.subject(token)
+		id, err := s.tokenUserID(c.UserContext(), token, req.UserID)
 		if err != nil {
-			if errors.Is(err, errNoJWTSecret) {
-				return wrapError(codeUnauthorized, "token authentication is not configured", err)
-			}
-			return wrapError(codeUnauthorized, "invalid or expired token", err)
+			return err
 		}
-		if req.UserID != "" && req.UserID != sub {
-			return newError(codeForbidden, "a token may only request its own UserSig")
-		}
-		// The admin's UserSig controls the whole app through the REST API, and the service
-		// account speaks for the business: neither is issued to a login-system token, whatever
-		// its sub says.
-		if sub == s.cfg.Admin || sub == s.cfg.ServiceAccount {
-			return newError(codeForbidden, "this account's UserSig is issued only with the admin key")
-		}
-		userID = sub
+		userID = id
 	}
 	if err := tim.ValidateUserID(userID); err != nil {
 		return err
@@ -92,4 +83,68 @@ func (s *server) handleUserSig(c *fiber.Ctx) error {
 		UserSig:  sig,
 		ExpireAt: now.Add(s.cfg.UserSigTTL).Unix(),
 	})
+}
+
+// isStaff reports whether id is an agent or supervisor of the desk: on the roster in force (the
+// desk's override, else the roster file) or on the roster file even while an override is in force.
+// Until the desk has answered once since the API started (Temporal or the worker unreachable; a
+// desk workflow that does not exist counts as an answer without override), an override-only agent
+// cannot be told from a customer: it asks once more with the admin timeout and then refuses (503)
+// rather than guess. After that, a failing desk is served from its last answer (deskSnapshot.Stale).
+func (s *server) isStaff(ctx context.Context, id string) (bool, error) {
+	snap := s.desk.cached(ctx)
+	if !snap.Answered {
+		snap = s.desk.live(ctx)
+	}
+	if snap.IsAgent(id) {
+		return true, nil
+	}
+	if snap.Source != desk.SourceFile && s.d.ReadRosterFile != nil {
+		// The file's agents stay staff under an override. A file that does not read or parse
+		// names no one here; the desk view logs it.
+		if r, _, err := s.desk.rosterFile(); err == nil && r.IsAgent(id) {
+			return true, nil
+		}
+	}
+	if !snap.Answered {
+		return false, wrapError(codeUnavailable, "the desk roster cannot be read yet; retry shortly", snap.DeskErr)
+	}
+	return false, nil
+}
+
+// tokenUserID is the UserID a login-system token may have a UserSig for: its sub, when the body
+// names no other (requested), the sub is neither the admin nor the service account, and a roster
+// agent's or supervisor's sub comes with the agent claim.
+func (s *server) tokenUserID(ctx context.Context, token, requested string) (string, error) {
+	id, err := s.jwt.verify(token)
+	if err != nil {
+		if errors.Is(err, errNoJWTSecret) {
+			return "", wrapError(codeUnauthorized, "token authentication is not configured", err)
+		}
+		return "", wrapError(codeUnauthorized, "invalid or expired token", err)
+	}
+	sub := id.Subject
+	if requested != "" && requested != sub {
+		return "", newError(codeForbidden, "a token may only request its own UserSig")
+	}
+	// The admin's UserSig controls the whole app through the REST API, and the service
+	// account speaks for the business: neither is issued to a login-system token, whatever
+	// its sub says.
+	if sub == s.cfg.Admin || sub == s.cfg.ServiceAccount {
+		return "", newError(codeForbidden, "this account's UserSig is issued only with the admin key")
+	}
+	// An agent's or supervisor's UserSig receives consultations and is believed by the callbacks
+	// as staff: a login system that lets a customer pick "agent_emma" as a username must not
+	// hand them that desk. Such an ID needs the agent claim (or the admin key).
+	if !id.Agent {
+		staff, err := s.isStaff(ctx, sub)
+		if err != nil {
+			return "", err
+		}
+		if staff {
+			return "", newError(codeAgentClaimRequired,
+				"this userID is on the desk roster: its UserSig needs a token with the agent claim, or the admin key")
+		}
+	}
+	return sub, nil
 }

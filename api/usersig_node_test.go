@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/timdesk/timdesk/desk"
 )
 
 // TestUserSigVerifiesWithNodePackage checks a UserSig issued by the API with Tencent's official
@@ -35,7 +37,7 @@ func TestUserSigVerifiesWithNodePackage(t *testing.T) {
 		t.Skipf("cross-check script missing: %v", err)
 	}
 
-	env := newTestEnv(t)
+	env := newTestEnv(t, withDesk(desk.State{}))
 	jwtToken := signJWT(t, userClaims("客户_alice"), testJWTSecret)
 	r := env.do(t, http.MethodPost, "/api/v1/usersig", "", "Authorization", bearer(jwtToken))
 	var got userSigResponse

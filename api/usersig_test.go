@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/timdesk/timdesk/desk"
 )
 
 // signJWT signs claims with HS256 and key.
@@ -136,7 +138,7 @@ func TestUserSigAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := newTestEnv(t)
+			env := newTestEnv(t, withDesk(desk.State{}))
 			var headers []string
 			if tt.auth != "" {
 				headers = []string{"Authorization", tt.auth}
@@ -175,7 +177,7 @@ func TestUserSigAuth(t *testing.T) {
 }
 
 func TestUserSigIssuerAudience(t *testing.T) {
-	env := newTestEnv(t, func(e *testEnv) {
+	env := newTestEnv(t, withDesk(desk.State{}), func(e *testEnv) {
 		e.cfg.JWTIssuer = "https://login.example.com"
 		e.cfg.JWTAudience = "timdesk"
 	})
@@ -218,7 +220,7 @@ func TestUserSigTTL(t *testing.T) {
 }
 
 func TestUserSigRateLimit(t *testing.T) {
-	env := newTestEnv(t, func(e *testEnv) { e.cfg.UserSigRate, e.cfg.UserSigBurst = 2.0/60, 2 })
+	env := newTestEnv(t, withDesk(desk.State{}), func(e *testEnv) { e.cfg.UserSigRate, e.cfg.UserSigBurst = 2.0/60, 2 })
 	jwtHeader := []string{"Authorization", bearer(signJWT(t, userClaims("alice"), testJWTSecret))}
 	for i, want := range []int{200, 200, 429, 429} {
 		r := env.do(t, http.MethodPost, "/api/v1/usersig", "", jwtHeader...)
