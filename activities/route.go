@@ -293,12 +293,12 @@ func (rt *routing) offHours(now time.Time) RouteResult {
 // under capacity. The others are noted in skipped.
 func (rt *routing) candidates(ctx context.Context, onDuty []desk.Agent) ([]candidate, error) {
 	var cands []candidate
-	for _, a := range onDuty {
+	for i, a := range onDuty {
 		if rt.excluded(a.ID) {
 			rt.skipped = append(rt.skipped, a.ID+" timed out or current")
 			continue
 		}
-		c := candidate{agent: a, presence: 1, rank: len(rt.skipped) + len(cands)}
+		c := candidate{agent: a, presence: 1, rank: i}
 		if p, ok := rt.ds.Presence[a.ID]; ok {
 			if !p.Online {
 				rt.skipped = append(rt.skipped, a.ID+" offline")

@@ -25,6 +25,7 @@ const (
 // deskSnapshot is what the API knows about the desk at one moment.
 type deskSnapshot struct {
 	Roster     *desk.Roster // nil when no roster is known
+	FileRoster *desk.Roster // the roster file's (also under an override); nil without a usable file
 	RosterYAML string
 	Version    int
 	Source     string                           // desk.SourceDesk, desk.SourceFile or desk.SourceNone
@@ -150,29 +151,21 @@ func (d *deskView) fetch(ctx context.Context) *deskSnapshot {
 	started := d.now()
 	snap := &deskSnapshot{Source: desk.SourceNone, FetchedAt: started}
 	state, err := d.queryDesk(ctx)
-	var notFound *serviceerror.NotFound
-	switch {
-	case err == nil:
-		snap.Presence = state.Presence
-		snap.Languages = state.Languages
-		snap.Detected = state.Detected
+	if notFound := (*serviceerror.NotFound)(nil); errors.As(err, &notFound) {
+		snap.DeskErr, state, err = err, desk.State{}, nil // never started: an answer, an empty desk
+	}
+	if err == nil {
 		snap.Answered, snap.AnsweredAt = true, started
 		d.remember(state, started)
-	case errors.As(err, &notFound):
-		snap.DeskErr, state = err, desk.State{}
-		snap.Answered, snap.AnsweredAt = true, started
-		d.remember(state, started)
-	default:
+	} else {
 		snap.DeskErr, state = err, desk.State{}
 		if last, at, ok := d.lastAnswer(); ok {
 			state = last
-			snap.Presence = last.Presence
-			snap.Languages = last.Languages
-			snap.Detected = last.Detected
 			snap.Answered, snap.Stale, snap.AnsweredAt = true, true, at
 		}
 		d.failed(err, snap)
 	}
+	snap.Presence, snap.Languages, snap.Detected = state.Presence, state.Languages, state.Detected
 	var file func() (*desk.Roster, string, error)
 	if d.readFile != nil {
 		file = d.rosterFile
@@ -186,6 +179,15 @@ func (d *deskView) fetch(ctx context.Context) *deskSnapshot {
 		d.log.Warn("roster file unusable", "error", err)
 	}
 	snap.Roster, snap.RosterYAML, snap.Source, snap.Version = res.Roster, res.YAML, res.Source, res.Version
+	switch {
+	case res.Source == desk.SourceFile:
+		snap.FileRoster = res.Roster
+	case file != nil:
+		// Under an override the file's agents stay staff (isStaff): read it once per fetch, not
+		// per UserSig request. A file that does not read or parse names no one; logged above
+		// when it is the roster in force.
+		snap.FileRoster, _, _ = file()
+	}
 	return snap
 }
 

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/timdesk/timdesk/desk"
 	"github.com/timdesk/timdesk/tim"
 )
 
@@ -96,15 +95,9 @@ func (s *server) isStaff(ctx context.Context, id string) (bool, error) {
 	if !snap.Answered {
 		snap = s.desk.live(ctx)
 	}
-	if snap.IsAgent(id) {
+	// The file's agents stay staff under an override.
+	if snap.IsAgent(id) || (snap.FileRoster != nil && snap.FileRoster.IsAgent(id)) {
 		return true, nil
-	}
-	if snap.Source != desk.SourceFile && s.d.ReadRosterFile != nil {
-		// The file's agents stay staff under an override. A file that does not read or parse
-		// names no one here; the desk view logs it.
-		if r, _, err := s.desk.rosterFile(); err == nil && r.IsAgent(id) {
-			return true, nil
-		}
 	}
 	if !snap.Answered {
 		return false, wrapError(codeUnavailable, "the desk roster cannot be read yet; retry shortly", snap.DeskErr)

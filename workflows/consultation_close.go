@@ -180,8 +180,15 @@ func (s *consultation) shouldContinueAsNew(ctx workflow.Context) bool {
 		return false
 	}
 	quiet := s.lastInbound.IsZero() || !workflow.Now(ctx).Before(s.lastInbound.Add(replayWindow))
-	return quiet || info.GetCurrentHistoryLength() >= forceContinueEvents ||
-		info.GetCurrentHistorySize() >= forceContinueBytes || s.updates >= forceContinueUpdates
+	return quiet || tooLargeToWait(ctx, s.updates)
+}
+
+// tooLargeToWait: the run has reached a forceContinue size (its history, or updates accepted in
+// it), so it continues as new without waiting for quiet.
+func tooLargeToWait(ctx workflow.Context, updates int) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetCurrentHistoryLength() >= forceContinueEvents || info.GetCurrentHistorySize() >= forceContinueBytes ||
+		updates >= forceContinueUpdates
 }
 
 // continueAsNew (Temporal suggests it, or MaxMessagesPerRun is reached) runs quiesce first —

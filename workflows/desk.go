@@ -131,9 +131,7 @@ func (d *deskRun) hook() bool { return d.in.MaxEventsPerRun > 0 && d.events >= d
 
 // forced: the run continues as new without waiting for quiet (the hook, or a forceContinue size).
 func (d *deskRun) forced(ctx workflow.Context) bool {
-	info := workflow.GetInfo(ctx)
-	return d.hook() || info.GetCurrentHistoryLength() >= forceContinueEvents || info.GetCurrentHistorySize() >= forceContinueBytes ||
-		d.updates >= forceContinueUpdates
+	return d.hook() || tooLargeToWait(ctx, d.updates)
 }
 
 // registerHandlers sets the "desk" and "routing" queries and the "roster" update with its
