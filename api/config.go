@@ -209,13 +209,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	cfg.UserSigRate, cfg.UserSigBurst = perSecond, burst
 
-	if raw := str("TIMDESK_TRUSTED_PROXIES", ""); raw != "" {
-		var entries []string
-		for _, p := range strings.Split(raw, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				entries = append(entries, p)
-			}
-		}
+	if entries := commaList(str("TIMDESK_TRUSTED_PROXIES", "")); len(entries) > 0 {
 		proxies, err := parseTrustedProxies(entries)
 		if err != nil {
 			problems = append(problems, "TIMDESK_TRUSTED_PROXIES must be comma-separated IP addresses or CIDR prefixes: "+err.Error())
@@ -368,16 +362,23 @@ func parseRate(raw string) (perSecond float64, burst int, err error) {
 	return float64(n) / per.Seconds(), n, nil
 }
 
+// commaList is raw's comma-separated items, trimmed, without empty ones.
+func commaList(raw string) []string {
+	var out []string
+	for _, item := range strings.Split(raw, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
 // parseOrigins reads a comma-separated list of web origins (scheme://host[:port], as a browser
 // names the page that sends a message or embeds a frame): lowercased, without a default port, each
 // once. An empty list is valid.
 func parseOrigins(raw string) ([]string, error) {
 	var out []string
-	for _, item := range strings.Split(raw, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
+	for _, item := range commaList(raw) {
 		origin, err := parseOrigin(item)
 		if err != nil {
 			return nil, err
